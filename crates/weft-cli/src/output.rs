@@ -1,0 +1,124 @@
+//! Human and JSON output.
+
+use anyhow::Result;
+use serde::Serialize;
+use weft_engine::{DocSummary, Shown, Status, Version};
+
+pub fn json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn local_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+pub fn table(docs: &[DocSummary]) {
+    if docs.is_empty() {
+        println!("No documents. Create one with `weft new note TITLE`.");
+        return;
+    }
+    println!("{:<8}  {:<6}  {:<16}  PATH", "ID", "KIND", "UPDATED");
+    for d in docs {
+        let id = d.id.to_hex();
+        println!(
+            "{:<8}  {:<6}  {:<16}  {}{}",
+            &id[..8],
+            d.kind,
+            local_time(d.updated_ms),
+            d.path,
+            if d.deleted { "  (deleted)" } else { "" }
+        );
+    }
+}
+
+pub fn tree(folders: &[Vec<String>], docs: &[DocSummary]) {
+    // Every folder (even empty ones), then documents under their folder.
+    let mut all: Vec<Vec<String>> = folders.to_vec();
+    for d in docs {
+        for i in 1..=d.folder.len() {
+            all.push(d.folder[..i].to_vec());
+        }
+    }
+    all.push(Vec::new());
+    all.sort();
+    all.dedup();
+    for f in &all {
+        let depth = f.len();
+        if let Some(name) = f.last() {
+            println!("{}{}/", "  ".repeat(depth - 1), name);
+        }
+        for d in docs.iter().filter(|d| &d.folder == f) {
+            let id = d.id.to_hex();
+            println!(
+                "{}{}  ({}, {}){}",
+                "  ".repeat(depth),
+                d.title,
+                d.kind,
+                &id[..8],
+                if d.deleted { " (deleted)" } else { "" }
+            );
+        }
+    }
+}
+
+pub fn shown(s: &Shown) -> Result<()> {
+    match s {
+        Shown::Note { markdown } => print!("{markdown}"),
+        Shown::Record { json, conflicts } => {
+            println!("{}", serde_json::to_string_pretty(json)?);
+            for c in conflicts {
+                let values: Vec<String> = c.values.iter().map(|v| v.to_string()).collect();
+                eprintln!(
+                    "note: {} was changed on several devices at once: {}",
+                    c.pointer,
+                    values.join(" | ")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn history(versions: &[Version]) {
+    println!("{:>4}  {:<16}  {:<20}  SUMMARY", "#", "TIME", "DEVICE");
+    for v in versions {
+        let dev = v.device.to_string();
+        let dev = format!(
+            "…{}{}",
+            &dev[dev.len().saturating_sub(8)..],
+            if v.this_device { " (this)" } else { "" }
+        );
+        println!("{:>4}  {:<16}  {:<20}  {}", v.number, local_time(v.time_ms), dev, v.summary);
+    }
+}
+
+pub fn status(s: &Status) {
+    println!("workspace  {} ({})", s.name, s.workspace_id);
+    println!("device     {}", s.device_id);
+    println!("home       {}", s.home);
+    println!(
+        "documents  {} notes, {} records, {} in the trash, {} folders",
+        s.notes, s.records, s.deleted, s.folders
+    );
+    println!("changes    {}", s.changes);
+    println!("storage    {}", human_bytes(s.storage_bytes));
+    println!("keys       {}", s.keys);
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+}

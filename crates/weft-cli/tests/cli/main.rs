@@ -1,0 +1,9 @@
+//! Scenario tests of the `weft` binary: a real workspace in a temp home, the
+//! real SQLite file, and the real OS keyring when `WEFT_TEST_KEYRING=1`
+//! (`make test` runs them under a Secret Service); otherwise, and in the
+//! tests about it, a passphrase key file.
+
+mod durability;
+mod errors;
+mod harness;
+mod scenarios;

@@ -1,0 +1,1 @@
+//! The workspace index: a Loro movable tree. (being written)

@@ -1,0 +1,1 @@
+//! Notes: Loro rich text. (being written)

@@ -1,0 +1,159 @@
+//! Errors of engine operations. Every variant names what was wrong, and
+//! [`EngineError::code`] gives the stable code the UI matches on.
+
+use std::path::PathBuf;
+
+use weft_core::index::IndexError;
+use weft_core::note::NoteError;
+use weft_core::record::RecordError;
+use weft_core::{DocId, DocKind};
+use weft_crypto::SecretError;
+use weft_store::StoreError;
+
+/// What went wrong in an engine operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// No data directory could be determined for this user.
+    #[error("cannot determine a data directory: set WEFT_HOME or pass --home")]
+    NoDataDir,
+    /// There is no workspace at the home.
+    #[error("no workspace in {home}: run `weft init` to create one")]
+    NoWorkspace {
+        /// The workspace home.
+        home: PathBuf,
+    },
+    /// `init` on a home that already has one.
+    #[error("a workspace already exists in {home}")]
+    AlreadyExists {
+        /// The workspace home.
+        home: PathBuf,
+    },
+    /// The workspace's keys are in a passphrase file and none was given.
+    #[error(
+        "the keys of this workspace are in a passphrase-protected file ({path}): \
+         set WEFT_PASSPHRASE or enter the passphrase"
+    )]
+    PassphraseRequired {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// No document matches.
+    #[error("no document matches `{query}` (give an id, an id prefix, or an exact title; see `weft ls`)")]
+    UnknownDoc {
+        /// What the user typed.
+        query: String,
+    },
+    /// Several documents match.
+    #[error("`{query}` is ambiguous; it matches:\n{}", .candidates.join("\n"))]
+    AmbiguousDoc {
+        /// What the user typed.
+        query: String,
+        /// One line per match: id, kind, title.
+        candidates: Vec<String>,
+    },
+    /// The document is deleted.
+    #[error("document \"{title}\" ({doc}) is deleted; `weft undelete {doc}` brings it back")]
+    Deleted {
+        /// The document.
+        doc: DocId,
+        /// Its title.
+        title: String,
+    },
+    /// An operation for one kind was asked of another.
+    #[error("\"{title}\" is a {actual}, not a {expected}: {hint}")]
+    WrongKind {
+        /// The document's title.
+        title: String,
+        /// What the operation needs.
+        expected: DocKind,
+        /// What the document is.
+        actual: DocKind,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// A version number outside the document's history.
+    #[error("document \"{title}\" has versions 1 to {max}; there is no version {version}")]
+    NoSuchVersion {
+        /// The document's title.
+        title: String,
+        /// The version asked for.
+        version: usize,
+        /// The latest version.
+        max: usize,
+    },
+    /// The stored state of one document could not be read back.
+    #[error("document {doc} cannot be read: {detail}")]
+    Corrupt {
+        /// The document.
+        doc: DocId,
+        /// What failed (decryption, signature, decoding, ...).
+        detail: String,
+    },
+    /// A title or folder path that is not allowed.
+    #[error("{0}")]
+    Index(#[from] IndexError),
+    /// A record operation failed (bad pointer, failed patch test, ...).
+    #[error("{0}")]
+    Record(#[from] RecordError),
+    /// A note operation failed.
+    #[error("{0}")]
+    Note(#[from] NoteError),
+    /// The database failed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The keys could not be stored or loaded.
+    #[error("{0}")]
+    Keys(#[from] SecretError),
+    /// A file to import is not what it should be.
+    #[error("cannot import {path}: {detail}")]
+    Import {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Sealing a change failed (an internal invariant; never user input).
+    #[error("sealing a change failed: {0}")]
+    Seal(String),
+}
+
+impl EngineError {
+    /// A stable machine-readable code (the UI and `--json` match on it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::NoDataDir => "no_data_dir",
+            EngineError::NoWorkspace { .. } => "no_workspace",
+            EngineError::AlreadyExists { .. } => "already_exists",
+            EngineError::PassphraseRequired { .. } => "passphrase_required",
+            EngineError::UnknownDoc { .. } => "unknown_doc",
+            EngineError::AmbiguousDoc { .. } => "ambiguous_doc",
+            EngineError::Deleted { .. } => "deleted",
+            EngineError::WrongKind { .. } => "wrong_kind",
+            EngineError::NoSuchVersion { .. } => "no_such_version",
+            EngineError::Corrupt { .. } => "corrupt",
+            EngineError::Index(_) => "invalid_index_op",
+            EngineError::Record(_) => "invalid_record_op",
+            EngineError::Note(_) => "invalid_note_op",
+            EngineError::Store(_) => "store",
+            EngineError::Keys(_) => "keys",
+            EngineError::Import { .. } => "import",
+            EngineError::Io { .. } => "io",
+            EngineError::Seal(_) => "internal",
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> EngineError {
+        let path = path.into();
+        move |source| EngineError::Io { path, source }
+    }
+}

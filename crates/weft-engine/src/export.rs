@@ -1,0 +1,297 @@
+//! `weft export` and `weft import`: plain files a person (or another app)
+//! can read, plus optionally the native CRDT bytes.
+//!
+//! Layout of an export directory:
+//! ```text
+//! DIR/weft-export.json          manifest: file → id, kind, title, folder
+//! DIR/<folder>/<title>.md        notes as Markdown
+//! DIR/<folder>/<title>.json      records as JSON
+//! DIR/<folder>/<title>.loro      with --native: the note's Loro snapshot
+//! DIR/<folder>/<title>.automerge with --native: the record's Automerge document
+//! ```
+//! File names are titles with characters that are unsafe in file names
+//! replaced; the manifest keeps the exact titles, so an import restores them.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use weft_core::index::parse_folder_path;
+use weft_core::note::Note;
+use weft_core::record::Record;
+use weft_core::{DocId, DocKind};
+
+use crate::EngineError;
+use crate::workspace::{Body, Workspace, now_ms};
+
+/// The manifest's file name.
+pub const MANIFEST: &str = "weft-export.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    documents: Vec<ManifestEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ManifestEntry {
+    file: String,
+    id: String,
+    kind: DocKind,
+    title: String,
+    folder: Vec<String>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    /// Notes written.
+    pub notes: usize,
+    /// Records written.
+    pub records: usize,
+    /// Files written, including the manifest.
+    pub files: usize,
+}
+
+/// What an import created.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// Notes created.
+    pub notes: usize,
+    /// Records created.
+    pub records: usize,
+    /// The new documents' ids.
+    pub ids: Vec<DocId>,
+}
+
+/// Makes a title safe as a file name on Linux, macOS and Windows.
+fn file_stem(title: &str) -> String {
+    let mut s: String = title
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    s = s.trim_matches(|c| c == ' ' || c == '.').to_owned();
+    if s.is_empty() {
+        s = "untitled".into();
+    }
+    s.chars().take(120).collect()
+}
+
+enum Parsed {
+    Note(String),
+    Record(serde_json::Value),
+}
+
+impl Workspace {
+    /// Writes every live document to `dir` (created if missing).
+    pub fn export(&mut self, dir: &Path, native: bool) -> Result<ExportReport, EngineError> {
+        std::fs::create_dir_all(dir).map_err(EngineError::io(dir))?;
+        let docs = self.list(false)?;
+        let mut used: HashSet<PathBuf> = HashSet::new();
+        let mut manifest = Manifest {
+            format: 1,
+            documents: Vec::new(),
+        };
+        let mut report = ExportReport {
+            notes: 0,
+            records: 0,
+            files: 0,
+        };
+        for d in docs {
+            let ext = match d.kind {
+                DocKind::Note => "md",
+                _ => "json",
+            };
+            let mut rel = PathBuf::new();
+            for f in &d.folder {
+                rel.push(file_stem(f));
+            }
+            let stem = file_stem(&d.title);
+            let mut n = 1;
+            let mut file = rel.join(format!("{stem}.{ext}"));
+            while used.contains(&file.to_string_lossy().to_lowercase().into()) {
+                n += 1;
+                file = rel.join(format!("{stem} ({n}).{ext}"));
+            }
+            used.insert(file.to_string_lossy().to_lowercase().into());
+            let abs = dir.join(&file);
+            if let Some(parent) = abs.parent() {
+                std::fs::create_dir_all(parent).map_err(EngineError::io(parent))?;
+            }
+            let entry = self.resolve(&d.id.to_hex(), false)?;
+            let (text, native_bytes, native_ext) = match self.loaded_body(&entry)? {
+                Body::Note(note) => (note.to_markdown(), note.export_snapshot(), "loro"),
+                Body::Record(r) => {
+                    let mut s = serde_json::to_string_pretty(&r.to_json())
+                        .map_err(|e| EngineError::Seal(e.to_string()))?;
+                    s.push('\n');
+                    (s, r.export_snapshot(), "automerge")
+                }
+            };
+            std::fs::write(&abs, text).map_err(EngineError::io(&abs))?;
+            report.files += 1;
+            if native {
+                let nat = abs.with_extension(native_ext);
+                std::fs::write(&nat, native_bytes).map_err(EngineError::io(&nat))?;
+                report.files += 1;
+            }
+            match d.kind {
+                DocKind::Note => report.notes += 1,
+                _ => report.records += 1,
+            }
+            manifest.documents.push(ManifestEntry {
+                file: file.to_string_lossy().replace('\\', "/"),
+                id: d.id.to_hex(),
+                kind: d.kind,
+                title: d.title,
+                folder: d.folder,
+            });
+        }
+        let m = dir.join(MANIFEST);
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Seal(e.to_string()))?;
+        std::fs::write(&m, json).map_err(EngineError::io(&m))?;
+        report.files += 1;
+        Ok(report)
+    }
+
+    /// Creates a document for every `.md` (note) and `.json` (record) file
+    /// under `dir`, keeping the folder structure. With a `weft-export.json`
+    /// manifest, exact titles and folders are restored. Every file is read
+    /// and checked first; if any is bad, nothing is imported.
+    pub fn import(&mut self, dir: &Path) -> Result<ImportReport, EngineError> {
+        if !dir.is_dir() {
+            return Err(EngineError::Import {
+                path: dir.to_owned(),
+                detail: "not a directory".into(),
+            });
+        }
+        let mut items: Vec<(String, Vec<String>, Parsed, PathBuf)> = Vec::new();
+        let manifest_path = dir.join(MANIFEST);
+        if manifest_path.is_file() {
+            let raw = std::fs::read(&manifest_path).map_err(EngineError::io(&manifest_path))?;
+            let m: Manifest = serde_json::from_slice(&raw).map_err(|e| EngineError::Import {
+                path: manifest_path.clone(),
+                detail: e.to_string(),
+            })?;
+            for d in m.documents {
+                if d.file.split('/').any(|c| c == "..") || Path::new(&d.file).is_absolute() {
+                    return Err(EngineError::Import {
+                        path: manifest_path.clone(),
+                        detail: format!("file `{}` points outside the export directory", d.file),
+                    });
+                }
+                let path = dir.join(&d.file);
+                let parsed = read_file(&path, d.kind)?;
+                items.push((d.title, d.folder, parsed, path));
+            }
+        } else {
+            let mut files = Vec::new();
+            walk(dir, &mut files)?;
+            files.sort();
+            for path in files {
+                let kind = match path.extension().and_then(|e| e.to_str()) {
+                    Some("md") | Some("markdown") => DocKind::Note,
+                    Some("json") => DocKind::Record,
+                    _ => continue,
+                };
+                let rel = path.strip_prefix(dir).unwrap_or(&path);
+                let folder: Vec<String> = rel
+                    .parent()
+                    .map(|p| p.iter().map(|c| c.to_string_lossy().into_owned()).collect())
+                    .unwrap_or_default();
+                let title = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "untitled".into());
+                let parsed = read_file(&path, kind)?;
+                items.push((title, folder, parsed, path));
+            }
+        }
+        // Validate titles, folders and record roots before touching anything.
+        let mut prepared = Vec::with_capacity(items.len());
+        for (title, folder, parsed, path) in items {
+            let folder = parse_folder_path(&folder.join("/")).map_err(|e| EngineError::Import {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+            let body = match parsed {
+                Parsed::Note(md) => Body::Note(Note::from_markdown(&md)),
+                Parsed::Record(v) => Body::Record(Record::from_json(&v).map_err(|e| EngineError::Import {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                })?),
+            };
+            prepared.push((title, folder, body, path));
+        }
+        let now = now_ms();
+        let mut report = ImportReport {
+            notes: 0,
+            records: 0,
+            ids: Vec::new(),
+        };
+        for (title, folder, body, path) in prepared {
+            let doc = DocId::random();
+            let kind = match body {
+                Body::Note(_) => DocKind::Note,
+                Body::Record(_) => DocKind::Record,
+            };
+            if let Err(e) = self.index.doc.add_doc(doc, kind, &title, &folder, now) {
+                for id in &report.ids {
+                    self.evict(id);
+                }
+                self.evict(&crate::workspace::INDEX_DOC);
+                return Err(EngineError::Import {
+                    path,
+                    detail: e.to_string(),
+                });
+            }
+            self.insert_new(doc, body);
+            match kind {
+                DocKind::Note => report.notes += 1,
+                _ => report.records += 1,
+            }
+            report.ids.push(doc);
+        }
+        let ids = report.ids.clone();
+        self.commit_action(&ids, "imported")?;
+        Ok(report)
+    }
+}
+
+fn read_file(path: &Path, kind: DocKind) -> Result<Parsed, EngineError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EngineError::Import {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })?;
+    match kind {
+        DocKind::Note => Ok(Parsed::Note(text)),
+        _ => serde_json::from_str(&text)
+            .map(Parsed::Record)
+            .map_err(|e| EngineError::Import {
+                path: path.to_owned(),
+                detail: format!("invalid JSON: {e}"),
+            }),
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), EngineError> {
+    for entry in std::fs::read_dir(dir).map_err(EngineError::io(dir))? {
+        let entry = entry.map_err(EngineError::io(dir))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') || name == MANIFEST {
+            continue;
+        }
+        let ft = entry.file_type().map_err(EngineError::io(&path))?;
+        if ft.is_dir() {
+            walk(&path, out)?;
+        } else if ft.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! A Weft node: the store, the keys and the document model wired together.
+//!
+//! This is the API both shells call: the `weft` CLI and the Tauri app. It is
+//! synchronous (SQLite and the CRDT libraries are); async callers run it on
+//! a blocking thread. Later, the network layer drives the same [`Workspace`].
+
+mod envelope;
+mod error;
+mod export;
+mod home;
+mod ops;
+mod workspace;
+
+pub use envelope::Envelope;
+pub use error::EngineError;
+pub use export::{ExportReport, ImportReport};
+pub use home::{DB_FILE, KEY_FILE, default_home};
+pub use ops::{DocSummary, Shown, Status, Version};
+pub use workspace::{KeyBackend, Workspace};
+
+pub use weft_core::{DocId, DocKind};

@@ -1,0 +1,563 @@
+//! What a user does to a workspace: list, resolve, create, edit, move,
+//! delete, history and revert. Each mutating call is one user action: one
+//! write transaction holding one sealed change per touched document.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use weft_core::index::{Index, IndexEntry, parse_folder_path};
+use weft_core::note::Note;
+use weft_core::record::{Conflict, Record};
+use weft_core::{DeviceId, DocId, DocKind};
+
+use crate::EngineError;
+use crate::workspace::{Body, Crdt, INDEX_DOC, Workspace, now_ms, open_change};
+
+/// One document as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocSummary {
+    /// Its id (32 hex digits).
+    pub id: DocId,
+    /// "note" or "record".
+    pub kind: DocKind,
+    /// Its title.
+    pub title: String,
+    /// The folder path, from the root.
+    pub folder: Vec<String>,
+    /// `folder/…/title`.
+    pub path: String,
+    /// True if it is in the trash.
+    pub deleted: bool,
+    /// When it was created (RFC 3339, UTC).
+    pub created: String,
+    /// When it last changed on any device this one has heard from (RFC 3339, UTC).
+    pub updated: String,
+    /// `updated` in ms since the Unix epoch.
+    pub updated_ms: i64,
+}
+
+/// A document's content as shown.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Shown {
+    /// A note, rendered as Markdown.
+    Note {
+        /// The Markdown.
+        markdown: String,
+    },
+    /// A record as JSON, with any fields that have concurrent values.
+    Record {
+        /// The winning values.
+        json: serde_json::Value,
+        /// Fields written concurrently on several devices.
+        conflicts: Vec<ConflictView>,
+    },
+}
+
+/// A field with concurrent values, for display.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConflictView {
+    /// The JSON pointer of the field.
+    pub pointer: String,
+    /// Every concurrent value.
+    pub values: Vec<serde_json::Value>,
+}
+
+impl From<Conflict> for ConflictView {
+    fn from(c: Conflict) -> Self {
+        Self {
+            pointer: c.pointer,
+            values: c.values,
+        }
+    }
+}
+
+/// One version in a document's history: the state after one change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Version {
+    /// 1-based position in this device's log of the document.
+    pub number: usize,
+    /// When the change was made (RFC 3339, UTC, the author's clock).
+    pub time: String,
+    /// `time` in ms since the Unix epoch.
+    pub time_ms: i64,
+    /// The device that made it.
+    pub device: DeviceId,
+    /// True if that device is this one.
+    pub this_device: bool,
+    /// What the change did.
+    pub summary: String,
+}
+
+/// `weft status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The workspace id.
+    pub workspace_id: String,
+    /// Its display name.
+    pub name: String,
+    /// This device's id.
+    pub device_id: String,
+    /// The workspace home.
+    pub home: String,
+    /// Notes (not deleted).
+    pub notes: usize,
+    /// Records (not deleted).
+    pub records: usize,
+    /// Documents in the trash.
+    pub deleted: usize,
+    /// Folders.
+    pub folders: usize,
+    /// Sealed changes in the log.
+    pub changes: i64,
+    /// Bytes on disk (database and WAL).
+    pub storage_bytes: u64,
+    /// Where the keys are kept.
+    pub keys: String,
+}
+
+pub(crate) fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+fn path_of(folder: &[String], title: &str) -> String {
+    let mut s = folder.join("/");
+    if !s.is_empty() {
+        s.push('/');
+    }
+    s.push_str(title);
+    s
+}
+
+impl Workspace {
+    fn index(&self) -> &Index {
+        &self.index.doc
+    }
+
+    fn index_mut(&mut self) -> &mut Index {
+        &mut self.index.doc
+    }
+
+    /// Every document, sorted by path; deleted ones only if asked.
+    pub fn list(&self, include_deleted: bool) -> Result<Vec<DocSummary>, EngineError> {
+        let updated: HashMap<DocId, i64> = self
+            .store
+            .docs()?
+            .into_iter()
+            .map(|r| (r.doc, r.updated_at_ms))
+            .collect();
+        let mut out: Vec<DocSummary> = self
+            .index()
+            .entries()
+            .into_iter()
+            .filter(|e| include_deleted || !e.deleted)
+            .map(|e| {
+                let up = updated.get(&e.doc).copied().unwrap_or(e.created_ms);
+                DocSummary {
+                    id: e.doc,
+                    kind: e.kind,
+                    path: path_of(&e.folder, &e.title),
+                    title: e.title,
+                    folder: e.folder,
+                    deleted: e.deleted,
+                    created: rfc3339(e.created_ms),
+                    updated: rfc3339(up),
+                    updated_ms: up,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.folder, &a.title, a.id).cmp(&(&b.folder, &b.title, b.id)));
+        Ok(out)
+    }
+
+    /// Every folder path, sorted.
+    pub fn folders(&self) -> Vec<Vec<String>> {
+        let mut f: Vec<Vec<String>> = self.index().folders().into_iter().map(|f| f.path).collect();
+        f.sort();
+        f.dedup();
+        f
+    }
+
+    /// Finds a document by full id, exact title, or unambiguous id prefix
+    /// (at least 4 hex digits), in that order. Deleted documents match only
+    /// if `include_deleted`.
+    pub fn resolve(&self, query: &str, include_deleted: bool) -> Result<IndexEntry, EngineError> {
+        let entries: Vec<IndexEntry> = self
+            .index()
+            .entries()
+            .into_iter()
+            .filter(|e| include_deleted || !e.deleted)
+            .collect();
+        let q = query.trim();
+        if let Ok(id) = q.parse::<DocId>() {
+            if let Some(e) = entries.iter().find(|e| e.doc == id) {
+                return Ok(e.clone());
+            }
+        }
+        let pick = |found: Vec<&IndexEntry>| -> Result<Option<IndexEntry>, EngineError> {
+            match found.as_slice() {
+                [] => Ok(None),
+                [one] => Ok(Some((*one).clone())),
+                many => Err(EngineError::AmbiguousDoc {
+                    query: query.to_owned(),
+                    candidates: many
+                        .iter()
+                        .map(|e| format!("  {}  {:<6}  {}", e.doc, e.kind, path_of(&e.folder, &e.title)))
+                        .collect(),
+                }),
+            }
+        };
+        if let Some(e) = pick(entries.iter().filter(|e| e.title == q).collect())? {
+            return Ok(e);
+        }
+        let lower = q.to_ascii_lowercase();
+        if lower.len() >= 4 && lower.chars().all(|c| c.is_ascii_hexdigit()) {
+            if let Some(e) = pick(entries.iter().filter(|e| e.doc.to_hex().starts_with(&lower)).collect())? {
+                return Ok(e);
+            }
+        }
+        if !include_deleted {
+            // Say so when the only match is in the trash.
+            if let Ok(e) = self.resolve(query, true) {
+                if e.deleted {
+                    return Err(EngineError::Deleted {
+                        doc: e.doc,
+                        title: e.title,
+                    });
+                }
+            }
+        }
+        Err(EngineError::UnknownDoc {
+            query: query.to_owned(),
+        })
+    }
+
+    fn live_entry(&self, doc: &DocId) -> Result<IndexEntry, EngineError> {
+        let e = self.index().entry(doc).ok_or_else(|| EngineError::UnknownDoc { query: doc.to_hex() })?;
+        if e.deleted {
+            return Err(EngineError::Deleted {
+                doc: e.doc,
+                title: e.title,
+            });
+        }
+        Ok(e)
+    }
+
+    /// Loads a document's body; a document listed in the index whose first
+    /// change has not arrived yet is empty.
+    pub(crate) fn loaded_body(&mut self, e: &IndexEntry) -> Result<&mut Body, EngineError> {
+        if self.store.doc(&e.doc)?.is_none() && !self.docs.contains_key(&e.doc) {
+            let body = match e.kind {
+                DocKind::Note => Body::Note(Note::new()),
+                _ => Body::Record(Record::new()),
+            };
+            self.insert_new(e.doc, body);
+        }
+        Ok(&mut self.body(&e.doc)?.doc)
+    }
+
+    fn note_mut(&mut self, e: &IndexEntry, hint: &'static str) -> Result<&mut Note, EngineError> {
+        match self.loaded_body(e)? {
+            Body::Note(n) => Ok(n),
+            Body::Record(_) => Err(EngineError::WrongKind {
+                title: e.title.clone(),
+                expected: DocKind::Note,
+                actual: DocKind::Record,
+                hint,
+            }),
+        }
+    }
+
+    fn record_mut(&mut self, e: &IndexEntry, hint: &'static str) -> Result<&mut Record, EngineError> {
+        match self.loaded_body(e)? {
+            Body::Record(r) => Ok(r),
+            Body::Note(_) => Err(EngineError::WrongKind {
+                title: e.title.clone(),
+                expected: DocKind::Record,
+                actual: DocKind::Note,
+                hint,
+            }),
+        }
+    }
+
+    /// Creates a note with `markdown` as its content.
+    pub fn create_note(&mut self, title: &str, folder: &str, markdown: &str) -> Result<DocId, EngineError> {
+        let folder = parse_folder_path(folder)?;
+        let doc = DocId::random();
+        self.index_mut().add_doc(doc, DocKind::Note, title, &folder, now_ms())?;
+        self.insert_new(doc, Body::Note(Note::from_markdown(markdown)));
+        self.commit_action(&[doc], "created note")?;
+        Ok(doc)
+    }
+
+    /// Creates a record from a JSON object.
+    pub fn create_record(
+        &mut self,
+        title: &str,
+        folder: &str,
+        json: &serde_json::Value,
+    ) -> Result<DocId, EngineError> {
+        let folder = parse_folder_path(folder)?;
+        let record = Record::from_json(json)?;
+        let doc = DocId::random();
+        self.index_mut().add_doc(doc, DocKind::Record, title, &folder, now_ms())?;
+        self.insert_new(doc, Body::Record(record));
+        self.commit_action(&[doc], "created record")?;
+        Ok(doc)
+    }
+
+    /// Drops uncommitted in-memory edits after a failed operation.
+    fn discard(&mut self, doc: &DocId) {
+        self.evict(doc);
+        self.evict(&INDEX_DOC);
+    }
+
+    /// A document's current content.
+    pub fn show(&mut self, doc: &DocId, at: Option<usize>) -> Result<Shown, EngineError> {
+        let e = self.live_entry(doc)?;
+        if let Some(n) = at {
+            return self.show_at(&e, n);
+        }
+        Ok(match self.loaded_body(&e)? {
+            Body::Note(n) => Shown::Note {
+                markdown: n.to_markdown(),
+            },
+            Body::Record(r) => Shown::Record {
+                json: r.to_json(),
+                conflicts: r.conflicts().into_iter().map(Into::into).collect(),
+            },
+        })
+    }
+
+    fn show_at(&mut self, e: &IndexEntry, n: usize) -> Result<Shown, EngineError> {
+        let chunks = self.history_bodies(e, n)?;
+        let refs: Vec<&[u8]> = chunks.iter().map(|c| c.as_slice()).collect();
+        let bad = |d: String| EngineError::Corrupt { doc: e.doc, detail: d };
+        Ok(match e.kind {
+            DocKind::Note => Shown::Note {
+                markdown: Note::load_chunks(&refs).map_err(bad)?.to_markdown(),
+            },
+            _ => {
+                let r = Record::load_chunks(&refs).map_err(bad)?;
+                Shown::Record {
+                    json: r.to_json(),
+                    conflicts: r.conflicts().into_iter().map(Into::into).collect(),
+                }
+            }
+        })
+    }
+
+    /// The CRDT bytes of the first `n` changes of a document.
+    fn history_bodies(&self, e: &IndexEntry, n: usize) -> Result<Vec<Vec<u8>>, EngineError> {
+        let changes = self.store.changes_of_doc(&e.doc, 0)?;
+        if n == 0 || n > changes.len() {
+            return Err(EngineError::NoSuchVersion {
+                title: e.title.clone(),
+                version: n,
+                max: changes.len(),
+            });
+        }
+        changes[..n]
+            .iter()
+            .map(|c| open_change(&self.data_key, c).map(|env| env.body))
+            .collect()
+    }
+
+    /// Replaces a note's content with `markdown`, stored as a minimal
+    /// character diff. Returns the summary, or `None` if nothing changed.
+    pub fn edit_note(&mut self, doc: &DocId, markdown: &str) -> Result<Option<String>, EngineError> {
+        let e = self.live_entry(doc)?;
+        let summary = self
+            .note_mut(&e, "edit records with `weft set` or `weft patch`")?
+            .set_markdown(markdown)
+            .to_string();
+        Ok(self.commit_action(&[e.doc], &summary)?.then_some(summary))
+    }
+
+    /// The Markdown of a note (for `weft edit`).
+    pub fn note_markdown(&mut self, doc: &DocId) -> Result<String, EngineError> {
+        let e = self.live_entry(doc)?;
+        Ok(self.note_mut(&e, "records are edited with `weft set` or `weft patch`")?.to_markdown())
+    }
+
+    /// Sets the value at a JSON pointer in a record.
+    pub fn set_field(&mut self, doc: &DocId, pointer: &str, value: &serde_json::Value) -> Result<(), EngineError> {
+        let e = self.live_entry(doc)?;
+        let r = self.record_mut(&e, "JSON pointers address records; edit notes with `weft edit`")?;
+        if let Err(err) = r.set(pointer, value) {
+            self.discard(&e.doc);
+            return Err(err.into());
+        }
+        self.commit_action(&[e.doc], &format!("set {pointer}"))?;
+        Ok(())
+    }
+
+    /// Adds `by` to the counter at a JSON pointer (creating it at 0).
+    pub fn increment(&mut self, doc: &DocId, pointer: &str, by: i64) -> Result<(), EngineError> {
+        let e = self.live_entry(doc)?;
+        let r = self.record_mut(&e, "counters live in records")?;
+        if let Err(err) = r.increment(pointer, by) {
+            self.discard(&e.doc);
+            return Err(err.into());
+        }
+        self.commit_action(&[e.doc], &format!("increment {pointer} by {by}"))?;
+        Ok(())
+    }
+
+    /// Applies an RFC 6902 JSON Patch to a record: all of it or none.
+    pub fn patch(&mut self, doc: &DocId, patch: &serde_json::Value) -> Result<usize, EngineError> {
+        let e = self.live_entry(doc)?;
+        let r = self.record_mut(&e, "JSON Patch applies to records; edit notes with `weft edit`")?;
+        match r.apply_patch(patch) {
+            Ok(s) => {
+                self.commit_action(&[e.doc], &format!("patch ({} ops)", s.ops))?;
+                Ok(s.ops)
+            }
+            Err(err) => {
+                self.discard(&e.doc);
+                Err(err.into())
+            }
+        }
+    }
+
+    fn index_action(
+        &mut self,
+        summary: String,
+        f: impl FnOnce(&mut Index) -> Result<(), weft_core::index::IndexError>,
+    ) -> Result<(), EngineError> {
+        if let Err(e) = f(self.index_mut()) {
+            self.discard(&INDEX_DOC);
+            return Err(e.into());
+        }
+        self.commit_action(&[], &summary)?;
+        Ok(())
+    }
+
+    /// Moves a document into a folder (created if missing; "" is the root).
+    pub fn move_doc(&mut self, doc: &DocId, folder: &str) -> Result<(), EngineError> {
+        let e = self.live_entry(doc)?;
+        let path = parse_folder_path(folder)?;
+        let now = now_ms();
+        self.index_action(format!("moved \"{}\" to /{}", e.title, path.join("/")), |i| {
+            i.move_doc(&e.doc, &path, now)
+        })
+    }
+
+    /// Renames a document.
+    pub fn rename(&mut self, doc: &DocId, title: &str) -> Result<(), EngineError> {
+        let e = self.live_entry(doc)?;
+        self.index_action(format!("renamed \"{}\" to \"{title}\"", e.title), |i| i.rename(&e.doc, title))
+    }
+
+    /// Moves a document to the trash (a tombstone that syncs).
+    pub fn remove(&mut self, doc: &DocId) -> Result<(), EngineError> {
+        let e = self.live_entry(doc)?;
+        self.index_action(format!("deleted \"{}\"", e.title), |i| i.set_deleted(&e.doc, true))
+    }
+
+    /// Brings a document back from the trash.
+    pub fn undelete(&mut self, doc: &DocId) -> Result<(), EngineError> {
+        let e = self.index().entry(doc).ok_or_else(|| EngineError::UnknownDoc { query: doc.to_hex() })?;
+        if !e.deleted {
+            return Ok(());
+        }
+        self.index_action(format!("restored \"{}\"", e.title), |i| i.set_deleted(&e.doc, false))
+    }
+
+    /// The versions of a document, oldest first.
+    pub fn history(&self, doc: &DocId) -> Result<Vec<Version>, EngineError> {
+        let e = self.index().entry(doc).ok_or_else(|| EngineError::UnknownDoc { query: doc.to_hex() })?;
+        let changes = self.store.changes_of_doc(&e.doc, 0)?;
+        changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let env = open_change(&self.data_key, c)?;
+                let device = c.change.header().author;
+                Ok(Version {
+                    number: i + 1,
+                    time: rfc3339(env.time_ms),
+                    time_ms: env.time_ms,
+                    device,
+                    this_device: device == self.device,
+                    summary: env.summary,
+                })
+            })
+            .collect()
+    }
+
+    /// Restores a document's content as of version `n`, as a new change:
+    /// history is kept, and the revert itself can be reverted.
+    pub fn revert(&mut self, doc: &DocId, n: usize) -> Result<bool, EngineError> {
+        let e = self.live_entry(doc)?;
+        let old = self.show_at(&e, n)?;
+        let summary = format!("reverted to version {n}");
+        match (self.loaded_body(&e)?, old) {
+            (Body::Note(note), Shown::Note { markdown }) => {
+                note.set_markdown(&markdown);
+            }
+            (Body::Record(r), Shown::Record { json, .. }) => {
+                if let Err(err) = r.replace_all(&json) {
+                    self.discard(&e.doc);
+                    return Err(err.into());
+                }
+            }
+            _ => {
+                return Err(EngineError::Corrupt {
+                    doc: e.doc,
+                    detail: "its history holds changes of another kind".into(),
+                });
+            }
+        }
+        self.commit_action(&[e.doc], &summary)
+    }
+
+    /// Workspace facts for `weft status`.
+    pub fn status(&self) -> Result<Status, EngineError> {
+        let entries = self.index().entries();
+        let live = |k: DocKind| entries.iter().filter(|e| !e.deleted && e.kind == k).count();
+        Ok(Status {
+            workspace_id: self.workspace_id().to_hex(),
+            name: self.name()?,
+            device_id: self.device.to_string(),
+            home: self.home.display().to_string(),
+            notes: live(DocKind::Note),
+            records: live(DocKind::Record),
+            deleted: entries.iter().filter(|e| e.deleted).count(),
+            folders: self.folders().len(),
+            changes: self.store.change_count()?,
+            storage_bytes: self.store.disk_usage(),
+            keys: self.key_location.clone(),
+        })
+    }
+}
+
+impl Workspace {
+    /// Applies edits to a note without committing them: an editor's
+    /// keystrokes, or a trace replay. [`Workspace::commit_edits`] seals
+    /// everything since the last commit as one change.
+    pub fn with_note<T>(
+        &mut self,
+        doc: &DocId,
+        f: impl FnOnce(&mut Note) -> T,
+    ) -> Result<T, EngineError> {
+        let e = self.live_entry(doc)?;
+        Ok(f(self.note_mut(&e, "this is for notes")?))
+    }
+
+    /// Commits the pending edits of a document as one change.
+    pub fn commit_edits(&mut self, doc: &DocId, summary: &str) -> Result<bool, EngineError> {
+        self.commit_action(&[*doc], summary)
+    }
+
+    /// Drops a document from memory and loads it again from the store
+    /// (snapshot plus later changes): what opening it cold costs.
+    pub fn reload(&mut self, doc: &DocId) -> Result<(), EngineError> {
+        self.flush()?;
+        self.evict(doc);
+        self.body(doc)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,652 @@
+//! Opening a workspace, loading documents, and committing sealed changes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use weft_core::index::Index;
+use weft_core::note::Note;
+use weft_core::record::Record;
+use weft_core::{ChangeKind, DeviceId, DocId, DocKind, VersionVector};
+use weft_crypto::{
+    ChangeHeader, DataKey, KeyringStore, PassphraseFile, SealedChange, SealedSnapshot,
+    SecretStore, SnapshotHeader, WorkspaceKey, WorkspaceSecrets, DeviceKey,
+};
+use weft_store::{DocRow, Store, StoredChange};
+use zeroize::Zeroizing;
+
+use crate::envelope::Envelope;
+use crate::home::{DB_FILE, KEY_FILE};
+use crate::EngineError;
+
+/// The OS keyring service under which Weft keeps its secrets.
+pub const KEYRING_SERVICE: &str = "weft";
+const META_KEYS: &str = "keys";
+const META_NAME: &str = "name";
+const KEYS_KEYRING: &[u8] = b"os-keyring";
+const KEYS_FILE: &[u8] = b"passphrase-file";
+
+/// The index document has a fixed, well-known id in every workspace, so a
+/// device that has never seen a workspace knows where titles live.
+pub(crate) const INDEX_DOC: DocId = DocId::from_bytes([0; 16]);
+
+/// Snapshot a document mid-session once its unsnapshotted tail is this
+/// long, which bounds load time after a crash. Otherwise snapshots are
+/// written when the workspace is closed: writing one per commit would cost
+/// an export of the whole document on every keystroke batch.
+const SNAPSHOT_AFTER_ROWS: usize = 2000;
+const SNAPSHOT_AFTER_BYTES: usize = 2 << 20;
+
+/// Where the workspace's secrets are kept.
+pub enum KeyBackend {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    OsKeyring,
+    /// A key file in the workspace home, wrapped with this passphrase
+    /// (Argon2id + AES-256-GCM). For machines without a keyring.
+    Passphrase(Zeroizing<String>),
+}
+
+/// The CRDT engines behind the three document kinds, seen uniformly.
+pub(crate) trait Crdt: Sized {
+    fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String>;
+    fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), String>;
+    fn snapshot(&mut self) -> Vec<u8>;
+    fn take_pending(&mut self) -> Option<Vec<u8>>;
+}
+
+impl Crdt for Note {
+    fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String> {
+        Note::load(chunks).map_err(|e| e.to_string())
+    }
+    fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.import(bytes).map_err(|e| e.to_string())
+    }
+    fn snapshot(&mut self) -> Vec<u8> {
+        self.export_snapshot()
+    }
+    fn take_pending(&mut self) -> Option<Vec<u8>> {
+        self.commit_pending()
+    }
+}
+
+impl Crdt for Record {
+    fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String> {
+        Record::load(chunks).map_err(|e| e.to_string())
+    }
+    fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.import(bytes).map_err(|e| e.to_string())
+    }
+    fn snapshot(&mut self) -> Vec<u8> {
+        self.export_snapshot()
+    }
+    fn take_pending(&mut self) -> Option<Vec<u8>> {
+        self.commit_pending()
+    }
+}
+
+impl Crdt for Index {
+    fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String> {
+        Index::load(chunks).map_err(|e| e.to_string())
+    }
+    fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.import(bytes).map_err(|e| e.to_string())
+    }
+    fn snapshot(&mut self) -> Vec<u8> {
+        self.export_snapshot()
+    }
+    fn take_pending(&mut self) -> Option<Vec<u8>> {
+        self.commit_pending()
+    }
+}
+
+/// A note or a record, loaded.
+pub(crate) enum Body {
+    Note(Note),
+    Record(Record),
+}
+
+impl Body {
+    fn kind(&self) -> DocKind {
+        match self {
+            Body::Note(_) => DocKind::Note,
+            Body::Record(_) => DocKind::Record,
+        }
+    }
+    fn import_bytes(&mut self, b: &[u8]) -> Result<(), String> {
+        match self {
+            Body::Note(n) => n.import_bytes(b),
+            Body::Record(r) => r.import_bytes(b),
+        }
+    }
+    fn snapshot(&mut self) -> Vec<u8> {
+        match self {
+            Body::Note(n) => n.snapshot(),
+            Body::Record(r) => r.snapshot(),
+        }
+    }
+    fn take_pending(&mut self) -> Option<Vec<u8>> {
+        match self {
+            Body::Note(n) => n.take_pending(),
+            Body::Record(r) => r.take_pending(),
+        }
+    }
+}
+
+/// A document held in memory, with what of the log it incorporates.
+pub(crate) struct Loaded<T> {
+    pub(crate) doc: T,
+    /// Every change row of this document with id ≤ `upto` is in `doc`.
+    upto: i64,
+    /// Per author, the highest seq of this document's changes in `doc`.
+    vector: VersionVector,
+    /// Rows and bytes committed since the stored snapshot.
+    tail_rows: usize,
+    tail_bytes: usize,
+}
+
+/// One change about to be sealed: part of a user action.
+pub(crate) struct Pending {
+    pub(crate) doc: DocId,
+    pub(crate) kind: DocKind,
+    pub(crate) body: Vec<u8>,
+    pub(crate) summary: String,
+}
+
+/// An open workspace.
+pub struct Workspace {
+    pub(crate) home: PathBuf,
+    pub(crate) store: Store,
+    pub(crate) secrets: WorkspaceSecrets,
+    pub(crate) data_key: DataKey,
+    pub(crate) device: DeviceId,
+    pub(crate) key_location: String,
+    pub(crate) index: Loaded<Index>,
+    pub(crate) docs: HashMap<DocId, Loaded<Body>>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("home", &self.home)
+            .field("workspace", &self.store.workspace())
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn corrupt(doc: DocId) -> impl Fn(String) -> EngineError {
+    move |detail| EngineError::Corrupt { doc, detail }
+}
+
+/// Opens and decrypts one stored change, returning its payload.
+pub(crate) fn open_change(data_key: &DataKey, c: &StoredChange) -> Result<Envelope, EngineError> {
+    let doc = c.change.header().doc;
+    let plain = c
+        .change
+        .open(data_key)
+        .map_err(|e| EngineError::Corrupt {
+            doc,
+            detail: format!("change #{}: {e}", c.row),
+        })?;
+    Envelope::decode(&plain).map_err(|e| EngineError::Corrupt {
+        doc,
+        detail: format!("change #{}: {e}", c.row),
+    })
+}
+
+impl Workspace {
+    /// True if `home` holds a workspace.
+    pub fn exists(home: &Path) -> bool {
+        home.join(DB_FILE).is_file()
+    }
+
+    /// Creates a workspace in `home`: a new SQLite file, a random workspace
+    /// key and device key, stored in the chosen [`KeyBackend`]. Nothing is
+    /// left behind if any step fails.
+    pub fn init(home: &Path, name: &str, keys: KeyBackend) -> Result<Self, EngineError> {
+        let db = home.join(DB_FILE);
+        if db.exists() {
+            return Err(EngineError::AlreadyExists {
+                home: home.to_owned(),
+            });
+        }
+        std::fs::create_dir_all(home).map_err(EngineError::io(home))?;
+        let workspace = weft_core::WorkspaceId::random();
+        let secrets = WorkspaceSecrets {
+            workspace_key: WorkspaceKey::generate(),
+            device_key: DeviceKey::generate(),
+        };
+        let (store_impl, marker): (Box<dyn SecretStore>, &[u8]) = match keys {
+            KeyBackend::OsKeyring => (Box::new(KeyringStore::new(KEYRING_SERVICE)), KEYS_KEYRING),
+            KeyBackend::Passphrase(p) => (
+                Box::new(PassphraseFile::new(home.join(KEY_FILE), p)),
+                KEYS_FILE,
+            ),
+        };
+        store_impl.save(&workspace, &secrets)?;
+        // Build the database under a temporary name and rename it into place
+        // last, so a crash mid-init leaves no half-made workspace.
+        let tmp = home.join(format!("{DB_FILE}.init-{}", std::process::id()));
+        let made = (|| -> Result<(), EngineError> {
+            let _ = std::fs::remove_file(&tmp);
+            let store = Store::create(&tmp, workspace)?;
+            store.set_meta(META_KEYS, marker)?;
+            store.set_meta(META_NAME, name.as_bytes())?;
+            drop(store);
+            std::fs::rename(&tmp, &db).map_err(EngineError::io(&db))
+        })();
+        if let Err(e) = made {
+            let _ = std::fs::remove_file(&tmp);
+            let _ = store_impl.delete(&workspace);
+            return Err(e);
+        }
+        Self::open_with(home, store_impl.as_ref())
+    }
+
+    /// Opens the workspace in `home`. Keys come from the OS keyring, or from
+    /// the key file with `passphrase` if the workspace was made that way.
+    pub fn open(home: &Path, passphrase: Option<&str>) -> Result<Self, EngineError> {
+        let db = home.join(DB_FILE);
+        if !db.is_file() {
+            return Err(EngineError::NoWorkspace {
+                home: home.to_owned(),
+            });
+        }
+        let store = Store::open(&db)?;
+        let marker = store.meta(META_KEYS)?.unwrap_or_default();
+        drop(store);
+        if marker == KEYS_FILE {
+            let path = home.join(KEY_FILE);
+            let pass = passphrase.ok_or(EngineError::PassphraseRequired { path: path.clone() })?;
+            Self::open_with(home, &PassphraseFile::new(path, Zeroizing::new(pass.to_owned())))
+        } else {
+            Self::open_with(home, &KeyringStore::new(KEYRING_SERVICE))
+        }
+    }
+
+    fn open_with(home: &Path, secrets_store: &dyn SecretStore) -> Result<Self, EngineError> {
+        let store = Store::open(&home.join(DB_FILE))?;
+        let workspace = store.workspace();
+        let secrets = secrets_store.load(&workspace)?;
+        let data_key = secrets.workspace_key.derive(&workspace).data;
+        let device = secrets.device_key.device_id();
+        let mut ws = Self {
+            home: home.to_owned(),
+            store,
+            secrets,
+            data_key,
+            device,
+            key_location: secrets_store.describe(),
+            index: Loaded {
+                doc: Index::new(),
+                upto: 0,
+                vector: VersionVector::new(),
+                tail_rows: 0,
+                tail_bytes: 0,
+            },
+            docs: HashMap::new(),
+        };
+        if let Some(row) = ws.store.doc(&INDEX_DOC)? {
+            ws.index = ws.read_state::<Index>(&row)?;
+        }
+        Ok(ws)
+    }
+
+    /// The workspace home directory.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// This workspace's id.
+    pub fn workspace_id(&self) -> weft_core::WorkspaceId {
+        self.store.workspace()
+    }
+
+    /// This device's id.
+    pub fn device_id(&self) -> DeviceId {
+        self.device
+    }
+
+    /// The workspace's display name.
+    pub fn name(&self) -> Result<String, EngineError> {
+        Ok(self
+            .store
+            .meta(META_NAME)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default())
+    }
+
+    /// Reads a document's state from its snapshot and the changes after it.
+    pub(crate) fn read_state<T: Crdt>(&self, row: &DocRow) -> Result<Loaded<T>, EngineError> {
+        let doc = row.doc;
+        let bad = corrupt(doc);
+        let mut chunks: Vec<Zeroizing<Vec<u8>>> = Vec::new();
+        let mut vector = VersionVector::new();
+        if let Some(bytes) = &row.snapshot {
+            let snap = SealedSnapshot::from_bytes(bytes).map_err(|e| bad(format!("snapshot: {e}")))?;
+            let h = snap.header();
+            if h.doc != doc || h.workspace != self.store.workspace() || h.kind != row.kind {
+                return Err(bad("the snapshot belongs to another document".into()));
+            }
+            vector = VersionVector::decode(&h.vector).map_err(|e| bad(format!("snapshot: {e}")))?;
+            chunks.push(snap.open(&self.data_key).map_err(|e| bad(format!("snapshot: {e}")))?);
+        }
+        let tail = self.store.changes_of_doc(&doc, row.snapshot_upto)?;
+        let mut upto = row.snapshot_upto;
+        let mut tail_bytes = 0;
+        for c in &tail {
+            let env = open_change(&self.data_key, c)?;
+            let h = c.change.header();
+            if h.kind != ChangeKind::Update(row.kind) {
+                return Err(bad(format!("change #{} is of another kind", c.row)));
+            }
+            if h.seq > vector.get(&h.author) {
+                vector.set(h.author, h.seq);
+            }
+            tail_bytes += env.body.len();
+            chunks.push(Zeroizing::new(env.body));
+            upto = c.row;
+        }
+        let refs: Vec<&[u8]> = chunks.iter().map(|c| c.as_slice()).collect();
+        let state = T::load_chunks(&refs).map_err(&bad)?;
+        Ok(Loaded {
+            doc: state,
+            upto: upto.max(row.snapshot_upto),
+            vector,
+            tail_rows: tail.len(),
+            tail_bytes,
+        })
+    }
+
+    /// The row of a document, or `UnknownDoc` if it has none.
+    pub(crate) fn doc_row(&self, doc: &DocId) -> Result<DocRow, EngineError> {
+        self.store.doc(doc)?.ok_or_else(|| EngineError::UnknownDoc {
+            query: doc.to_hex(),
+        })
+    }
+
+    /// Loads (or returns the cached) note or record.
+    pub(crate) fn body(&mut self, doc: &DocId) -> Result<&mut Loaded<Body>, EngineError> {
+        if !self.docs.contains_key(doc) {
+            let row = self.doc_row(doc)?;
+            let loaded = match row.kind {
+                DocKind::Note => map_loaded(self.read_state::<Note>(&row)?, Body::Note),
+                DocKind::Record => map_loaded(self.read_state::<Record>(&row)?, Body::Record),
+                DocKind::Index => return Err(EngineError::UnknownDoc { query: doc.to_hex() }),
+            };
+            self.docs.insert(*doc, loaded);
+        }
+        self.docs
+            .get_mut(doc)
+            .ok_or_else(|| EngineError::UnknownDoc { query: doc.to_hex() })
+    }
+
+    /// Inserts a brand-new document into the cache (before its first commit).
+    pub(crate) fn insert_new(&mut self, doc: DocId, body: Body) {
+        self.docs.insert(
+            doc,
+            Loaded {
+                doc: body,
+                upto: 0,
+                vector: VersionVector::new(),
+                tail_rows: 0,
+                tail_bytes: 0,
+            },
+        );
+    }
+
+    /// Collects the uncommitted local edits of `docs` (and of the index) as
+    /// one user action and commits them in a single transaction.
+    pub(crate) fn commit_action(&mut self, docs: &[DocId], summary: &str) -> Result<bool, EngineError> {
+        let mut pending = Vec::new();
+        for d in docs {
+            if let Some(l) = self.docs.get_mut(d) {
+                if let Some(body) = l.doc.take_pending() {
+                    pending.push(Pending {
+                        doc: *d,
+                        kind: l.doc.kind(),
+                        body,
+                        summary: summary.to_owned(),
+                    });
+                }
+            }
+        }
+        if let Some(body) = self.index.doc.take_pending() {
+            pending.push(Pending {
+                doc: INDEX_DOC,
+                kind: DocKind::Index,
+                body,
+                summary: summary.to_owned(),
+            });
+        }
+        if pending.is_empty() {
+            return Ok(false);
+        }
+        match self.commit(&pending) {
+            Ok(()) => {
+                self.maybe_snapshot()?;
+                Ok(true)
+            }
+            Err(e) => {
+                // The in-memory documents hold edits that did not reach the
+                // log: drop them so the next read reloads what is stored.
+                for p in &pending {
+                    self.evict(&p.doc);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops a document's in-memory state (the index is reloaded from the store).
+    pub(crate) fn evict(&mut self, doc: &DocId) {
+        if *doc == INDEX_DOC {
+            let reloaded = self
+                .store
+                .doc(&INDEX_DOC)
+                .ok()
+                .flatten()
+                .and_then(|row| self.read_state::<Index>(&row).ok());
+            self.index = reloaded.unwrap_or(Loaded {
+                doc: Index::new(),
+                upto: 0,
+                vector: VersionVector::new(),
+                tail_rows: 0,
+                tail_bytes: 0,
+            });
+        } else {
+            self.docs.remove(doc);
+        }
+    }
+
+    /// Seals and appends `pending` in one write transaction. Changes other
+    /// processes appended to the same documents since we loaded them are
+    /// read inside the same transaction and merged in afterwards, so `upto`
+    /// stays exact.
+    fn commit(&mut self, pending: &[Pending]) -> Result<(), EngineError> {
+        let now = now_ms();
+        let workspace = self.store.workspace();
+        let device = self.device;
+        let data_key = &self.data_key;
+        let device_key = &self.secrets.device_key;
+        let uptos: Vec<i64> = pending
+            .iter()
+            .map(|p| {
+                if p.doc == INDEX_DOC {
+                    self.index.upto
+                } else {
+                    self.docs.get(&p.doc).map(|l| l.upto).unwrap_or(0)
+                }
+            })
+            .collect();
+        let appended = self.store.write(|tx| -> Result<_, EngineError> {
+            let mut seq = tx.next_seq(&device)?;
+            let mut out = Vec::with_capacity(pending.len());
+            for (p, upto) in pending.iter().zip(&uptos) {
+                let foreign = tx.changes_of_doc(&p.doc, *upto)?;
+                let header = ChangeHeader {
+                    workspace,
+                    doc: p.doc,
+                    author: device,
+                    seq,
+                    kind: ChangeKind::Update(p.kind),
+                };
+                let plain = Zeroizing::new(
+                    Envelope {
+                        time_ms: now,
+                        summary: p.summary.clone(),
+                        body: p.body.clone(),
+                    }
+                    .encode(),
+                );
+                let sealed = SealedChange::seal(header, &plain, data_key, device_key)
+                    .map_err(|e| EngineError::Seal(e.to_string()))?;
+                let row = tx
+                    .append(&sealed, now)?
+                    .ok_or_else(|| EngineError::Seal(format!("seq {seq} was already taken")))?;
+                out.push((row, seq, foreign));
+                seq += 1;
+            }
+            Ok(out)
+        })?;
+        for (p, (row, seq, foreign)) in pending.iter().zip(appended) {
+            let mut merged = Vec::new();
+            for c in &foreign {
+                let env = open_change(&self.data_key, c)?;
+                merged.push((c.change.header().author, c.change.header().seq, env.body));
+            }
+            let device = self.device;
+            let apply = |upto: &mut i64, vector: &mut VersionVector, rows: &mut usize, bytes: &mut usize, import: &mut dyn FnMut(&[u8]) -> Result<(), String>| -> Result<(), EngineError> {
+                for (author, s, body) in &merged {
+                    import(body).map_err(corrupt(p.doc))?;
+                    if *s > vector.get(author) {
+                        vector.set(*author, *s);
+                    }
+                    *bytes += body.len();
+                    *rows += 1;
+                }
+                if seq > vector.get(&device) {
+                    vector.set(device, seq);
+                }
+                *upto = row;
+                *rows += 1;
+                *bytes += p.body.len();
+                Ok(())
+            };
+            if p.doc == INDEX_DOC {
+                let l = &mut self.index;
+                let doc = &mut l.doc;
+                apply(&mut l.upto, &mut l.vector, &mut l.tail_rows, &mut l.tail_bytes, &mut |b| doc.import_bytes(b))?;
+            } else if let Some(l) = self.docs.get_mut(&p.doc) {
+                let doc = &mut l.doc;
+                apply(&mut l.upto, &mut l.vector, &mut l.tail_rows, &mut l.tail_bytes, &mut |b| doc.import_bytes(b))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn maybe_snapshot(&mut self) -> Result<(), EngineError> {
+        let due: Vec<DocId> = self
+            .docs
+            .iter()
+            .filter(|(_, l)| l.tail_rows >= SNAPSHOT_AFTER_ROWS || l.tail_bytes >= SNAPSHOT_AFTER_BYTES)
+            .map(|(d, _)| *d)
+            .collect();
+        for d in due {
+            self.snapshot_doc(&d)?;
+        }
+        if self.index.tail_rows >= SNAPSHOT_AFTER_ROWS || self.index.tail_bytes >= SNAPSHOT_AFTER_BYTES {
+            self.snapshot_doc(&INDEX_DOC)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a sealed snapshot of one loaded document, unless another
+    /// process appended changes we have not merged (then it is left to the
+    /// next writer: a snapshot is only a cache).
+    pub(crate) fn snapshot_doc(&mut self, doc: &DocId) -> Result<(), EngineError> {
+        let workspace = self.store.workspace();
+        let (kind, bytes, upto, vector) = if *doc == INDEX_DOC {
+            let l = &mut self.index;
+            (DocKind::Index, l.doc.snapshot(), l.upto, l.vector.encode())
+        } else {
+            let Some(l) = self.docs.get_mut(doc) else {
+                return Ok(());
+            };
+            (l.doc.kind(), l.doc.snapshot(), l.upto, l.vector.encode())
+        };
+        let header = SnapshotHeader {
+            workspace,
+            doc: *doc,
+            kind,
+            author: self.device,
+            vector: vector.clone(),
+        };
+        let sealed = SealedSnapshot::seal(header, &bytes, &self.data_key, &self.secrets.device_key)
+            .map_err(|e| EngineError::Seal(e.to_string()))?
+            .to_bytes();
+        let now = now_ms();
+        let written = self.store.write(|tx| -> Result<bool, EngineError> {
+            if !tx.changes_of_doc(doc, upto)?.is_empty() {
+                return Ok(false);
+            }
+            tx.set_snapshot(doc, kind, &sealed, &vector, upto, now)?;
+            Ok(true)
+        })?;
+        if written {
+            if *doc == INDEX_DOC {
+                self.index.tail_rows = 0;
+                self.index.tail_bytes = 0;
+            } else if let Some(l) = self.docs.get_mut(doc) {
+                l.tail_rows = 0;
+                l.tail_bytes = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes snapshots of every document with changes since its last one.
+    /// Called on close; safe to call any time.
+    pub fn flush(&mut self) -> Result<(), EngineError> {
+        let dirty: Vec<DocId> = self
+            .docs
+            .iter()
+            .filter(|(_, l)| l.tail_rows > 0)
+            .map(|(d, _)| *d)
+            .collect();
+        for d in dirty {
+            self.snapshot_doc(&d)?;
+        }
+        if self.index.tail_rows > 0 {
+            self.snapshot_doc(&INDEX_DOC)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes snapshots and closes the workspace.
+    pub fn close(mut self) -> Result<(), EngineError> {
+        self.flush()
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        // Best effort: a snapshot is a cache, and the log already holds
+        // every committed change. `close` reports errors; drop cannot.
+        let _ = self.flush();
+    }
+}
+
+fn map_loaded<T>(l: Loaded<T>, f: impl FnOnce(T) -> Body) -> Loaded<Body> {
+    Loaded {
+        doc: f(l.doc),
+        upto: l.upto,
+        vector: l.vector,
+        tail_rows: l.tail_rows,
+        tail_bytes: l.tail_bytes,
+    }
+}
+

@@ -1,0 +1,52 @@
+//! Numbered, append-only schema migrations. Never edit a shipped entry:
+//! add a new one. `PRAGMA user_version` records how many have run, so a
+//! database written by a newer binary is recognised and refused.
+
+/// `application_id` stamped into every Weft database ('WEFT').
+pub(crate) const APPLICATION_ID: i64 = 0x5745_4654;
+
+/// Migration N (1-based) is `MIGRATIONS[N - 1]`.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the change log, the snapshot cache, and workspace metadata.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) STRICT;
+
+    -- The append-only log of sealed changes. `id` is local arrival order;
+    -- (author, seq) is the global identity of a change.
+    CREATE TABLE changes (
+        id         INTEGER PRIMARY KEY,
+        doc        BLOB    NOT NULL,
+        author     BLOB    NOT NULL,
+        seq        INTEGER NOT NULL,
+        kind       INTEGER NOT NULL,
+        nonce      BLOB    NOT NULL,
+        ciphertext BLOB    NOT NULL,
+        signature  BLOB    NOT NULL,
+        stored_at  INTEGER NOT NULL,
+        UNIQUE (author, seq)
+    ) STRICT;
+    CREATE INDEX changes_by_doc ON changes (doc, id);
+
+    -- One row per document: the latest sealed snapshot (a cache; the log is
+    -- the truth) and what it covers.
+    CREATE TABLE docs (
+        doc             BLOB    PRIMARY KEY,
+        kind            INTEGER NOT NULL,
+        snapshot        BLOB,
+        snapshot_vector BLOB,
+        snapshot_upto   INTEGER NOT NULL DEFAULT 0,
+        changes         INTEGER NOT NULL DEFAULT 0,
+        updated_at      INTEGER NOT NULL
+    ) STRICT;
+
+    -- Refuse edits and deletes of the log at the database level, so no code
+    -- path (or stray tool) can rewrite history.
+    CREATE TRIGGER changes_append_only_update BEFORE UPDATE ON changes
+    BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
+    CREATE TRIGGER changes_append_only_delete BEFORE DELETE ON changes
+    BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
+    "#,
+];

@@ -1,0 +1,657 @@
+//! The [`Store`]: one SQLite file per workspace.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use weft_core::{ChangeKind, DeviceId, DocId, DocKind, Seq, VersionVector, WorkspaceId};
+use weft_crypto::{ChangeHeader, SealedChange};
+
+use crate::migrations::{APPLICATION_ID, MIGRATIONS};
+
+/// What went wrong reading or writing the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite itself failed (I/O, locking, constraint).
+    #[error("database {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// The SQLite error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer Weft.
+    #[error(
+        "database {path} has schema version {found}, but this weft understands up to {supported}: \
+         upgrade weft to open it (nothing was changed)"
+    )]
+    NewerSchema {
+        /// The database file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this binary knows.
+        supported: i64,
+    },
+    /// The file is a SQLite database, but not a Weft one.
+    #[error("{path} is not a weft database (application id {found:#x})")]
+    NotWeft {
+        /// The database file.
+        path: PathBuf,
+        /// The application id found.
+        found: i64,
+    },
+    /// No workspace database at this path.
+    #[error("no weft workspace at {path}: run `weft init` first")]
+    Missing {
+        /// The path that was looked for.
+        path: PathBuf,
+    },
+    /// Metadata every workspace has is missing or malformed.
+    #[error("database {path}: workspace metadata `{key}` is missing or malformed")]
+    BadMeta {
+        /// The database file.
+        path: PathBuf,
+        /// The meta key.
+        key: &'static str,
+    },
+    /// A change row could not be decoded (truncated or edited outside Weft).
+    #[error("change #{row} of document {doc} is corrupt: {detail}")]
+    CorruptChange {
+        /// Local row id.
+        row: i64,
+        /// The document it belongs to (hex, as stored).
+        doc: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A change with this (author, seq) is already stored with other bytes.
+    #[error("change {seq} of device {author} is already stored with different contents")]
+    Conflict {
+        /// The author.
+        author: DeviceId,
+        /// The seq.
+        seq: Seq,
+    },
+}
+
+/// A sealed change as stored, with its local row id.
+#[derive(Debug, Clone)]
+pub struct StoredChange {
+    /// Local arrival order (not meaningful to other devices).
+    pub row: i64,
+    /// When this device stored it (ms since the Unix epoch).
+    pub stored_at_ms: i64,
+    /// The sealed change.
+    pub change: SealedChange,
+}
+
+/// One document's cached state.
+#[derive(Debug, Clone)]
+pub struct DocRow {
+    /// The document.
+    pub doc: DocId,
+    /// Its kind.
+    pub kind: DocKind,
+    /// Latest sealed snapshot bytes, if any.
+    pub snapshot: Option<Vec<u8>>,
+    /// Every change of this document with row id ≤ this is in the snapshot.
+    pub snapshot_upto: i64,
+    /// Number of changes stored for it.
+    pub changes: i64,
+    /// Time of the last stored change (ms since the Unix epoch).
+    pub updated_at_ms: i64,
+}
+
+/// One workspace's SQLite database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    workspace: WorkspaceId,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("workspace", &self.workspace)
+            .finish()
+    }
+}
+
+const META_WORKSPACE: &str = "workspace_id";
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // A CLI command and a daemon may share the file: wait for the writer
+    // instead of failing with SQLITE_BUSY.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl Store {
+    /// Creates a new workspace database at `path` (which must not exist).
+    pub fn create(path: &Path, workspace: WorkspaceId) -> Result<Self, StoreError> {
+        let err = sql_err(path);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(&err)?;
+        configure(&conn).map_err(&err)?;
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(&err)?;
+        let mut store = Self {
+            conn,
+            path: path.to_owned(),
+            workspace,
+        };
+        store.migrate()?;
+        store
+            .conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![META_WORKSPACE, workspace.as_bytes().as_slice()],
+            )
+            .map_err(&err)?;
+        Ok(store)
+    }
+
+    /// Opens an existing workspace database, running any pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let err = sql_err(path);
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(&err)?;
+        let app: i64 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(&err)?;
+        if app != APPLICATION_ID {
+            return Err(StoreError::NotWeft {
+                path: path.to_owned(),
+                found: app,
+            });
+        }
+        // Check the version before touching anything (even pragmas that
+        // write, like journal_mode), so a newer file is left as it was.
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(&err)?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found: version,
+                supported,
+            });
+        }
+        configure(&conn).map_err(&err)?;
+        let ws: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [META_WORKSPACE],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&err)?;
+        let workspace = ws
+            .and_then(|b| WorkspaceId::from_slice(&b).ok())
+            .ok_or_else(|| StoreError::BadMeta {
+                path: path.to_owned(),
+                key: META_WORKSPACE,
+            })?;
+        let mut store = Self {
+            conn,
+            path: path.to_owned(),
+            workspace,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let err = sql_err(&self.path);
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(&err)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&err)?;
+            tx.execute_batch(sql).map_err(&err)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(&err)?;
+            tx.commit().map_err(&err)?;
+        }
+        Ok(())
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The workspace this database belongs to.
+    pub fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
+    /// Reads a metadata value.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(sql_err(&self.path))
+    }
+
+    /// Writes a metadata value.
+    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(sql_err(&self.path))
+    }
+
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`): everything it
+    /// appends commits together or not at all. Taking the write lock up
+    /// front makes seq allocation safe across processes sharing the file.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&WriteTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let err = sql_err(&self.path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let wtx = WriteTx {
+            tx,
+            path: &self.path,
+            workspace: self.workspace,
+        };
+        let out = f(&wtx)?;
+        wtx.tx.commit().map_err(&err)?;
+        Ok(out)
+    }
+
+    /// The cached row of one document.
+    pub fn doc(&self, doc: &DocId) -> Result<Option<DocRow>, StoreError> {
+        read_doc(&self.conn, &self.path, doc)
+    }
+
+    /// All documents with a stored row, in no particular order.
+    pub fn docs(&self) -> Result<Vec<DocRow>, StoreError> {
+        let err = sql_err(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT doc, kind, snapshot, snapshot_upto, changes, updated_at FROM docs",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (doc, kind, snapshot, upto, changes, updated) = row.map_err(&err)?;
+            out.push(doc_row(&self.path, doc, kind, snapshot, upto, changes, updated)?);
+        }
+        Ok(out)
+    }
+
+    /// The changes of `doc` with row id greater than `after`, in row order.
+    pub fn changes_of_doc(&self, doc: &DocId, after: i64) -> Result<Vec<StoredChange>, StoreError> {
+        changes_of_doc(&self.conn, &self.path, self.workspace, doc, after)
+    }
+
+    /// Total number of stored changes.
+    pub fn change_count(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+            .map_err(sql_err(&self.path))
+    }
+
+    /// The version vector of the whole log: per author, the highest seq
+    /// such that 1..=seq are all stored.
+    pub fn version_vector(&self) -> Result<VersionVector, StoreError> {
+        let err = sql_err(&self.path);
+        // For each author: the lowest seq whose successor is missing. That is
+        // the top of the contiguous run starting at 1, if seq 1 is present.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.author, MIN(c.seq),
+                        EXISTS (SELECT 1 FROM changes o WHERE o.author = c.author AND o.seq = 1)
+                 FROM changes c
+                 WHERE NOT EXISTS (SELECT 1 FROM changes d WHERE d.author = c.author AND d.seq = c.seq + 1)
+                 GROUP BY c.author",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
+            })
+            .map_err(&err)?;
+        let mut vv = VersionVector::new();
+        for row in rows {
+            let (author, top, has_first) = row.map_err(&err)?;
+            if !has_first {
+                continue;
+            }
+            let author = DeviceId::from_slice(&author).map_err(|e| StoreError::CorruptChange {
+                row: 0,
+                doc: String::new(),
+                detail: e.to_string(),
+            })?;
+            vv.set(author, top.max(0) as u64);
+        }
+        Ok(vv)
+    }
+
+    /// Bytes used on disk by the database and its WAL.
+    pub fn disk_usage(&self) -> u64 {
+        let mut total = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.path.as_os_str().to_owned();
+            p.push(suffix);
+            total += std::fs::metadata(PathBuf::from(p)).map(|m| m.len()).unwrap_or(0);
+        }
+        total
+    }
+
+    /// Runs SQLite's own consistency check; `Ok(vec!["ok"])` when healthy.
+    pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
+        let err = sql_err(&self.path);
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check").map_err(&err)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(&err)
+    }
+}
+
+/// An open write transaction; see [`Store::write`].
+pub struct WriteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: &'a Path,
+    workspace: WorkspaceId,
+}
+
+impl WriteTx<'_> {
+    /// The next seq for `author`: one past the highest stored. Inside the
+    /// write lock, so two processes never hand out the same number.
+    pub fn next_seq(&self, author: &DeviceId) -> Result<Seq, StoreError> {
+        let max: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT MAX(seq) FROM changes WHERE author = ?1")
+            .and_then(|mut s| s.query_row([author.public_key().as_slice()], |r| r.get(0)))
+            .map_err(sql_err(self.path))?;
+        Ok(max.unwrap_or(0).max(0) as u64 + 1)
+    }
+
+    /// The workspace this transaction writes to.
+    pub fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
+    /// Appends a sealed change; returns its row id. Re-appending a change
+    /// already stored with the same bytes is a no-op returning `None` (sync
+    /// delivers duplicates); the same (author, seq) with other bytes is a
+    /// [`StoreError::Conflict`].
+    pub fn append(&self, change: &SealedChange, now_ms: i64) -> Result<Option<i64>, StoreError> {
+        let err = sql_err(self.path);
+        let h = change.header();
+        let seq = i64::try_from(h.seq).map_err(|_| StoreError::Conflict {
+            author: h.author,
+            seq: h.seq,
+        })?;
+        let existing: Option<(Vec<u8>, Vec<u8>)> = self
+            .tx
+            .prepare_cached("SELECT ciphertext, signature FROM changes WHERE author = ?1 AND seq = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![h.author.public_key().as_slice(), seq], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+            })
+            .map_err(&err)?;
+        if let Some((ct, sig)) = existing {
+            if ct == change.ciphertext() && sig == change.signature().as_slice() {
+                return Ok(None);
+            }
+            return Err(StoreError::Conflict {
+                author: h.author,
+                seq: h.seq,
+            });
+        }
+        self.tx
+            .prepare_cached(
+                "INSERT INTO changes (doc, author, seq, kind, nonce, ciphertext, signature, stored_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    h.doc.as_bytes().as_slice(),
+                    h.author.public_key().as_slice(),
+                    seq,
+                    h.kind.code(),
+                    change.nonce().as_slice(),
+                    change.ciphertext(),
+                    change.signature().as_slice(),
+                    now_ms,
+                ])
+            })
+            .map_err(&err)?;
+        let row = self.tx.last_insert_rowid();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO docs (doc, kind, changes, updated_at) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT (doc) DO UPDATE SET changes = changes + 1,
+                     updated_at = MAX(updated_at, excluded.updated_at)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    h.doc.as_bytes().as_slice(),
+                    h.kind.doc_kind().code(),
+                    now_ms
+                ])
+            })
+            .map_err(&err)?;
+        Ok(Some(row))
+    }
+
+    /// Replaces the cached snapshot of `doc`: `snapshot` must contain every
+    /// change of the document with row id ≤ `upto`.
+    pub fn set_snapshot(
+        &self,
+        doc: &DocId,
+        kind: DocKind,
+        snapshot: &[u8],
+        vector: &[u8],
+        upto: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO docs (doc, kind, snapshot, snapshot_vector, snapshot_upto, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (doc) DO UPDATE SET snapshot = excluded.snapshot,
+                     snapshot_vector = excluded.snapshot_vector,
+                     snapshot_upto = excluded.snapshot_upto",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    doc.as_bytes().as_slice(),
+                    kind.code(),
+                    snapshot,
+                    vector,
+                    upto,
+                    now_ms
+                ])
+            })
+            .map(|_| ())
+            .map_err(sql_err(self.path))
+    }
+
+    /// The cached row of one document, as seen inside this transaction.
+    pub fn doc(&self, doc: &DocId) -> Result<Option<DocRow>, StoreError> {
+        read_doc(&self.tx, self.path, doc)
+    }
+
+    /// The changes of `doc` with row id greater than `after`, inside this
+    /// transaction (so nothing can be appended between reading and writing).
+    pub fn changes_of_doc(&self, doc: &DocId, after: i64) -> Result<Vec<StoredChange>, StoreError> {
+        changes_of_doc(&self.tx, self.path, self.workspace, doc, after)
+    }
+}
+
+fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn read_doc(conn: &Connection, path: &Path, doc: &DocId) -> Result<Option<DocRow>, StoreError> {
+    let err = sql_err(path);
+    let row = conn
+        .prepare_cached(
+            "SELECT doc, kind, snapshot, snapshot_upto, changes, updated_at FROM docs WHERE doc = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([doc.as_bytes().as_slice()], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(&err)?;
+    row.map(|(d, k, s, u, c, t)| doc_row(path, d, k, s, u, c, t))
+        .transpose()
+}
+
+fn doc_row(
+    _path: &Path,
+    doc: Vec<u8>,
+    kind: i64,
+    snapshot: Option<Vec<u8>>,
+    snapshot_upto: i64,
+    changes: i64,
+    updated_at_ms: i64,
+) -> Result<DocRow, StoreError> {
+    let corrupt = |detail: String| StoreError::CorruptChange {
+        row: 0,
+        doc: hex::encode(&doc),
+        detail,
+    };
+    let id = DocId::from_slice(&doc).map_err(|e| corrupt(e.to_string()))?;
+    let kind = u8::try_from(kind)
+        .ok()
+        .and_then(|k| DocKind::from_code(k).ok())
+        .ok_or_else(|| corrupt(format!("unknown document kind {kind}")))?;
+    Ok(DocRow {
+        doc: id,
+        kind,
+        snapshot,
+        snapshot_upto,
+        changes,
+        updated_at_ms,
+    })
+}
+
+fn changes_of_doc(
+    conn: &Connection,
+    path: &Path,
+    workspace: WorkspaceId,
+    doc: &DocId,
+    after: i64,
+) -> Result<Vec<StoredChange>, StoreError> {
+    let err = sql_err(path);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, author, seq, kind, nonce, ciphertext, signature, stored_at
+             FROM changes WHERE doc = ?1 AND id > ?2 ORDER BY id",
+        )
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map(params![doc.as_bytes().as_slice(), after], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, Vec<u8>>(5)?,
+                r.get::<_, Vec<u8>>(6)?,
+                r.get::<_, i64>(7)?,
+            ))
+        })
+        .map_err(&err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, author, seq, kind, nonce, ciphertext, signature, stored_at) = row.map_err(&err)?;
+        let corrupt = |detail: &str| StoreError::CorruptChange {
+            row: id,
+            doc: doc.to_hex(),
+            detail: detail.to_owned(),
+        };
+        let author = DeviceId::from_slice(&author).map_err(|_| corrupt("bad author id"))?;
+        let seq = u64::try_from(seq).map_err(|_| corrupt("negative seq"))?;
+        let kind = u8::try_from(kind)
+            .ok()
+            .and_then(|k| ChangeKind::from_code(k).ok())
+            .ok_or_else(|| corrupt("unknown change kind"))?;
+        let nonce: [u8; 12] = nonce
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("nonce is not 12 bytes"))?;
+        let signature: [u8; 64] = signature
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("signature is not 64 bytes"))?;
+        let header = ChangeHeader {
+            workspace,
+            doc: *doc,
+            author,
+            seq,
+            kind,
+        };
+        out.push(StoredChange {
+            row: id,
+            stored_at_ms: stored_at,
+            change: SealedChange::from_parts(header, nonce, ciphertext, signature),
+        });
+    }
+    Ok(out)
+}
