@@ -25,6 +25,14 @@ pub enum DesktopError {
 /// Tauri's managed state: the one session this window has.
 pub(crate) struct SessionState(pub(crate) Mutex<Session>);
 
+/// The app context build.rs generated: config, embedded UI, icons, ACL.
+// The generated code unwraps values it produced itself at build time (the decoded icons,
+// the serialized ACL), not input from disk, so the workspace's unwrap ban does not apply.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+fn context() -> tauri::Context {
+    tauri::tauri_build_context!()
+}
+
 /// Opens the Weft window and runs until it is closed.
 ///
 /// The workspace home is resolved once, here: `WEFT_HOME`, else `$XDG_DATA_HOME/weft`.
@@ -38,7 +46,7 @@ pub fn run() -> Result<(), DesktopError> {
             commands::unlock_workspace,
             commands::list_documents,
         ])
-        .build(tauri::tauri_build_context!())?;
+        .build(context())?;
     // `run_return` rather than `run`: on Linux `run` exits the process from inside the
     // event loop, and the caller (the `weft` binary) should decide how to exit.
     app.run_return(|app, event| {

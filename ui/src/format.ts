@@ -24,7 +24,7 @@ export function formatUpdated(iso: string, now: Date, opts: FormatOptions = {}):
   if (Number.isNaN(d.getTime())) return iso;
   const { locale, timeZone } = opts;
   if (dayKey(d, timeZone) === dayKey(now, timeZone)) {
-    return new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' }).format(d);
+    return new Intl.DateTimeFormat(locale, { timeZone, hour: 'numeric', minute: '2-digit' }).format(d);
   }
   const sameYear = dayKey(d, timeZone).slice(0, 4) === dayKey(now, timeZone).slice(0, 4);
   return new Intl.DateTimeFormat(locale, {

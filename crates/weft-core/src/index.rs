@@ -1,1 +1,510 @@
-//! The workspace index: a Loro movable tree. (being written)
+//! The workspace index: titles, folders and tombstones of every document, in
+//! one Loro document holding a movable tree named `"tree"`.
+//!
+//! Every tree node is a folder or a document entry. Its meta map holds
+//! `"type"` (`"folder"`, `"note"` or `"record"`), `"title"`, `"doc"` (the
+//! 32-hex document id, documents only), `"deleted"` (a tombstone flag, so a
+//! deleted document can be restored) and `"created"` (ms since the epoch,
+//! passed in by the caller). A movable tree is used because concurrent moves
+//! of folders must merge without cycles or duplicates, which Loro guarantees.
+//!
+//! ## Paths
+//!
+//! Folders are named by the path of their titles from the root. Several
+//! folder nodes can end up with one path: two devices creating "Work"
+//! concurrently each make a node. They are one folder to the user: documents
+//! in either are reported under the same path, [`Index::folders`] lists the
+//! path once, and a path resolves to the node with the earliest `created`,
+//! ties broken by the smallest `TreeID`. Both are replicated state, so every
+//! replica resolves a path to the same node. A document id that appears on
+//! several nodes (not expected) reads from the node with the smallest
+//! `TreeID`; updates are applied to all of them.
+
+#[cfg(test)]
+mod tests;
+mod view;
+
+use loro::{ExportMode, IdSpan, LoroDoc, LoroTree, TreeID};
+
+use crate::guard::{Panicked, guarded};
+use crate::ids::{DocId, DocKind};
+use view::{NodeKind, View};
+
+/// The name of the tree container; part of the stored format.
+const TREE: &str = "tree";
+
+/// Why an index operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IndexError {
+    /// A document or folder title is not acceptable.
+    #[error("invalid title {title:?}: {reason}")]
+    InvalidTitle {
+        /// The title as given.
+        title: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A folder path is not acceptable.
+    #[error("invalid folder path {path:?}: {reason}")]
+    InvalidFolderPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The index has no entry for this document.
+    #[error("document {doc} is not in the workspace index")]
+    NoSuchDoc {
+        /// The document id.
+        doc: DocId,
+    },
+    /// The document is already in the index.
+    #[error("document {doc} is already in the workspace index")]
+    DocExists {
+        /// The document id.
+        doc: DocId,
+    },
+    /// Only notes and records have index entries.
+    #[error("a {kind} cannot be added to the workspace index")]
+    WrongKind {
+        /// The kind that was given.
+        kind: DocKind,
+    },
+    /// No folder has this path.
+    #[error("no folder `{}`", .path.join("/"))]
+    NoSuchFolder {
+        /// The folder path.
+        path: Vec<String>,
+    },
+    /// Moving a folder into itself or one of its own subfolders.
+    #[error("cannot move folder `{}` into `{}`, which is inside it", .path.join("/"), .new_parent.join("/"))]
+    Cycle {
+        /// The folder being moved.
+        path: Vec<String>,
+        /// The requested new parent.
+        new_parent: Vec<String>,
+    },
+    /// Bytes given to [`Index::load`] or [`Index::import`] are not a valid Loro update or snapshot.
+    #[error("cannot load index bytes: {0}")]
+    Load(#[source] loro::LoroError),
+    /// Loro refused a local operation.
+    #[error("index tree operation failed: {0}")]
+    Loro(#[from] loro::LoroError),
+    /// Loro panicked on foreign bytes.
+    #[error(transparent)]
+    Panicked(#[from] Panicked),
+}
+
+/// One document as the index describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// The document.
+    pub doc: DocId,
+    /// Note or record.
+    pub kind: DocKind,
+    /// Its title.
+    pub title: String,
+    /// The folder titles from the root down (empty: at the root).
+    pub folder: Vec<String>,
+    /// Whether the document is in the trash.
+    pub deleted: bool,
+    /// When it was added (ms since the epoch, the adding device's clock).
+    pub created_ms: i64,
+}
+
+/// One folder path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderEntry {
+    /// The folder titles from the root down.
+    pub path: Vec<String>,
+    /// When the (canonical) folder was created.
+    pub created_ms: i64,
+}
+
+/// A folder, as returned by [`Index::ensure_folder`]: the root or a tree node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FolderRef(Option<TreeID>);
+
+impl FolderRef {
+    /// Whether this is the workspace root.
+    pub fn is_root(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// Parses a folder path typed by a user: `"a/b"`, with optional leading or
+/// trailing `/`, components trimmed. `""` and `"/"` are the root; an empty
+/// component (`"a//b"`) is an error.
+pub fn parse_folder_path(s: &str) -> Result<Vec<String>, IndexError> {
+    let t = s.trim();
+    let t = t.strip_prefix('/').unwrap_or(t);
+    let t = t.strip_suffix('/').unwrap_or(t);
+    if t.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    t.split('/')
+        .map(|c| {
+            let c = c.trim();
+            if c.is_empty() {
+                return Err(IndexError::InvalidFolderPath {
+                    path: s.to_owned(),
+                    reason: "a folder name is empty",
+                });
+            }
+            check_title(c, true)?;
+            Ok(c.to_owned())
+        })
+        .collect()
+}
+
+/// Titles are one non-blank line; folder titles also cannot contain `/`,
+/// which separates path components.
+fn check_title(title: &str, folder: bool) -> Result<(), IndexError> {
+    let bad = |reason| {
+        Err(IndexError::InvalidTitle {
+            title: title.to_owned(),
+            reason,
+        })
+    };
+    if title.trim().is_empty() {
+        return bad("a title cannot be empty");
+    }
+    if title.contains(['\n', '\r']) {
+        return bad("a title must be a single line");
+    }
+    if folder && title.contains('/') {
+        return bad("a folder name cannot contain `/`");
+    }
+    Ok(())
+}
+
+/// The workspace index document.
+pub struct Index {
+    doc: LoroDoc,
+    /// How many of this peer's ops [`Index::commit_pending`] has handed out.
+    sent: i32,
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("peer", &self.doc.peer_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Index {
+    /// An empty index (Loro picks a random peer id).
+    pub fn new() -> Self {
+        Self {
+            doc: LoroDoc::new(),
+            sent: 0,
+        }
+    }
+
+    /// Rebuilds the index from a snapshot and/or updates, in any order.
+    /// Empty chunks are skipped.
+    pub fn load(chunks: &[&[u8]]) -> Result<Self, IndexError> {
+        let mut idx = Self::new();
+        for c in chunks {
+            idx.import(c)?;
+        }
+        Ok(idx)
+    }
+
+    /// Applies foreign bytes (a Loro update or snapshot). After
+    /// [`IndexError::Panicked`] drop the index and load it again.
+    pub fn import(&mut self, bytes: &[u8]) -> Result<(), IndexError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        guarded("Loro", "importing an index update", || {
+            self.doc.import(bytes)
+        })?
+        .map_err(IndexError::Load)?;
+        Ok(())
+    }
+
+    /// The whole document as a Loro snapshot.
+    pub fn export_snapshot(&self) -> Vec<u8> {
+        // Exporting a snapshot of a live document cannot fail in Loro 1.x
+        // (errors are reserved for shallow/detached modes).
+        self.doc.export(ExportMode::Snapshot).unwrap_or_default()
+    }
+
+    /// This device's operations since the last call as one Loro update, or
+    /// `None` when nothing changed locally. Imported foreign updates are not
+    /// included.
+    pub fn commit_pending(&mut self) -> Option<Vec<u8>> {
+        self.doc.commit();
+        let peer = self.doc.peer_id();
+        let end = self.doc.oplog_vv().get(&peer).copied().unwrap_or(0);
+        if end <= self.sent {
+            return None;
+        }
+        let spans = vec![IdSpan::new(peer, self.sent, end)];
+        let bytes = self.doc.export(ExportMode::updates_in_range(spans)).ok()?;
+        self.sent = end;
+        Some(bytes)
+    }
+
+    /// The current version (Loro frontiers, encoded): equal bytes mean equal content.
+    pub fn version_bytes(&self) -> Vec<u8> {
+        self.doc.oplog_frontiers().encode()
+    }
+
+    fn tree(&self) -> LoroTree {
+        self.doc.get_tree(TREE)
+    }
+
+    fn view(&self) -> View {
+        View::build(&self.tree())
+    }
+
+    /// Returns the folder at `path`, creating whatever part is missing.
+    pub fn ensure_folder(&mut self, path: &[String], now_ms: i64) -> Result<FolderRef, IndexError> {
+        let r = self.ensure_folder_inner(&self.view(), path, now_ms);
+        self.doc.commit();
+        r
+    }
+
+    fn ensure_folder_inner(
+        &self,
+        view: &View,
+        path: &[String],
+        now_ms: i64,
+    ) -> Result<FolderRef, IndexError> {
+        for c in path {
+            check_title(c, true)?;
+        }
+        // The longest prefix that exists already.
+        let mut have = 0;
+        let mut parent = None;
+        for n in (0..=path.len()).rev() {
+            if let Some(node) = view.folder(&path[..n]) {
+                have = n;
+                parent = node;
+                break;
+            }
+        }
+        let tree = self.tree();
+        for title in &path[have..] {
+            let id = tree.create(parent)?;
+            let meta = tree.get_meta(id)?;
+            meta.insert("type", "folder")?;
+            meta.insert("title", title.as_str())?;
+            meta.insert("created", now_ms)?;
+            parent = Some(id);
+        }
+        Ok(FolderRef(parent))
+    }
+
+    /// Adds a note or record with `title` in `folder` (created if missing).
+    pub fn add_doc(
+        &mut self,
+        doc: DocId,
+        kind: DocKind,
+        title: &str,
+        folder: &[String],
+        now_ms: i64,
+    ) -> Result<(), IndexError> {
+        if kind == DocKind::Index {
+            return Err(IndexError::WrongKind { kind });
+        }
+        check_title(title, false)?;
+        let view = self.view();
+        if !view.doc_nodes(&doc).is_empty() {
+            return Err(IndexError::DocExists { doc });
+        }
+        let r = (|| {
+            let FolderRef(parent) = self.ensure_folder_inner(&view, folder, now_ms)?;
+            let tree = self.tree();
+            let id = tree.create(parent)?;
+            let meta = tree.get_meta(id)?;
+            meta.insert("type", kind.name())?;
+            meta.insert("title", title)?;
+            meta.insert("doc", doc.to_hex().as_str())?;
+            meta.insert("deleted", false)?;
+            meta.insert("created", now_ms)?;
+            Ok(())
+        })();
+        self.doc.commit();
+        r
+    }
+
+    /// The entry for `doc`, deleted or not.
+    pub fn entry(&self, doc: &DocId) -> Option<IndexEntry> {
+        let view = self.view();
+        let node = *view.doc_nodes(doc).first()?;
+        entry_of(&view, node)
+    }
+
+    /// Every document, including deleted ones, sorted by folder, title, id.
+    pub fn entries(&self) -> Vec<IndexEntry> {
+        let view = self.view();
+        let mut out: Vec<IndexEntry> = Vec::new();
+        let mut docs: Vec<&view::NodeInfo> = view
+            .nodes
+            .values()
+            .filter(|n| matches!(n.kind, NodeKind::Doc(_)))
+            .collect();
+        // Smallest TreeID first, so a duplicated doc id keeps its canonical node.
+        docs.sort_by_key(|n| n.id);
+        let mut seen = std::collections::HashSet::new();
+        for n in docs {
+            if let Some(e) = entry_of(&view, n)
+                && seen.insert(e.doc)
+            {
+                out.push(e);
+            }
+        }
+        out.sort_by(|a, b| (&a.folder, &a.title, a.doc).cmp(&(&b.folder, &b.title, b.doc)));
+        out
+    }
+
+    /// Every folder path once, sorted; `created_ms` is the canonical node's.
+    pub fn folders(&self) -> Vec<FolderEntry> {
+        let view = self.view();
+        let mut out: Vec<FolderEntry> = view
+            .folders
+            .iter()
+            .filter_map(|(path, ids)| {
+                let first = view.nodes.get(ids.first()?)?;
+                Some(FolderEntry {
+                    path: path.clone(),
+                    created_ms: first.created,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    /// Renames a document. Concurrent renames: the last writer wins, the
+    /// same on every replica.
+    pub fn rename(&mut self, doc: &DocId, title: &str) -> Result<(), IndexError> {
+        check_title(title, false)?;
+        self.each_doc_node(doc, |tree, id| {
+            tree.get_meta(id)?.insert("title", title)?;
+            Ok(())
+        })
+    }
+
+    /// Moves a document into `folder`, creating the folder if missing.
+    pub fn move_doc(
+        &mut self,
+        doc: &DocId,
+        folder: &[String],
+        now_ms: i64,
+    ) -> Result<(), IndexError> {
+        let view = self.view();
+        let nodes: Vec<TreeID> = view.doc_nodes(doc).iter().map(|n| n.id).collect();
+        if nodes.is_empty() {
+            return Err(IndexError::NoSuchDoc { doc: *doc });
+        }
+        let r = (|| {
+            let FolderRef(target) = self.ensure_folder_inner(&view, folder, now_ms)?;
+            let tree = self.tree();
+            for id in nodes {
+                // Already in a folder with this path (perhaps a concurrently
+                // created twin): moving would change nothing the user sees.
+                if view.parent_path(id) != folder {
+                    tree.mov(id, target)?;
+                }
+            }
+            Ok(())
+        })();
+        self.doc.commit();
+        r
+    }
+
+    /// Puts a document in the trash (`true`) or restores it (`false`).
+    pub fn set_deleted(&mut self, doc: &DocId, deleted: bool) -> Result<(), IndexError> {
+        self.each_doc_node(doc, |tree, id| {
+            tree.get_meta(id)?.insert("deleted", deleted)?;
+            Ok(())
+        })
+    }
+
+    /// Moves the folder at `path` (every node with that path) under the
+    /// existing folder `new_parent`. Moving a folder into itself or below
+    /// itself is refused; if another device concurrently makes the opposite
+    /// move, Loro drops one of the two so the tree stays acyclic.
+    pub fn move_folder(
+        &mut self,
+        path: &[String],
+        new_parent: &[String],
+    ) -> Result<(), IndexError> {
+        if path.is_empty() {
+            return Err(IndexError::InvalidFolderPath {
+                path: String::new(),
+                reason: "the root folder cannot be moved",
+            });
+        }
+        if new_parent.len() >= path.len() && new_parent[..path.len()] == *path {
+            return Err(IndexError::Cycle {
+                path: path.to_vec(),
+                new_parent: new_parent.to_vec(),
+            });
+        }
+        let view = self.view();
+        let ids = view
+            .folders
+            .get(path)
+            .cloned()
+            .ok_or_else(|| IndexError::NoSuchFolder {
+                path: path.to_vec(),
+            })?;
+        let target = view
+            .folder(new_parent)
+            .ok_or_else(|| IndexError::NoSuchFolder {
+                path: new_parent.to_vec(),
+            })?;
+        let tree = self.tree();
+        let r = ids.into_iter().try_for_each(|id| {
+            if view.nodes.get(&id).map(|n| n.parent) == Some(target) {
+                return Ok(());
+            }
+            tree.mov(id, target).map_err(IndexError::from)
+        });
+        self.doc.commit();
+        r
+    }
+
+    /// Runs `f` on every node of `doc` and commits.
+    fn each_doc_node(
+        &mut self,
+        doc: &DocId,
+        f: impl Fn(&LoroTree, TreeID) -> Result<(), IndexError>,
+    ) -> Result<(), IndexError> {
+        let ids: Vec<TreeID> = self.view().doc_nodes(doc).iter().map(|n| n.id).collect();
+        if ids.is_empty() {
+            return Err(IndexError::NoSuchDoc { doc: *doc });
+        }
+        let tree = self.tree();
+        let r = ids.into_iter().try_for_each(|id| f(&tree, id));
+        self.doc.commit();
+        r
+    }
+}
+
+fn entry_of(view: &View, n: &view::NodeInfo) -> Option<IndexEntry> {
+    let NodeKind::Doc(kind) = n.kind else {
+        return None;
+    };
+    Some(IndexEntry {
+        doc: n.doc?,
+        kind,
+        title: n.title.clone(),
+        folder: view.parent_path(n.id),
+        deleted: n.deleted,
+        created_ms: n.created,
+    })
+}

@@ -1,1 +1,358 @@
-//! Notes: Loro rich text. (being written)
+//! Notes: one Loro document holding rich text, and its Markdown view.
+//!
+//! # The document encoding (relied on by the UI and by peers in other languages)
+//!
+//! A note is a Loro document whose root holds exactly one container: a
+//! `LoroText` named **`body`** ([`BODY`]). All positions are Unicode scalar
+//! values (chars), which is Loro's "unicode" position type.
+//!
+//! ## Lines and blocks (Quill-style)
+//!
+//! The body is a sequence of **lines**; every line is terminated by a
+//! `'\n'` character. A line's block type is a mark on its terminating `'\n'`:
+//!
+//! | mark key | value | meaning |
+//! |---|---|---|
+//! | *(no `block` mark)* | | paragraph |
+//! | `block` | `"h1"` … `"h6"` | heading level 1–6 |
+//! | `block` | `"bullet"` | bullet list item |
+//! | `block` | `"ordered"` | numbered list item |
+//! | `block` | `"check"` | task list item, not done |
+//! | `block` | `"checked"` | task list item, done |
+//! | `block` | `"quote"` | block quote line (one paragraph of a quote) |
+//! | `block` | `"code_block"` | one line of a code block; consecutive `code_block` lines with the same `lang` form one block |
+//! | `indent` | integer ≥ 1 | nesting depth of a list item (absent = 0, top level); ignored on other lines |
+//! | `lang` | string | info string ("rust") of a code block line; ignored on other lines |
+//!
+//! Unknown `block` values are read as paragraphs. Block marks on characters
+//! other than `'\n'` are ignored, as are inline marks on `'\n'`.
+//!
+//! **Canonical form**: a non-empty body ends with `'\n'`. Concurrent edits or
+//! raw [`Note::insert`] calls can leave trailing text without a terminator;
+//! that text is read as one more paragraph line, and the next
+//! [`Note::set_markdown`] appends the missing `'\n'`.
+//!
+//! An empty paragraph line (a lone `'\n'`) is a blank line the user made on
+//! purpose (an empty paragraph in an editor).
+//!
+//! **Line breaks inside a block** (Shift+Enter; a Markdown soft or hard line
+//! break) are the character U+2028 LINE SEPARATOR inside the line. They never
+//! carry inline marks.
+//!
+//! ## Inline marks
+//!
+//! | key | value | expand (how typing at the boundary behaves) |
+//! |---|---|---|
+//! | `bold` | `true` | `after`: typing right after bold text is bold, as in every editor |
+//! | `italic` | `true` | `after` |
+//! | `code` | `true` | `none`: typing next to inline code is plain text — there is no other way to "leave" a code span, and a peer typing next to it should not have its text turned into code |
+//! | `link` | URL string | `none`: typing at the end of a link does not extend the link (Google Docs, Notion) |
+//! | `block`, `indent`, `lang` | see above | `none`: a new character never inherits a line's block type |
+//!
+//! Style configuration is not stored in the Loro document: every peer must
+//! configure these expand types itself (Loro requires a key to be used with
+//! one expand type everywhere). Marks with other keys (say `underline` from
+//! a future UI) are kept untouched by [`Note::set_markdown`] and not
+//! rendered to Markdown.
+//!
+//! # The Markdown view
+//!
+//! [`Note::to_markdown`] renders CommonMark; [`Note::from_markdown`] and
+//! [`Note::set_markdown`] parse CommonMark with task lists:
+//!
+//! - One model line is one Markdown block: paragraph, ATX heading, list item
+//!   (`- `, `1. `, `- [ ] `, `- [x] `, nested by indentation), quote paragraph
+//!   (`> `), or one line of a fenced code block (`` ``` ``; indented code
+//!   blocks are read as fenced ones).
+//! - Blocks are separated by one blank line, except consecutive list items,
+//!   quote paragraphs (separated by a `>` line) and code lines of one block.
+//!   Every further blank line in the Markdown is one empty paragraph line.
+//! - Text is escaped so that it reads back as the same text: `*`, `_`, `` ` ``,
+//!   `[`, `]`, `\` always; `#`, `-`, `+`, `>`, `=`, `~`, `1.` at the start of a
+//!   line; leading/trailing spaces and tabs as `&#32;`/`&#9;`.
+//! - Unsupported constructs are never dropped: tables, HTML, images,
+//!   horizontal rules and blocks nested where the model has no place for them
+//!   (a code block inside a list item, a list inside a quote) are kept as
+//!   their Markdown source text, as plain text of a paragraph (or of the
+//!   enclosing list item / quote line). They then render escaped, so they
+//!   stay visible as text.
+//! - Known losses, by design: link titles, the start number of ordered lists,
+//!   the marker character of bullets, whitespace at the edge of bold/italic
+//!   spans (moved outside the span), empty quote lines, and bold/italic that
+//!   CommonMark cannot express at that spot (for example `a**(b)**`: the
+//!   whole line's bold/italic is then dropped rather than mis-rendered).
+//!
+//! `to_markdown` is idempotent: rendering the parse of a rendering gives the
+//! same text, so `weft edit` with no change is a no-op.
+
+mod diff;
+mod model;
+mod parse;
+mod render;
+
+use std::fmt;
+
+use loro::{ExpandType, ExportMode, LoroDoc, LoroText, PeerID, StyleConfig, StyleConfigMap};
+
+use crate::guard::{self, Panicked};
+
+/// Name of the root `LoroText` container holding a note's body.
+pub const BODY: &str = "body";
+
+/// Mark keys and their expand behaviour (see the module docs).
+const STYLES: [(&str, ExpandType); 7] = [
+    ("bold", ExpandType::After),
+    ("italic", ExpandType::After),
+    ("code", ExpandType::None),
+    ("link", ExpandType::None),
+    ("block", ExpandType::None),
+    ("indent", ExpandType::None),
+    ("lang", ExpandType::None),
+];
+
+/// Why a note operation failed.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum NoteError {
+    /// Loro rejected bytes given to [`Note::load`] or [`Note::import`].
+    #[error("cannot import note data: {0}")]
+    Import(String),
+    /// Loro panicked while importing; drop this `Note` and reload it.
+    #[error(transparent)]
+    Panicked(#[from] Panicked),
+    /// A raw edit addressed characters past the end of the body.
+    #[error("position {pos} is out of range for a body of {len} characters")]
+    OutOfRange {
+        /// The first character position that does not exist.
+        pos: usize,
+        /// The body's length in characters.
+        len: usize,
+    },
+    /// Loro refused a local edit (never expected: positions are checked first).
+    #[error("Loro refused a local edit: {0}")]
+    Edit(#[source] loro::LoroError),
+}
+
+/// What a [`Note::set_markdown`] changed, in characters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EditSummary {
+    /// Characters inserted.
+    pub inserted: usize,
+    /// Characters deleted.
+    pub deleted: usize,
+    /// Characters that were kept but changed style (bold, link, block type…).
+    pub restyled: usize,
+}
+
+impl EditSummary {
+    /// True when the edit changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.inserted == 0 && self.deleted == 0 && self.restyled == 0
+    }
+}
+
+impl fmt::Display for EditSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "+{} \u{2212}{} chars", self.inserted, self.deleted)?;
+        if self.restyled > 0 {
+            write!(f, ", {} restyled", self.restyled)?;
+        }
+        Ok(())
+    }
+}
+
+/// A note: a Loro document with one rich-text body.
+///
+/// Each `Note` value gets a fresh random Loro peer id, also when loaded from
+/// bytes. Reusing a peer id across sessions would be unsafe: two processes
+/// of one device may edit the same note concurrently, and Loro requires
+/// every (peer, counter) pair to name one operation.
+pub struct Note {
+    doc: LoroDoc,
+    /// The local peer's op counter already returned by `commit_pending`.
+    exported_peer: PeerID,
+    exported_end: i32,
+}
+
+impl fmt::Debug for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Note")
+            .field("peer", &self.doc.peer_id())
+            .field("chars", &self.text().len_unicode())
+            .finish()
+    }
+}
+
+impl Default for Note {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Note {
+    /// An empty note with a random Loro peer id.
+    pub fn new() -> Self {
+        let doc = LoroDoc::new();
+        let mut styles = StyleConfigMap::new();
+        for (key, expand) in STYLES {
+            styles.insert(key.into(), StyleConfig { expand });
+        }
+        doc.config_text_style(styles);
+        let exported_peer = doc.peer_id();
+        Note {
+            doc,
+            exported_peer,
+            exported_end: 0,
+        }
+    }
+
+    /// A new note whose content is `md` (see the module docs for the mapping).
+    pub fn from_markdown(md: &str) -> Self {
+        let mut note = Note::new();
+        note.set_markdown(md);
+        // Creating the content is a local change like any other: the caller
+        // seals it with `commit_pending`.
+        note
+    }
+
+    /// A note built from stored or received bytes: snapshots and/or updates,
+    /// in any order. Updates whose dependencies are missing stay pending
+    /// inside Loro and apply once the dependencies arrive.
+    pub fn load(snapshot_or_updates: &[&[u8]]) -> Result<Self, NoteError> {
+        let mut note = Note::new();
+        for bytes in snapshot_or_updates {
+            note.import(bytes)?;
+        }
+        Ok(note)
+    }
+
+    /// Applies a foreign snapshot or update.
+    ///
+    /// Foreign operations are never returned by [`Note::commit_pending`].
+    /// After `Err(NoteError::Panicked)` the document may be half-updated:
+    /// drop this `Note` and reload it.
+    pub fn import(&mut self, bytes: &[u8]) -> Result<(), NoteError> {
+        let doc = &self.doc;
+        guard::guarded("Loro", "importing a note update", || doc.import(bytes))?
+            .map(|_status| ())
+            .map_err(|e| NoteError::Import(e.to_string()))
+    }
+
+    /// The full state and history, for storage as a snapshot.
+    ///
+    /// Should Loro ever fail to encode a snapshot, this falls back to all
+    /// updates (which [`Note::load`] reads the same way); empty bytes are
+    /// returned only if both fail, and those fail to load rather than load
+    /// as an empty note.
+    pub fn export_snapshot(&self) -> Vec<u8> {
+        self.doc
+            .export(ExportMode::Snapshot)
+            .or_else(|_| self.doc.export(ExportMode::all_updates()))
+            .unwrap_or_default()
+    }
+
+    /// Commits local edits and returns the Loro update bytes of every local
+    /// operation since the previous call (`None` if there were none). One
+    /// call's bytes are one sealed change.
+    ///
+    /// Only operations of this note's own peer are included, never imported
+    /// ones. If Loro fails to encode (not expected), returns `None` and keeps
+    /// the operations for the next call.
+    pub fn commit_pending(&mut self) -> Option<Vec<u8>> {
+        self.doc.commit();
+        let peer = self.doc.peer_id();
+        if peer != self.exported_peer {
+            // Loro only changes the peer id on request; we never ask, but a
+            // new peer id must start exporting from its first operation.
+            self.exported_peer = peer;
+            self.exported_end = 0;
+        }
+        let mut from = self.doc.oplog_vv();
+        let end = from.get(&peer).copied().unwrap_or(0);
+        if end <= self.exported_end {
+            return None;
+        }
+        // Everyone else's operations count as "already known", so the export
+        // holds exactly our own new ones.
+        from.insert(peer, self.exported_end);
+        let bytes = self.doc.export(ExportMode::updates_owned(from)).ok()?;
+        self.exported_end = end;
+        Some(bytes)
+    }
+
+    /// The note as CommonMark (see the module docs).
+    pub fn to_markdown(&self) -> String {
+        render::render(&model::lines_from_text(&self.text()))
+    }
+
+    /// The raw body text, including line terminators and U+2028 line breaks.
+    pub fn plain_text(&self) -> String {
+        self.text().to_string()
+    }
+
+    /// Makes the note's content equal to `md` with the smallest edit: the
+    /// text changes are a character diff, styles change only where they
+    /// differ. Concurrent edits elsewhere in the note therefore merge
+    /// character by character. Afterwards `to_markdown()` equals the
+    /// canonical rendering of `md`.
+    ///
+    /// Loro refusing one of the computed edits would be a bug here; this
+    /// method then stops and reports what it did so far (debug builds panic).
+    /// Use [`Note::try_set_markdown`] to see such an error.
+    pub fn set_markdown(&mut self, md: &str) -> EditSummary {
+        let result = self.try_set_markdown(md);
+        debug_assert!(result.is_ok(), "set_markdown: {result:?}");
+        result.unwrap_or_else(|(_, partial)| partial)
+    }
+
+    /// [`Note::set_markdown`], reporting a refused edit together with the
+    /// summary of what was applied before it.
+    pub fn try_set_markdown(&mut self, md: &str) -> Result<EditSummary, (NoteError, EditSummary)> {
+        let target = model::flat_from_lines(&parse::parse(md));
+        diff::apply(&self.text(), &target).map_err(|(e, partial)| (NoteError::Edit(e), partial))
+    }
+
+    /// The underlying Loro document.
+    pub fn doc(&self) -> &LoroDoc {
+        &self.doc
+    }
+
+    /// The body container.
+    pub fn text(&self) -> LoroText {
+        self.doc.get_text(BODY)
+    }
+
+    /// Inserts `s` at char position `pos_chars`.
+    pub fn insert(&mut self, pos_chars: usize, s: &str) -> Result<(), NoteError> {
+        let text = self.text();
+        let len = text.len_unicode();
+        if pos_chars > len {
+            return Err(NoteError::OutOfRange {
+                pos: pos_chars,
+                len,
+            });
+        }
+        text.insert(pos_chars, s).map_err(NoteError::Edit)
+    }
+
+    /// Deletes `len_chars` chars starting at char position `pos_chars`.
+    pub fn delete(&mut self, pos_chars: usize, len_chars: usize) -> Result<(), NoteError> {
+        let text = self.text();
+        let len = text.len_unicode();
+        match pos_chars.checked_add(len_chars) {
+            Some(end) if end <= len => text.delete(pos_chars, len_chars).map_err(NoteError::Edit),
+            _ => Err(NoteError::OutOfRange {
+                pos: pos_chars.saturating_add(len_chars),
+                len,
+            }),
+        }
+    }
+
+    /// The encoded Loro version vector of everything this note has seen.
+    pub fn version_bytes(&self) -> Vec<u8> {
+        self.doc.oplog_vv().encode()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -29,7 +29,9 @@ mod sync;
 #[cfg(test)]
 mod tests;
 
-use automerge::{ActorId, AutoCommit, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, transaction::Transactable};
+use automerge::{
+    ActorId, AutoCommit, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, transaction::Transactable,
+};
 use serde_json::Value as Json;
 
 use crate::guard::{Panicked, guarded};
@@ -98,10 +100,10 @@ pub enum RecordError {
         index: usize,
         /// The tested pointer.
         pointer: String,
-        /// The value the patch expected.
-        expected: Json,
+        /// The value the patch expected (boxed to keep the error small).
+        expected: Box<Json>,
         /// The value the record holds.
-        actual: Json,
+        actual: Box<Json>,
     },
     /// A JSON Patch operation is malformed or could not be applied.
     #[error("patch op {index} ({op}) failed: {reason}")]
@@ -234,13 +236,25 @@ impl Record {
                         other.set_actor(self.doc.get_actor().clone());
                         self.doc = other;
                     } else {
-                        guarded("Automerge", "merging a record snapshot", || self.doc.merge(&mut other))?
-                            .map_err(|e| RecordError::Load(e.to_string()))?;
+                        guarded("Automerge", "merging a record snapshot", || {
+                            self.doc.merge(&mut other)
+                        })?
+                        .map_err(|e| RecordError::Load(e.to_string()))?;
                     }
                 }
                 chunks::CHANGE | chunks::COMPRESSED_CHANGE => {
-                    let c = guarded("Automerge", "parsing record change bytes", || Change::try_from(chunk.bytes))?
-                        .map_err(|e| RecordError::Load(e.to_string()))?;
+                    let c = guarded("Automerge", "parsing record change bytes", || {
+                        Change::try_from(chunk.bytes)
+                    })?
+                    .map_err(|e| RecordError::Load(e.to_string()))?;
+                    // `Change::try_from` does not verify the checksum; a
+                    // corrupted change would otherwise enter the document
+                    // under a different hash.
+                    if c.hash().0[..4] != *chunk.checksum() {
+                        return Err(RecordError::Load(
+                            "a change's checksum does not match its contents".into(),
+                        ));
+                    }
                     changes.push(c);
                 }
                 other => {
@@ -251,8 +265,10 @@ impl Record {
             }
         }
         if !changes.is_empty() {
-            guarded("Automerge", "applying record changes", || self.doc.apply_changes(changes))?
-                .map_err(|e| RecordError::Load(e.to_string()))?;
+            guarded("Automerge", "applying record changes", || {
+                self.doc.apply_changes(changes)
+            })?
+            .map_err(|e| RecordError::Load(e.to_string()))?;
         }
         Ok(())
     }
@@ -383,7 +399,10 @@ impl Record {
     }
 
     /// Runs `f` as one transaction: commit on success, roll back on error.
-    fn mutate<T>(&mut self, f: impl FnOnce(&mut AutoCommit) -> Result<T, RecordError>) -> Result<T, RecordError> {
+    fn mutate<T>(
+        &mut self,
+        f: impl FnOnce(&mut AutoCommit) -> Result<T, RecordError>,
+    ) -> Result<T, RecordError> {
         let r = f(&mut self.doc);
         match r {
             Ok(v) => {

@@ -368,7 +368,10 @@ mod tests {
             WorkspaceKey::generate().expose_secret(),
             WorkspaceKey::generate().expose_secret()
         );
-        assert_ne!(DeviceKey::generate().device_id(), DeviceKey::generate().device_id());
+        assert_ne!(
+            DeviceKey::generate().device_id(),
+            DeviceKey::generate().device_id()
+        );
     }
 
     #[test]

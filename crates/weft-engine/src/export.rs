@@ -91,7 +91,8 @@ impl Workspace {
     pub fn export(&mut self, dir: &Path, native: bool) -> Result<ExportReport, EngineError> {
         std::fs::create_dir_all(dir).map_err(EngineError::io(dir))?;
         let docs = self.list(false)?;
-        let mut used: HashSet<PathBuf> = HashSet::new();
+        // Case-insensitive, as on macOS and Windows file systems.
+        let mut used: HashSet<String> = HashSet::new();
         let mut manifest = Manifest {
             format: 1,
             documents: Vec::new(),
@@ -113,11 +114,11 @@ impl Workspace {
             let stem = file_stem(&d.title);
             let mut n = 1;
             let mut file = rel.join(format!("{stem}.{ext}"));
-            while used.contains(&file.to_string_lossy().to_lowercase().into()) {
+            while used.contains(&file.to_string_lossy().to_lowercase()) {
                 n += 1;
                 file = rel.join(format!("{stem} ({n}).{ext}"));
             }
-            used.insert(file.to_string_lossy().to_lowercase().into());
+            used.insert(file.to_string_lossy().to_lowercase());
             let abs = dir.join(&file);
             if let Some(parent) = abs.parent() {
                 std::fs::create_dir_all(parent).map_err(EngineError::io(parent))?;

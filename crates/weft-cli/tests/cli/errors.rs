@@ -119,13 +119,20 @@ fn a_tampered_or_truncated_row_breaks_only_its_document() {
     let a = h.note("Victim", "", "precious\n");
     h.note("Bystander", "", "fine\n");
     // Flip one byte of the victim's snapshot: opening it must fail, loudly.
-    tamper(
-        &h,
-        &format!(
-            "UPDATE docs SET snapshot = substr(snapshot, 1, 150) || char(unicode(substr(snapshot, 151, 1)) ^ 1) || substr(snapshot, 152)
-             WHERE hex(doc) = upper('{a}')"
-        ),
-    );
+    {
+        let db = h.db();
+        let (rowid, mut snap): (i64, Vec<u8>) = db
+            .query_row(
+                &format!("SELECT rowid, snapshot FROM docs WHERE hex(doc) = upper('{a}')"),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let i = snap.len() / 2;
+        snap[i] ^= 1;
+        db.execute("UPDATE docs SET snapshot = ?1 WHERE rowid = ?2", rusqlite::params![snap, rowid])
+            .unwrap();
+    }
     h.run(&["show", "Victim"]).fails_with("cannot be read");
     assert_eq!(h.show("Bystander"), "fine\n");
     assert_eq!(h.run(&["ls", "--json"]).ok().json().as_array().unwrap().len(), 2);

@@ -23,6 +23,14 @@ pub(crate) struct Chunk<'a> {
     pub bytes: &'a [u8],
 }
 
+impl Chunk<'_> {
+    /// The checksum from the header: the first 4 bytes of the SHA-256 hash
+    /// of the (uncompressed) chunk, i.e. of the change hash.
+    pub fn checksum(&self) -> &[u8] {
+        &self.bytes[4..8]
+    }
+}
+
 /// Splits concatenated chunks; errors name the byte offset of the problem.
 pub(crate) fn split(data: &[u8]) -> Result<Vec<Chunk<'_>>, String> {
     let mut out = Vec::new();
@@ -30,11 +38,13 @@ pub(crate) fn split(data: &[u8]) -> Result<Vec<Chunk<'_>>, String> {
     while offset < data.len() {
         let rest = &data[offset..];
         if rest.len() < FIXED_HEADER || rest[..4] != MAGIC {
-            return Err(format!("byte {offset}: not an Automerge chunk (bad magic bytes)"));
+            return Err(format!(
+                "byte {offset}: not an Automerge chunk (bad magic bytes)"
+            ));
         }
         let kind = rest[8];
-        let (len, len_bytes) =
-            read_uleb(&rest[FIXED_HEADER..]).ok_or_else(|| format!("byte {offset}: bad chunk length"))?;
+        let (len, len_bytes) = read_uleb(&rest[FIXED_HEADER..])
+            .ok_or_else(|| format!("byte {offset}: bad chunk length"))?;
         let total = usize::try_from(len)
             .ok()
             .and_then(|l| l.checked_add(FIXED_HEADER + len_bytes))

@@ -1,6 +1,8 @@
 //! The JSON ⇄ Automerge mapping (see the table in `record.rs`).
 
-use automerge::{AutoCommit, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value, transaction::Transactable};
+use automerge::{
+    AutoCommit, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
 use serde_json::{Map, Number, Value as Json};
 
 use super::pointer::{self, Kind, Node};
@@ -64,7 +66,10 @@ pub(crate) fn object_to_json(doc: &AutoCommit, obj: &ObjId, kind: Kind, depth: u
             let mut m = Map::new();
             for item in doc.map_range(obj, ..) {
                 let id = item.id();
-                m.insert(item.key.to_string(), value_to_json(doc, item.value.into_value(), id, depth + 1));
+                m.insert(
+                    item.key.to_string(),
+                    value_to_json(doc, item.value.into_value(), id, depth + 1),
+                );
             }
             Json::Object(m)
         }
@@ -97,14 +102,26 @@ pub(crate) fn collect_conflicts(
             .map_range(obj, ..)
             .map(|i| {
                 let id = i.id();
-                (i.key.to_string(), Prop::Map(i.key.to_string()), i.value.into_value(), id, i.conflict)
+                (
+                    i.key.to_string(),
+                    Prop::Map(i.key.to_string()),
+                    i.value.into_value(),
+                    id,
+                    i.conflict,
+                )
             })
             .collect(),
         Kind::List => doc
             .list_range(obj, ..)
             .map(|i| {
                 let id = i.id();
-                (i.index.to_string(), Prop::Seq(i.index), i.value.into_value(), id, i.conflict)
+                (
+                    i.index.to_string(),
+                    Prop::Seq(i.index),
+                    i.value.into_value(),
+                    id,
+                    i.conflict,
+                )
             })
             .collect(),
     };
@@ -153,7 +170,11 @@ pub(crate) fn put_json(
     match json_to_scalar(v) {
         Some(s) => doc.put(obj, prop, s)?,
         None => {
-            let ty = if v.is_array() { ObjType::List } else { ObjType::Map };
+            let ty = if v.is_array() {
+                ObjType::List
+            } else {
+                ObjType::Map
+            };
             let id = doc.put_object(obj, prop, ty)?;
             fill(doc, &id, v, pointer, depth)?;
         }
@@ -174,7 +195,11 @@ pub(crate) fn insert_json(
     match json_to_scalar(v) {
         Some(s) => doc.insert(obj, index, s)?,
         None => {
-            let ty = if v.is_array() { ObjType::List } else { ObjType::Map };
+            let ty = if v.is_array() {
+                ObjType::List
+            } else {
+                ObjType::Map
+            };
             let id = doc.insert_object(obj, index, ty)?;
             fill(doc, &id, v, pointer, depth)?;
         }
@@ -183,7 +208,13 @@ pub(crate) fn insert_json(
 }
 
 /// Fills a freshly created, empty map or list with the contents of `v`.
-pub(crate) fn fill(doc: &mut AutoCommit, obj: &ObjId, v: &Json, pointer: &str, depth: usize) -> Result<(), RecordError> {
+pub(crate) fn fill(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    v: &Json,
+    pointer: &str,
+    depth: usize,
+) -> Result<(), RecordError> {
     match v {
         Json::Object(m) => {
             for (k, child) in m {
@@ -213,9 +244,13 @@ pub(crate) fn json_eq(a: &Json, b: &Json) -> bool {
                 x.as_f64() == y.as_f64()
             }
         }
-        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
         (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }

@@ -52,7 +52,11 @@ pub(crate) fn parse(patch: &Json) -> Result<Vec<Op>, RecordError> {
             reason: format!("expected an array of operations, got {}", json_type(patch)),
         });
     };
-    items.iter().enumerate().map(|(i, v)| parse_op(i, v)).collect()
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_op(i, v))
+        .collect()
 }
 
 fn parse_op(index: usize, v: &Json) -> Result<Op, RecordError> {
@@ -104,11 +108,22 @@ fn parse_op(index: usize, v: &Json) -> Result<Op, RecordError> {
     })
 }
 
-fn member_ptr(index: usize, op: &str, m: &Map<String, Json>, name: &str) -> Result<Ptr, RecordError> {
+fn member_ptr(
+    index: usize,
+    op: &str,
+    m: &Map<String, Json>,
+    name: &str,
+) -> Result<Ptr, RecordError> {
     let raw = match m.get(name) {
         Some(Json::String(s)) => s.clone(),
         Some(_) => return Err(op_err(index, op, format!("`{name}` must be a string"))),
-        None => return Err(op_err(index, op, format!("the operation has no `{name}` member"))),
+        None => {
+            return Err(op_err(
+                index,
+                op,
+                format!("the operation has no `{name}` member"),
+            ));
+        }
     };
     let tokens = pointer::parse(&raw).map_err(|e| op_err(index, op, e.to_string()))?;
     Ok(Ptr { raw, tokens })
@@ -143,7 +158,10 @@ fn apply_one(doc: &mut AutoCommit, index: usize, op: &Op) -> Result<(), RecordEr
                 return Err(op_err(
                     index,
                     "move",
-                    format!("cannot move `{}` into its own child `{}`", from.raw, path.raw),
+                    format!(
+                        "cannot move `{}` into its own child `{}`",
+                        from.raw, path.raw
+                    ),
                 ));
             }
             let value = read(doc, from)?;
@@ -165,8 +183,8 @@ fn apply_one(doc: &mut AutoCommit, index: usize, op: &Op) -> Result<(), RecordEr
                 Err(RecordError::PatchTestFailed {
                     index,
                     pointer: path.raw.clone(),
-                    expected: value.clone(),
-                    actual,
+                    expected: Box::new(value.clone()),
+                    actual: Box::new(actual),
                 })
             }
         }
@@ -189,7 +207,11 @@ fn write(doc: &mut AutoCommit, p: &Ptr, value: &Json, mode: WriteMode) -> Result
 
 fn remove(doc: &mut AutoCommit, index: usize, p: &Ptr) -> Result<(), RecordError> {
     let Some(last) = p.tokens.last() else {
-        return Err(op_err(index, "remove", "the record itself cannot be removed"));
+        return Err(op_err(
+            index,
+            "remove",
+            "the record itself cannot be removed",
+        ));
     };
     let parent = pointer::resolve_parent(doc, &p.raw, &p.tokens)?;
     pointer::remove(doc, &parent, &p.raw, last)

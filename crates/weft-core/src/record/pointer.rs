@@ -2,7 +2,9 @@
 
 use std::borrow::Cow;
 
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
+use automerge::{
+    AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
 use serde_json::Value as Json;
 
 use super::RecordError;
@@ -143,15 +145,26 @@ pub(crate) fn existing_index(
 
 pub(crate) fn classify(v: Value<'_>, id: ObjId) -> Node {
     match v {
-        Value::Object(ObjType::Map | ObjType::Table) => Node::Container(Parent { id, kind: Kind::Map }),
-        Value::Object(ObjType::List) => Node::Container(Parent { id, kind: Kind::List }),
+        Value::Object(ObjType::Map | ObjType::Table) => Node::Container(Parent {
+            id,
+            kind: Kind::Map,
+        }),
+        Value::Object(ObjType::List) => Node::Container(Parent {
+            id,
+            kind: Kind::List,
+        }),
         Value::Object(ObjType::Text) => Node::Text(id),
         Value::Scalar(s) => Node::Scalar(s.into_owned()),
     }
 }
 
 /// What `token` names inside `parent`, or `None` if it does not exist.
-pub(crate) fn child(doc: &AutoCommit, parent: &Parent, pointer: &str, token: &str) -> Result<Option<Node>, RecordError> {
+pub(crate) fn child(
+    doc: &AutoCommit,
+    parent: &Parent,
+    pointer: &str,
+    token: &str,
+) -> Result<Option<Node>, RecordError> {
     let got = match parent.kind {
         Kind::Map => doc.get(&parent.id, token)?,
         Kind::List => match list_index(pointer, token)? {
@@ -164,7 +177,11 @@ pub(crate) fn child(doc: &AutoCommit, parent: &Parent, pointer: &str, token: &st
 
 /// Walks every token but the last; the result is the container the last
 /// token indexes. `tokens` must not be empty.
-pub(crate) fn resolve_parent(doc: &AutoCommit, pointer: &str, tokens: &[String]) -> Result<Parent, RecordError> {
+pub(crate) fn resolve_parent(
+    doc: &AutoCommit,
+    pointer: &str,
+    tokens: &[String],
+) -> Result<Parent, RecordError> {
     let mut cur = Parent::root();
     let mut at = String::new();
     for t in &tokens[..tokens.len().saturating_sub(1)] {
@@ -185,7 +202,11 @@ pub(crate) fn resolve_parent(doc: &AutoCommit, pointer: &str, tokens: &[String])
 }
 
 /// The node a whole pointer names.
-pub(crate) fn resolve(doc: &AutoCommit, pointer: &str, tokens: &[String]) -> Result<Node, RecordError> {
+pub(crate) fn resolve(
+    doc: &AutoCommit,
+    pointer: &str,
+    tokens: &[String],
+) -> Result<Node, RecordError> {
     let Some(last) = tokens.last() else {
         return Ok(Node::Container(Parent::root()));
     };
@@ -232,7 +253,12 @@ pub(crate) fn write(
 }
 
 /// Removes the value the last token names; it must exist.
-pub(crate) fn remove(doc: &mut AutoCommit, parent: &Parent, pointer: &str, token: &str) -> Result<(), RecordError> {
+pub(crate) fn remove(
+    doc: &mut AutoCommit,
+    parent: &Parent,
+    pointer: &str,
+    token: &str,
+) -> Result<(), RecordError> {
     match parent.kind {
         Kind::Map => {
             if doc.get(&parent.id, token)?.is_none() {

@@ -30,7 +30,13 @@ fn check_depth(path: &str, depth: usize) -> Result<(), RecordError> {
     Ok(())
 }
 
-fn sync_map(doc: &mut AutoCommit, obj: &ObjId, target: &Map<String, Json>, path: &str, depth: usize) -> Result<(), RecordError> {
+fn sync_map(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    target: &Map<String, Json>,
+    path: &str,
+    depth: usize,
+) -> Result<(), RecordError> {
     check_depth(path, depth)?;
     let stale: Vec<String> = doc.keys(obj).filter(|k| !target.contains_key(k)).collect();
     for k in stale {
@@ -45,12 +51,23 @@ fn sync_map(doc: &mut AutoCommit, obj: &ObjId, target: &Map<String, Json>, path:
 
 /// Makes the value at `prop` of `obj` equal `target`, recursing into
 /// containers of the same shape.
-fn sync_slot(doc: &mut AutoCommit, obj: &ObjId, prop: Prop, target: &Json, path: &str, depth: usize) -> Result<(), RecordError> {
+fn sync_slot(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    prop: Prop,
+    target: &Json,
+    path: &str,
+    depth: usize,
+) -> Result<(), RecordError> {
     let current = doc.get(obj, prop.clone())?.map(|(v, id)| classify(v, id));
     match (current, target) {
         (None, _) => put_json(doc, obj, prop, target, path, depth),
-        (Some(Node::Container(c)), Json::Object(m)) if c.kind == Kind::Map => sync_map(doc, &c.id, m, path, depth),
-        (Some(Node::Container(c)), Json::Array(a)) if c.kind == Kind::List => sync_list(doc, &c.id, a, path, depth),
+        (Some(Node::Container(c)), Json::Object(m)) if c.kind == Kind::Map => {
+            sync_map(doc, &c.id, m, path, depth)
+        }
+        (Some(Node::Container(c)), Json::Array(a)) if c.kind == Kind::List => {
+            sync_list(doc, &c.id, a, path, depth)
+        }
         (Some(Node::Scalar(ScalarValue::Counter(c))), Json::Number(n)) if n.as_i64().is_some() => {
             // Keep a counter a counter: adjust it by the difference, so
             // increments made concurrently elsewhere still add up.
@@ -71,7 +88,13 @@ fn sync_slot(doc: &mut AutoCommit, obj: &ObjId, prop: Prop, target: &Json, path:
     }
 }
 
-fn sync_list(doc: &mut AutoCommit, obj: &ObjId, target: &[Json], path: &str, depth: usize) -> Result<(), RecordError> {
+fn sync_list(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    target: &[Json],
+    path: &str,
+    depth: usize,
+) -> Result<(), RecordError> {
     check_depth(path, depth)?;
     let old: Vec<Node> = doc
         .list_range(obj, ..)
@@ -80,39 +103,45 @@ fn sync_list(doc: &mut AutoCommit, obj: &ObjId, target: &[Json], path: &str, dep
             classify(i.value.into_value(), id)
         })
         .collect();
-    let old_keys: Vec<String> = old.iter().map(|n| canonical(&node_to_json(doc, n, depth + 1))).collect();
+    let old_keys: Vec<String> = old
+        .iter()
+        .map(|n| canonical(&node_to_json(doc, n, depth + 1)))
+        .collect();
     let new_keys: Vec<String> = target.iter().map(canonical).collect();
-    // Ops come in order; everything before an op's `new_index` already
-    // matches `target`, so `new_index` is the op's position in the live list.
+    // The ops form an edit script in order. `pos` is where the next op
+    // applies in the live list; everything before it already matches
+    // `target[..pos]`. The ops' own `new_index` is not used: for `Delete`
+    // similar 2.7 reports an index that is not the live position.
+    let mut pos = 0;
     for op in capture_diff_slices(Algorithm::Myers, &old_keys, &new_keys) {
         match op {
-            DiffOp::Equal { .. } => {}
-            DiffOp::Delete { old_len, new_index, .. } => {
+            DiffOp::Equal { len, .. } => pos += len,
+            DiffOp::Delete { old_len, .. } => {
                 for _ in 0..old_len {
-                    doc.delete(obj, new_index)?;
+                    doc.delete(obj, pos)?;
                 }
             }
-            DiffOp::Insert { new_index, new_len, .. } => {
-                for i in new_index..new_index + new_len {
-                    insert_item(doc, obj, i, target, path, depth)?;
+            DiffOp::Insert { new_len, .. } => {
+                for _ in 0..new_len {
+                    insert_item(doc, obj, pos, target, path, depth)?;
+                    pos += 1;
                 }
             }
             DiffOp::Replace {
-                old_len,
-                new_index,
-                new_len,
-                ..
+                old_len, new_len, ..
             } => {
                 let common = old_len.min(new_len);
-                for i in new_index..new_index + common {
+                for (i, t) in target.iter().enumerate().skip(pos).take(common) {
                     let p = format!("{path}/{i}");
-                    sync_slot(doc, obj, Prop::Seq(i), &target[i], &p, depth + 1)?;
+                    sync_slot(doc, obj, Prop::Seq(i), t, &p, depth + 1)?;
                 }
+                pos += common;
                 for _ in new_len..old_len {
-                    doc.delete(obj, new_index + new_len)?;
+                    doc.delete(obj, pos)?;
                 }
-                for i in new_index + old_len..new_index + new_len {
-                    insert_item(doc, obj, i, target, path, depth)?;
+                for _ in old_len..new_len {
+                    insert_item(doc, obj, pos, target, path, depth)?;
+                    pos += 1;
                 }
             }
         }
@@ -120,6 +149,13 @@ fn sync_list(doc: &mut AutoCommit, obj: &ObjId, target: &[Json], path: &str, dep
     Ok(())
 }
 
-fn insert_item(doc: &mut AutoCommit, obj: &ObjId, i: usize, target: &[Json], path: &str, depth: usize) -> Result<(), RecordError> {
+fn insert_item(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    i: usize,
+    target: &[Json],
+    path: &str,
+    depth: usize,
+) -> Result<(), RecordError> {
     insert_json(doc, obj, i, &target[i], &format!("{path}/{i}"), depth + 1)
 }

@@ -225,7 +225,12 @@ impl SealedChange {
                 max: MAX_CIPHERTEXT_LEN,
             });
         }
-        let msg = signed_message(SIG_DOMAIN, &self.header.encode(), &self.nonce, &self.ciphertext);
+        let msg = signed_message(
+            SIG_DOMAIN,
+            &self.header.encode(),
+            &self.nonce,
+            &self.ciphertext,
+        );
         verify_signature(&self.header.author, &msg, &self.signature)
             .map_err(|source| OpenError::BadSignature { item, source })
     }
@@ -234,11 +239,15 @@ impl SealedChange {
     /// the returned buffer is dropped.
     pub fn open(&self, data_key: &DataKey) -> Result<Zeroizing<Vec<u8>>, OpenError> {
         self.verify()?;
-        decrypt(data_key, &self.nonce, &self.header.encode(), &self.ciphertext).ok_or(
-            OpenError::Decrypt {
-                item: self.header.item(),
-            },
+        decrypt(
+            data_key,
+            &self.nonce,
+            &self.header.encode(),
+            &self.ciphertext,
         )
+        .ok_or(OpenError::Decrypt {
+            item: self.header.item(),
+        })
     }
 
     /// The wire/bytes form:
@@ -315,7 +324,10 @@ mod tests {
     fn header_decode_errors_name_the_problem() {
         let e = header(DeviceId::from_public_key([3; 32])).encode();
         let err = ChangeHeader::decode(&e[..70]).unwrap_err();
-        assert!(matches!(err, ParseError::Truncated { field: "seq", .. }), "{err}");
+        assert!(
+            matches!(err, ParseError::Truncated { field: "seq", .. }),
+            "{err}"
+        );
         let mut v2 = e;
         v2[0] = 2;
         let err = ChangeHeader::decode(&v2).unwrap_err();
@@ -360,7 +372,13 @@ mod tests {
         b.extend_from_slice(&u32::MAX.to_be_bytes());
         let err = SealedChange::from_bytes(&b).unwrap_err();
         assert!(
-            matches!(err, ParseError::TooLarge { field: "ciphertext", .. }),
+            matches!(
+                err,
+                ParseError::TooLarge {
+                    field: "ciphertext",
+                    ..
+                }
+            ),
             "{err}"
         );
     }

@@ -116,7 +116,9 @@ pub enum OpenError {
     },
     /// Decryption failed: the data key is not this workspace's, or the body
     /// was re-signed under a header it was not sealed with.
-    #[error("{item}: decryption failed (wrong workspace key, or the body was moved from another change)")]
+    #[error(
+        "{item}: decryption failed (wrong workspace key, or the body was moved from another change)"
+    )]
     Decrypt {
         /// Which item.
         item: SealedItem,
@@ -153,7 +155,9 @@ pub enum ParseError {
         available: usize,
     },
     /// The version byte is not one this build understands.
-    #[error("{what} has format version {version}, but this build of weft reads only version 1 (was it written by a newer weft?)")]
+    #[error(
+        "{what} has format version {version}, but this build of weft reads only version 1 (was it written by a newer weft?)"
+    )]
     UnsupportedVersion {
         /// What was being parsed.
         what: &'static str,
@@ -183,7 +187,9 @@ pub enum ParseError {
         max: usize,
     },
     /// A ciphertext shorter than the GCM tag cannot be valid.
-    #[error("{what}: ciphertext of {len} bytes is shorter than the {TAG_LEN}-byte authentication tag")]
+    #[error(
+        "{what}: ciphertext of {len} bytes is shorter than the {TAG_LEN}-byte authentication tag"
+    )]
     CiphertextTooShort {
         /// What was being parsed.
         what: &'static str,
@@ -247,11 +253,7 @@ impl<'a> Reader<'a> {
 
     /// A u32-BE length prefix followed by that many bytes, refusing lengths
     /// over `max` before touching the data.
-    fn len_prefixed(
-        &mut self,
-        field: &'static str,
-        max: usize,
-    ) -> Result<&'a [u8], ParseError> {
+    fn len_prefixed(&mut self, field: &'static str, max: usize) -> Result<&'a [u8], ParseError> {
         let len = self.u32_be(field)?;
         let len_usize = usize::try_from(len).unwrap_or(usize::MAX);
         if len_usize > max {

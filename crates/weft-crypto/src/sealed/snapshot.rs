@@ -97,7 +97,9 @@ impl SnapshotHeader {
         let kind = DocKind::from_code(r.u8("kind")?)
             .map_err(|source| ParseError::UnknownKind { what, source })?;
         let author = DeviceId::from_public_key(r.array("author")?);
-        let vector = r.len_prefixed("version vector", MAX_SNAPSHOT_VECTOR_LEN)?.to_vec();
+        let vector = r
+            .len_prefixed("version vector", MAX_SNAPSHOT_VECTOR_LEN)?
+            .to_vec();
         Ok(Self {
             workspace,
             doc,
@@ -201,7 +203,12 @@ impl SealedSnapshot {
     /// Splits the snapshot into its parts without copying.
     pub fn into_parts(
         self,
-    ) -> (SnapshotHeader, [u8; NONCE_LEN], Vec<u8>, [u8; SIGNATURE_LEN]) {
+    ) -> (
+        SnapshotHeader,
+        [u8; NONCE_LEN],
+        Vec<u8>,
+        [u8; SIGNATURE_LEN],
+    ) {
         (self.header, self.nonce, self.ciphertext, self.signature)
     }
 
@@ -229,8 +236,16 @@ impl SealedSnapshot {
     pub fn verify(&self) -> Result<(), OpenError> {
         let item = self.header.item();
         for (field, len, max) in [
-            ("ciphertext", self.ciphertext.len(), MAX_SNAPSHOT_CIPHERTEXT_LEN),
-            ("version vector", self.header.vector.len(), MAX_SNAPSHOT_VECTOR_LEN),
+            (
+                "ciphertext",
+                self.ciphertext.len(),
+                MAX_SNAPSHOT_CIPHERTEXT_LEN,
+            ),
+            (
+                "version vector",
+                self.header.vector.len(),
+                MAX_SNAPSHOT_VECTOR_LEN,
+            ),
         ] {
             if len > max {
                 return Err(OpenError::TooLarge {
@@ -371,7 +386,13 @@ mod tests {
         assert!(matches!(err, SealError::TooLarge { .. }), "{err}");
         let err = SnapshotHeader::decode(&h.encode()).unwrap_err();
         assert!(
-            matches!(err, ParseError::TooLarge { field: "version vector", .. }),
+            matches!(
+                err,
+                ParseError::TooLarge {
+                    field: "version vector",
+                    ..
+                }
+            ),
             "{err}"
         );
     }

@@ -59,8 +59,8 @@ pub struct KdfParams {
 }
 
 impl KdfParams {
-    /// OWASP's Argon2id recommendation (19 MiB, 2 iterations, 1 lane): about
-    /// a tenth of a second here, paid once per unlock.
+    /// OWASP's Argon2id recommendation (19 MiB, 2 iterations, 1 lane), paid
+    /// once per unlock.
     pub const DEFAULT: KdfParams = KdfParams {
         m_cost_kib: 19 * 1024,
         t_cost: 2,
@@ -68,18 +68,23 @@ impl KdfParams {
     };
 
     fn argon2(&self) -> Result<Argon2<'static>, SecretError> {
-        let params = Params::new(self.m_cost_kib, self.t_cost, self.p_cost, Some(32)).map_err(
-            |e| SecretError::Kdf {
-                m_cost_kib: self.m_cost_kib,
-                t_cost: self.t_cost,
-                p_cost: self.p_cost,
-                detail: e.to_string(),
-            },
-        )?;
+        let params =
+            Params::new(self.m_cost_kib, self.t_cost, self.p_cost, Some(32)).map_err(|e| {
+                SecretError::Kdf {
+                    m_cost_kib: self.m_cost_kib,
+                    t_cost: self.t_cost,
+                    p_cost: self.p_cost,
+                    detail: e.to_string(),
+                }
+            })?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
-    fn derive(&self, passphrase: &str, salt: &[u8; 16]) -> Result<Zeroizing<[u8; 32]>, SecretError> {
+    fn derive(
+        &self,
+        passphrase: &str,
+        salt: &[u8; 16],
+    ) -> Result<Zeroizing<[u8; 32]>, SecretError> {
         let mut key = Zeroizing::new([0u8; 32]);
         self.argon2()?
             .hash_password_into(passphrase.as_bytes(), salt, key.as_mut_slice())
@@ -202,17 +207,26 @@ impl PassphraseFile {
                 "a version-1 key file is exactly {FILE_LEN} bytes, this one is {found}"
             )));
         }
-        let u32_at = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let u32_at =
+            |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
         let params = KdfParams {
             m_cost_kib: u32_at(8),
             t_cost: u32_at(12),
             p_cost: u32_at(16),
         };
-        if params.m_cost_kib > MAX_M_COST_KIB || params.t_cost > MAX_T_COST || params.p_cost > MAX_P_COST {
+        if params.m_cost_kib > MAX_M_COST_KIB
+            || params.t_cost > MAX_T_COST
+            || params.p_cost > MAX_P_COST
+        {
             return Err(self.corrupt(format!(
                 "Argon2id parameters {params:?} exceed the limits (m_cost <= {MAX_M_COST_KIB} KiB, t_cost <= {MAX_T_COST}, p_cost <= {MAX_P_COST})"
             )));
         }
+        // Parameters argon2 itself refuses (m_cost below 8 KiB per lane, zero
+        // iterations) can only come from damage, not from any weft.
+        params
+            .argon2()
+            .map_err(|e| self.corrupt(format!("unusable Argon2id parameters: {e}")))?;
         let mut salt = [0u8; 16];
         salt.copy_from_slice(&bytes[20..36]);
         let mut ws = [0u8; 16];
@@ -229,7 +243,11 @@ impl PassphraseFile {
         })
     }
 
-    fn check_workspace(&self, expected: &WorkspaceId, found: WorkspaceId) -> Result<(), SecretError> {
+    fn check_workspace(
+        &self,
+        expected: &WorkspaceId,
+        found: WorkspaceId,
+    ) -> Result<(), SecretError> {
         if &found == expected {
             Ok(())
         } else {
@@ -250,10 +268,12 @@ impl PassphraseFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
-        let name = self
-            .path
-            .file_name()
-            .ok_or_else(|| self.io(io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name")))?;
+        let name = self.path.file_name().ok_or_else(|| {
+            self.io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the path has no file name",
+            ))
+        })?;
         if !dir.exists() {
             create_private_dir(&dir).map_err(|source| SecretError::Io {
                 path: dir.clone(),
@@ -262,7 +282,11 @@ impl PassphraseFile {
         }
         let mut suffix = [0u8; 8];
         getrandom::fill(&mut suffix).map_err(SecretError::Random)?;
-        let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), hex::encode(suffix)));
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            hex::encode(suffix)
+        ));
         let result = (|| {
             let mut opts = OpenOptions::new();
             opts.write(true).create_new(true);
@@ -290,7 +314,10 @@ impl PassphraseFile {
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]

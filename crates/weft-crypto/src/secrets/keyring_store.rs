@@ -76,7 +76,10 @@ impl KeyringStore {
             },
             // Locked keyring, dismissed unlock prompt, access rules.
             keyring::Error::NoStorageAccess(e) => SecretError::NoKeyring {
-                detail: format!("{} refused access ({e})", self.describe()),
+                detail: format!(
+                    "{} refused access: it is locked, or no default keyring exists yet ({e})",
+                    self.describe()
+                ),
             },
             keyring::Error::PlatformFailure(e) if platform_unavailable(e.as_ref()) => {
                 SecretError::NoKeyring {
@@ -93,7 +96,11 @@ impl KeyringStore {
 
     fn get_key(&self, ws: &WorkspaceId, which: &str) -> Result<Zeroizing<Vec<u8>>, SecretError> {
         let (entry, user) = self.entry(ws, which)?;
-        let bytes = Zeroizing::new(entry.get_secret().map_err(|e| self.classify(ws, &user, e))?);
+        let bytes = Zeroizing::new(
+            entry
+                .get_secret()
+                .map_err(|e| self.classify(ws, &user, e))?,
+        );
         if bytes.len() != 32 {
             return Err(SecretError::BadEntry {
                 entry: user,
@@ -173,12 +180,12 @@ impl SecretStore for KeyringStore {
     fn delete(&self, ws: &WorkspaceId) -> Result<(), SecretError> {
         let mut first_err = None;
         for which in [WORKSPACE_KEY_ENTRY, DEVICE_KEY_ENTRY] {
-            let result = self.entry(ws, which).and_then(|(entry, user)| {
-                match entry.delete_credential() {
-                    Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-                    Err(e) => Err(self.classify(ws, &user, e)),
-                }
-            });
+            let result =
+                self.entry(ws, which)
+                    .and_then(|(entry, user)| match entry.delete_credential() {
+                        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                        Err(e) => Err(self.classify(ws, &user, e)),
+                    });
             // Try both entries even if the first fails, so as much as
             // possible is removed; report the first failure.
             if let Err(e) = result {
@@ -232,14 +239,30 @@ mod tests {
             if self.ring.fail_set_for.lock().unwrap().as_deref() == Some(&self.user) {
                 return Err(keyring::Error::PlatformFailure("injected failure".into()));
             }
-            self.ring.items.lock().unwrap().insert(self.user.clone(), secret.to_vec());
+            self.ring
+                .items
+                .lock()
+                .unwrap()
+                .insert(self.user.clone(), secret.to_vec());
             Ok(())
         }
         fn get_secret(&self) -> keyring::Result<Vec<u8>> {
-            self.ring.items.lock().unwrap().get(&self.user).cloned().ok_or(keyring::Error::NoEntry)
+            self.ring
+                .items
+                .lock()
+                .unwrap()
+                .get(&self.user)
+                .cloned()
+                .ok_or(keyring::Error::NoEntry)
         }
         fn delete_credential(&self) -> keyring::Result<()> {
-            self.ring.items.lock().unwrap().remove(&self.user).map(|_| ()).ok_or(keyring::Error::NoEntry)
+            self.ring
+                .items
+                .lock()
+                .unwrap()
+                .remove(&self.user)
+                .map(|_| ())
+                .ok_or(keyring::Error::NoEntry)
         }
         fn as_any(&self) -> &dyn Any {
             self
@@ -250,7 +273,12 @@ mod tests {
     }
 
     impl CredentialBuilderApi for MemKeyring {
-        fn build(&self, _t: Option<&str>, _s: &str, user: &str) -> keyring::Result<Box<Credential>> {
+        fn build(
+            &self,
+            _t: Option<&str>,
+            _s: &str,
+            user: &str,
+        ) -> keyring::Result<Box<Credential>> {
             Ok(Box::new(MemCred {
                 user: user.to_owned(),
                 ring: self.clone(),
@@ -278,11 +306,17 @@ mod tests {
         let items = ring.items.lock().unwrap().clone();
         let wk_user = format!("{}/workspace-key", ws.to_hex());
         let dk_user = format!("{}/device-key", ws.to_hex());
-        assert_eq!(items.get(&wk_user).unwrap(), s.workspace_key.expose_secret());
+        assert_eq!(
+            items.get(&wk_user).unwrap(),
+            s.workspace_key.expose_secret()
+        );
         assert_eq!(items.get(&dk_user).unwrap(), s.device_key.expose_seed());
 
         let back = store.load(&ws).unwrap();
-        assert_eq!(back.workspace_key.expose_secret(), s.workspace_key.expose_secret());
+        assert_eq!(
+            back.workspace_key.expose_secret(),
+            s.workspace_key.expose_secret()
+        );
         assert_eq!(back.device_key.device_id(), s.device_key.device_id());
 
         store.delete(&ws).unwrap();
@@ -290,14 +324,19 @@ mod tests {
         store.delete(&ws).unwrap(); // idempotent
         let err = store.load(&ws).unwrap_err();
         match &err {
-            SecretError::Missing { workspace, entry, .. } => {
+            SecretError::Missing {
+                workspace, entry, ..
+            } => {
                 assert_eq!(workspace, &ws);
                 assert_eq!(entry, &wk_user);
             }
             other => panic!("expected Missing, got {other:?}"),
         }
         let msg = err.to_string();
-        assert!(msg.contains(&wk_user) && msg.contains("not in this keyring"), "{msg}");
+        assert!(
+            msg.contains(&wk_user) && msg.contains("not in this keyring"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -308,7 +347,10 @@ mod tests {
         let err = store.save(&ws, &WorkspaceSecrets::generate()).unwrap_err();
         assert!(matches!(err, SecretError::Keyring { .. }), "{err:?}");
         assert!(err.to_string().contains("injected failure"), "{err}");
-        assert!(ring.items.lock().unwrap().is_empty(), "first entry left behind");
+        assert!(
+            ring.items.lock().unwrap().is_empty(),
+            "first entry left behind"
+        );
     }
 
     #[test]
@@ -321,7 +363,10 @@ mod tests {
         store.save(&ws, &WorkspaceSecrets::generate()).unwrap_err();
         *ring.fail_set_for.lock().unwrap() = None;
         let back = store.load(&ws).unwrap();
-        assert_eq!(back.workspace_key.expose_secret(), old.workspace_key.expose_secret());
+        assert_eq!(
+            back.workspace_key.expose_secret(),
+            old.workspace_key.expose_secret()
+        );
         assert_eq!(back.device_key.device_id(), old.device_key.device_id());
     }
 
@@ -335,7 +380,10 @@ mod tests {
             .unwrap()
             .insert(format!("{}/device-key", ws.to_hex()), b"hunter2".to_vec());
         let err = store.load(&ws).unwrap_err();
-        assert!(matches!(err, SecretError::BadEntry { len: 7, .. }), "{err:?}");
+        assert!(
+            matches!(err, SecretError::BadEntry { len: 7, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -343,8 +391,10 @@ mod tests {
         // keyring::mock stores a secret inside one Entry object; KeyringStore
         // makes fresh entries per call, so with it a save is not loadable.
         // This pins that documented behaviour (and the NoEntry mapping).
-        let store =
-            KeyringStore::with_credential_builder("weft-mock", keyring::mock::default_credential_builder());
+        let store = KeyringStore::with_credential_builder(
+            "weft-mock",
+            keyring::mock::default_credential_builder(),
+        );
         let ws = WorkspaceId::random();
         store.save(&ws, &WorkspaceSecrets::generate()).unwrap();
         assert!(matches!(store.load(&ws), Err(SecretError::Missing { .. })));
@@ -352,7 +402,11 @@ mod tests {
 
     #[test]
     fn describe_names_the_service() {
-        assert!(KeyringStore::new("weft").describe().contains("service `weft`"));
+        assert!(
+            KeyringStore::new("weft")
+                .describe()
+                .contains("service `weft`")
+        );
         let (store, _) = store();
         assert!(store.describe().contains("weft-unit"));
     }

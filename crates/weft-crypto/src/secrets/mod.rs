@@ -55,13 +55,17 @@ impl WorkspaceSecrets {
 pub enum SecretError {
     /// There is no usable OS keyring (no Secret Service on the session bus,
     /// no session bus at all, or the keyring is locked).
-    #[error("no usable OS keyring: {detail}. On a machine without one, keep the keys in a passphrase-protected file instead: `weft init --passphrase`")]
+    #[error(
+        "no usable OS keyring: {detail}. On a machine without one, keep the keys in a passphrase-protected file instead: `weft init --passphrase`"
+    )]
     NoKeyring {
         /// What the platform reported.
         detail: String,
     },
     /// The store has no keys for this workspace.
-    #[error("the keys of workspace {workspace} are not in {store} (missing: {entry}); they were never saved here, or were deleted")]
+    #[error(
+        "the keys of workspace {workspace} are not in {store} (missing: {entry}); they were never saved here, or were deleted"
+    )]
     Missing {
         /// The workspace asked for.
         workspace: WorkspaceId,
@@ -82,7 +86,9 @@ pub enum SecretError {
         source: keyring::Error,
     },
     /// A keyring entry exists but does not hold a 32-byte key.
-    #[error("keyring entry `{entry}` holds {len} bytes, not a 32-byte key: it was not written by weft, or is damaged")]
+    #[error(
+        "keyring entry `{entry}` holds {len} bytes, not a 32-byte key: it was not written by weft, or is damaged"
+    )]
     BadEntry {
         /// The entry.
         entry: String,
@@ -126,7 +132,9 @@ pub enum SecretError {
     #[error("the passphrase is empty; choose a passphrase to protect the key file")]
     EmptyPassphrase,
     /// The Argon2id parameters are unusable.
-    #[error("Argon2id parameters m_cost={m_cost_kib} KiB, t_cost={t_cost}, p_cost={p_cost} are invalid: {detail}")]
+    #[error(
+        "Argon2id parameters m_cost={m_cost_kib} KiB, t_cost={t_cost}, p_cost={p_cost} are invalid: {detail}"
+    )]
     Kdf {
         /// Memory cost in KiB.
         m_cost_kib: u32,
@@ -233,7 +241,10 @@ mod tests {
         let s = WorkspaceSecrets::generate();
         store.save(&ws, &s).unwrap();
         let back = store.load(&ws).unwrap();
-        assert_eq!(back.workspace_key.expose_secret(), s.workspace_key.expose_secret());
+        assert_eq!(
+            back.workspace_key.expose_secret(),
+            s.workspace_key.expose_secret()
+        );
         assert_eq!(back.device_key.device_id(), s.device_key.device_id());
         store.delete(&ws).unwrap();
         let err = store.load(&ws).unwrap_err();
@@ -245,7 +256,10 @@ mod tests {
     fn secrets_debug_is_redacted() {
         let s = WorkspaceSecrets::generate();
         let d = format!("{s:?}");
-        assert!(!d.contains(&hex::encode(s.workspace_key.expose_secret())), "{d}");
+        assert!(
+            !d.contains(&hex::encode(s.workspace_key.expose_secret())),
+            "{d}"
+        );
         assert!(!d.contains(&hex::encode(s.device_key.expose_seed())), "{d}");
         assert!(d.contains("[redacted]"), "{d}");
     }

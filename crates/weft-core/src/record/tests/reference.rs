@@ -34,7 +34,8 @@ pub fn tokens(p: &str) -> Option<Vec<String>> {
 }
 
 fn index(t: &str) -> Option<usize> {
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) || (t.len() > 1 && t.starts_with('0')) {
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) || (t.len() > 1 && t.starts_with('0'))
+    {
         return None;
     }
     t.parse().ok()
@@ -78,7 +79,11 @@ fn add(doc: &mut Json, toks: &[String], v: Json) -> Result<(), ()> {
             Ok(())
         }
         Json::Array(a) => {
-            let i = if last == "-" { a.len() } else { index(last).ok_or(())? };
+            let i = if last == "-" {
+                a.len()
+            } else {
+                index(last).ok_or(())?
+            };
             if i > a.len() {
                 return Err(());
             }
@@ -116,20 +121,33 @@ fn replace(doc: &mut Json, toks: &[String], v: Json) -> Result<(), ()> {
 
 pub fn num_eq(a: &Json, b: &Json) -> bool {
     match (a, b) {
-        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-            (Some(a), Some(b), _, _) => a == b,
-            (_, _, Some(a), Some(b)) => a == b,
-            _ => x.as_f64() == y.as_f64(),
-        },
-        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| num_eq(a, b)),
-        (Json::Object(x), Json::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| num_eq(v, w))),
+        (Json::Number(x), Json::Number(y)) => {
+            match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
+                (Some(a), Some(b), _, _) => a == b,
+                (_, _, Some(a), Some(b)) => a == b,
+                _ => x.as_f64() == y.as_f64(),
+            }
+        }
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| num_eq(a, b))
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| num_eq(v, w)))
+        }
         _ => a == b,
     }
 }
 
 fn apply_op(doc: &mut Json, op: &Json) -> Result<(), ()> {
     let m = op.as_object().ok_or(())?;
-    let ptr = |name: &str| m.get(name).and_then(Json::as_str).and_then(tokens).ok_or(());
+    let ptr = |name: &str| {
+        m.get(name)
+            .and_then(Json::as_str)
+            .and_then(tokens)
+            .ok_or(())
+    };
     let value = || m.get("value").cloned().ok_or(());
     match m.get("op").and_then(Json::as_str).ok_or(())? {
         "add" => add(doc, &ptr("path")?, value()?),
@@ -154,7 +172,11 @@ fn apply_op(doc: &mut Json, op: &Json) -> Result<(), ()> {
         }
         "test" => {
             let v = get(doc, &ptr("path")?).ok_or(())?;
-            if num_eq(v, &value()?) { Ok(()) } else { Err(()) }
+            if num_eq(v, &value()?) {
+                Ok(())
+            } else {
+                Err(())
+            }
         }
         _ => Err(()),
     }

@@ -1,0 +1,104 @@
+# Weft's single entry point.
+#   make run    build the UI and open the desktop window
+#   make test   everything CI runs: build, lint, unit and integration tests, UI tests
+#   make deps   install what is missing (Debian packages, cargo tools, npm packages)
+#   make bench  benchmarks
+# Every target installs what it needs, so a fresh clone on a fresh Debian 12 machine works.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+CARGO ?= cargo
+NPM ?= npm
+# apt-get needs root; on a developer's own machine that means sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Tauri 2 on Linux (WebKitGTK), the Secret Service keyring, and the UI test tools:
+# Xvfb for a display, WebKitWebDriver for WebDriver, ImageMagick for screenshots.
+APT_PACKAGES := \
+	libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev \
+	libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev pkg-config \
+	xvfb x11-apps imagemagick webkit2gtk-driver gnome-keyring dbus dbus-x11 keyutils xdotool
+
+# npm writes this file on every install; it is newer than the lock file exactly when
+# node_modules matches it.
+UI_INSTALLED := ui/node_modules/.package-lock.json
+
+.PHONY: help deps deps-apt deps-tools ui ui-test run build lint test test-rust-and-e2e test-e2e bench
+
+help:
+	@echo "make run    build the UI and open the Weft window"
+	@echo "make test   build, lint and run every test (what CI runs)"
+	@echo "make deps   install missing system packages, cargo tools and npm packages"
+	@echo "make ui     build the front end into ui/dist"
+	@echo "make bench  run the benchmarks"
+
+deps: deps-apt deps-tools $(UI_INSTALLED)
+
+deps-apt:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+deps-tools:
+	@command -v tauri-driver >/dev/null || $(CARGO) install tauri-driver --locked
+	@$(CARGO) nextest --version >/dev/null 2>&1 || $(CARGO) install cargo-nextest --locked
+	@command -v node >/dev/null && command -v $(NPM) >/dev/null || { \
+	  echo "Node.js 20+ and npm are needed to build the UI"; exit 1; }
+
+# `npm install`, not `npm ci`: the lock file lists only the platform packages (rollup's,
+# esbuild's) that the registry this project is developed against serves, and `npm ci`
+# refuses a lock file without the others. With a lock file present, `npm install`
+# installs exactly the locked versions and leaves the lock file as it is.
+$(UI_INSTALLED): ui/package.json ui/package-lock.json
+	cd ui && $(NPM) install --no-audit --no-fund
+	@touch $@
+
+# The UI is built into target/ui-dist.new and moved to ui/dist only if the output differs,
+# so an unchanged UI keeps its file times and cargo does not rebuild the app that embeds
+# it (src-tauri's build script watches ui/dist).
+UI_NEW := target/ui-dist.new
+ui: $(UI_INSTALLED)
+	@mkdir -p target
+	cd ui && $(NPM) run --silent build -- --outDir ../$(UI_NEW) --emptyOutDir --logLevel warn
+	@if diff -rq $(UI_NEW) ui/dist >/dev/null 2>&1; then \
+	  rm -rf $(UI_NEW); \
+	else \
+	  rm -rf ui/dist && mv $(UI_NEW) ui/dist && echo "ui/dist updated"; \
+	fi
+
+ui-test: $(UI_INSTALLED)
+	cd ui && $(NPM) test --silent
+
+run: deps-apt ui
+	$(CARGO) run -p weft-cli
+
+build: ui
+	$(CARGO) build --workspace --all-targets
+
+lint: build
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Rust tests and the real-window UI smoke test share one private session bus with an
+# unlocked keyring (scripts/with-keyring.sh): the app and the keyring tests need it.
+test-rust-and-e2e:
+	scripts/with-keyring.sh bash -c '$(CARGO) nextest run --workspace --profile ci && node --test ui/e2e/'
+
+test: deps build lint ui-test
+	@$(MAKE) test-rust-and-e2e
+
+# The UI smoke test alone (needs a built `weft`: make build).
+test-e2e:
+	scripts/with-keyring.sh node --test ui/e2e/
+
+bench:
+	$(CARGO) bench -p weft-engine --bench weft

@@ -1,0 +1,424 @@
+//! Unit tests of the Markdown mapping (merge and storage behaviour is tested
+//! in tests/core/note.rs).
+
+use std::rc::Rc;
+
+use loro::{LoroValue, TextDelta};
+use proptest::prelude::*;
+
+use super::model::{Block, Inline, LINE_BREAK, Line};
+use super::*;
+
+fn canon(md: &str) -> String {
+    Note::from_markdown(md).to_markdown()
+}
+
+/// (text, attributes) of each run of the body, attributes sorted by key.
+fn runs(note: &Note) -> Vec<(String, Vec<(String, LoroValue)>)> {
+    note.text()
+        .to_delta()
+        .into_iter()
+        .filter_map(|d| match d {
+            TextDelta::Insert { insert, attributes } => {
+                let mut attrs: Vec<(String, LoroValue)> = attributes.into_iter().flatten().collect();
+                attrs.sort_by(|a, b| a.0.cmp(&b.0));
+                Some((insert, attrs))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn attr(key: &str, value: impl Into<LoroValue>) -> (String, LoroValue) {
+    (key.to_owned(), value.into())
+}
+
+#[test]
+fn canonical_markdown_reads_back_unchanged() {
+    let cases = [
+        "# Title\n\nSome *italic*, **bold**, `code` and [a link](https://example.com/a?b=1&c=2).\n",
+        "## Two\n\n### Three\n\n#### Four\n\n##### Five\n\n###### Six\n",
+        "- one\n- two\n  - nested\n    1. deep\n    2. deeper\n- three\n",
+        "1. first\n2. second\n3. third\n",
+        "- [ ] to do\n- [x] done\n  - [ ] nested task\n",
+        "> quoted\n>\n> second paragraph\n",
+        "```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n",
+        "```\nno language\n\n  indented line\n```\n",
+        "first\n\n\nafter an empty paragraph\n",
+        "line one\nline two in the same paragraph\n",
+        "- item\n  continued in the item\n",
+        "Stars \\* under\\_scores \\[brackets\\] back\\`ticks\\` back\\\\slash # mid-line hash\n",
+        "\\# not a heading\n\n\\- not a list\n\n1\\. not ordered\n\n\\> not a quote\n",
+        "héllo 日本語 😀 **粗体** *é*\n",
+        "**bold *both* bold** and ***all***\n",
+        "[**bold link** and `code`](https://x.org/\\(p\\)) after\n",
+        "[spaced](<https://x.org/a b>)\n",
+        "````\n```\ninner fence\n```\n````\n",
+        "``a`b`` and `` `x` ``\n",
+        "&#32;leading space and trailing&#32;\n",
+        "-\n- [ ]\n",
+        "- loose\n\n- list keeps its blank line\n",
+    ];
+    for md in cases {
+        assert_eq!(canon(md), md, "canonical markdown must be a fixed point");
+    }
+}
+
+#[test]
+fn non_canonical_markdown_is_normalised() {
+    let cases = [
+        ("Title\n=====\n", "# Title\n"),
+        ("* a\n+ b\n", "- a\n- b\n"),
+        ("3. a\n4. b\n", "1. a\n2. b\n"),
+        ("    indented code\n", "```\nindented code\n```\n"),
+        ("a  \nb\\\nc\n", "a\nb\nc\n"),
+        ("   indented paragraph\n", "indented paragraph\n"),
+        ("<https://auto.link>\n", "[https://auto.link](https://auto.link)\n"),
+        ("<me@x.org>\n", "[me@x.org](mailto:me@x.org)\n"),
+        ("[ref]\n\n[ref]: /url\n", "[ref](/url)\n"),
+        ("** not bold**\n", "\\*\\* not bold\\*\\*\n"),
+        ("```\n```\n", ""),
+        ("", ""),
+    ];
+    for (md, want) in cases {
+        assert_eq!(canon(md), want, "from {md:?}");
+    }
+}
+
+#[test]
+fn blocks_and_marks_are_stored_as_documented() {
+    let note = Note::from_markdown(
+        "# T\n\n- a\n  1. b\n- [ ] c\n- [x] d\n\n> q\n\n```py\nx\n```\n\n**B** *I* `C` [L](u)\n",
+    );
+    assert_eq!(note.plain_text(), "T\na\nb\nc\nd\nq\nx\nB I C L\n");
+    let nl = |attrs: Vec<(String, LoroValue)>| ("\n".to_owned(), attrs);
+    assert_eq!(
+        runs(&note),
+        vec![
+            ("T".to_owned(), vec![]),
+            nl(vec![attr("block", "h1")]),
+            ("a".to_owned(), vec![]),
+            nl(vec![attr("block", "bullet")]),
+            ("b".to_owned(), vec![]),
+            nl(vec![attr("block", "ordered"), attr("indent", 1i64)]),
+            ("c".to_owned(), vec![]),
+            nl(vec![attr("block", "check")]),
+            ("d".to_owned(), vec![]),
+            nl(vec![attr("block", "checked")]),
+            ("q".to_owned(), vec![]),
+            nl(vec![attr("block", "quote")]),
+            ("x".to_owned(), vec![]),
+            nl(vec![attr("block", "code_block"), attr("lang", "py")]),
+            ("B".to_owned(), vec![attr("bold", true)]),
+            (" ".to_owned(), vec![]),
+            ("I".to_owned(), vec![attr("italic", true)]),
+            (" ".to_owned(), vec![]),
+            ("C".to_owned(), vec![attr("code", true)]),
+            (" ".to_owned(), vec![]),
+            ("L".to_owned(), vec![attr("link", "u")]),
+            ("\n".to_owned(), vec![]),
+        ]
+    );
+}
+
+#[test]
+fn line_breaks_inside_a_block_are_u2028() {
+    let note = Note::from_markdown("one\ntwo\n\n# a\n");
+    assert_eq!(note.plain_text(), "one\u{2028}two\na\n");
+    // A heading cannot hold a Markdown line break: it keeps it as an entity.
+    let mut h = Note::new();
+    h.insert(0, "a\u{2028}b\n").unwrap();
+    h.text().mark(3..4, "block", "h2").unwrap();
+    assert_eq!(h.to_markdown(), "## a&#x2028;b\n");
+    assert_eq!(Note::from_markdown(&h.to_markdown()).plain_text(), "a\u{2028}b\n");
+}
+
+#[test]
+fn unsupported_constructs_keep_their_source_text() {
+    let md = "<div>\nhtml\n</div>\n\n---\n\n| a | b |\n|---|---|\n\n![alt](pic.png) and <b>tag</b>\n\n- item\n\n  ```\n  code in item\n  ```\n\n> - list in quote\n";
+    let note = Note::from_markdown(md);
+    let text = note.plain_text();
+    for kept in [
+        "<div>",
+        "</div>",
+        "---",
+        "| a | b |",
+        "![alt](pic.png)",
+        "<b>tag</b>",
+        "code in item",
+        "- list in quote",
+    ] {
+        assert!(text.contains(kept), "{kept:?} missing from {text:?}");
+    }
+    let md1 = note.to_markdown();
+    assert_eq!(canon(&md1), md1);
+    assert_eq!(Note::from_markdown(&md1).plain_text(), text, "kept as text, escaped");
+}
+
+#[test]
+fn special_characters_in_text_round_trip() {
+    let texts = [
+        "* not a list",
+        "# not a heading",
+        "1. not a list",
+        "2) nor this",
+        "> nor a quote",
+        "---",
+        "===",
+        "~~~",
+        "+ plus",
+        "a_b_c *d* `e` [f](g) \\ h",
+        "<div> <http://x> &amp; &#35; R&D x < y",
+        "  two leading spaces, trailing tab\t",
+        "tab\tinside",
+        "ends with a backslash \\",
+        "    four spaces",
+        "#",
+        "!",
+        "carriage\rreturn",
+    ];
+    for t in texts {
+        let mut note = Note::new();
+        note.insert(0, &format!("{t}\n")).unwrap();
+        let md = note.to_markdown();
+        assert_eq!(Note::from_markdown(&md).plain_text(), format!("{t}\n"), "via {md:?}");
+    }
+}
+
+#[test]
+fn emphasis_commonmark_cannot_express_is_dropped_not_garbled() {
+    let mut note = Note::new();
+    note.insert(0, "a(b)c and keep\n").unwrap();
+    note.text().mark(1..4, "bold", true).unwrap();
+    let md = note.to_markdown();
+    assert_eq!(Note::from_markdown(&md).plain_text(), "a(b)c and keep\n");
+    assert_eq!(canon(&md), md);
+}
+
+#[test]
+fn whitespace_at_the_edge_of_bold_moves_outside() {
+    let mut note = Note::new();
+    note.insert(0, "a bold b\n").unwrap();
+    note.text().mark(1..7, "bold", true).unwrap(); // " bold "
+    assert_eq!(note.to_markdown(), "a **bold** b\n");
+}
+
+#[test]
+fn text_after_the_last_newline_is_a_paragraph() {
+    let mut note = Note::new();
+    note.insert(0, "h\nloose").unwrap();
+    note.text().mark(1..2, "block", "h1").unwrap();
+    assert_eq!(note.to_markdown(), "# h\n\nloose\n");
+    let s = note.set_markdown("# h\n\nloose\n");
+    assert_eq!((s.inserted, s.deleted), (1, 0), "only the missing terminator");
+    assert_eq!(note.plain_text(), "h\nloose\n");
+}
+
+#[test]
+fn marks_where_markdown_has_no_place_are_ignored_and_kept() {
+    let mut note = Note::from_markdown("para\n\n```\ncode\n```\n");
+    // Bold on a '\n', a block mark on a letter, bold inside a code block.
+    note.text().mark(4..5, "bold", true).unwrap();
+    note.text().mark(0..1, "block", "h1").unwrap();
+    note.text().mark(5..9, "bold", true).unwrap();
+    note.commit_pending();
+    let md = note.to_markdown();
+    assert_eq!(md, "para\n\n```\ncode\n```\n");
+    assert!(note.set_markdown(&md).is_empty());
+    assert_eq!(note.commit_pending(), None);
+}
+
+#[test]
+fn edit_summary_display() {
+    let s = EditSummary {
+        inserted: 12,
+        deleted: 3,
+        restyled: 0,
+    };
+    assert_eq!(s.to_string(), "+12 \u{2212}3 chars");
+    let s = EditSummary { restyled: 4, ..s };
+    assert_eq!(s.to_string(), "+12 \u{2212}3 chars, 4 restyled");
+}
+
+// ---------------------------------------------------------------------------
+// Property: rendering is idempotent on arbitrary notes.
+
+fn block() -> impl Strategy<Value = Block> {
+    prop_oneof![
+        3 => Just(Block::Paragraph),
+        1 => (1u8..=6).prop_map(Block::Heading),
+        1 => Just(Block::Bullet),
+        1 => Just(Block::Ordered),
+        1 => Just(Block::Check),
+        1 => Just(Block::Checked),
+        1 => Just(Block::Quote),
+        1 => Just(Block::CodeBlock),
+    ]
+}
+
+const ALPHABET: &[char] = &[
+    'a', 'b', 'Z', '1', '9', ' ', ' ', ' ', '\t', '*', '#', '_', '[', ']', '`', '\\', '<', '>', '&', ';', '!', '(',
+    ')', '-', '+', '=', '.', '~', '|', ':', '/', 'é', '日', '😀', '\u{a0}', LINE_BREAK, '\r', '\0', '"',
+];
+
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(ALPHABET), 0..10).prop_map(|v| v.into_iter().collect())
+}
+
+fn style() -> impl Strategy<Value = Inline> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop::bool::weighted(0.2),
+        prop::option::weighted(0.2, prop::sample::select(vec!["https://a.b/c", "u (x)", "", "a b", "&amp;"])),
+    )
+        .prop_map(|(bold, italic, code, link)| Inline {
+            bold,
+            italic,
+            code,
+            link: link.map(Rc::from),
+        })
+}
+
+fn line() -> impl Strategy<Value = Line> {
+    (
+        block(),
+        0u8..4,
+        prop::sample::select(vec!["", "rust", "a b", "x`y", "c&amp;"]),
+        prop::collection::vec((text(), style()), 0..4),
+    )
+        .prop_map(|(block, indent, lang, runs)| {
+            let mut line = Line::new(block);
+            line.indent = indent;
+            line.lang = lang.to_owned();
+            for (t, s) in runs {
+                for c in t.chars() {
+                    line.push(c, s.clone());
+                }
+            }
+            line
+        })
+}
+
+/// A raw mark anywhere (on '\n', spanning lines…), as a UI or peer might make.
+fn raw_mark() -> impl Strategy<Value = (usize, usize, &'static str, LoroValue)> {
+    (
+        0usize..200,
+        1usize..20,
+        prop_oneof![
+            Just(("bold", LoroValue::Bool(true))),
+            Just(("italic", LoroValue::Bool(true))),
+            Just(("code", LoroValue::Bool(true))),
+            Just(("link", LoroValue::from("l"))),
+            Just(("block", LoroValue::from("h2"))),
+            Just(("block", LoroValue::from("bullet"))),
+            Just(("indent", LoroValue::I64(3))),
+        ],
+    )
+        .prop_map(|(at, len, (k, v))| (at, len, k, v))
+}
+
+fn build(lines: &[Line], raw: &[(usize, usize, &'static str, LoroValue)], tail: &str) -> Note {
+    let note = Note::new();
+    let text = note.text();
+    diff::apply(&text, &model::flat_from_lines(lines)).unwrap();
+    text.insert(text.len_unicode(), tail).unwrap();
+    let len = text.len_unicode();
+    for (at, n, key, value) in raw {
+        let start = (*at).min(len);
+        let end = (start + n).min(len);
+        if start < end {
+            text.mark(start..end, key, value.clone()).unwrap();
+        }
+    }
+    note
+}
+
+proptest! {
+    // Failures found here become explicit cases in the tests above rather
+    // than a regression file.
+    #![proptest_config(ProptestConfig { cases: 20000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rendering_is_idempotent(
+        lines in prop::collection::vec(line(), 0..8),
+        raw in prop::collection::vec(raw_mark(), 0..3),
+        tail in prop_oneof![3 => Just(String::new()), 1 => text()],
+    ) {
+        let mut note = build(&lines, &raw, &tail);
+        let md = note.to_markdown();
+        prop_assert_eq!(canon(&md), md.clone());
+        // `weft edit` without changes: at most one normalising edit, then none.
+        note.commit_pending();
+        note.set_markdown(&md);
+        prop_assert_eq!(note.to_markdown(), md.clone());
+        note.commit_pending();
+        prop_assert!(note.set_markdown(&md).is_empty());
+        prop_assert_eq!(note.commit_pending(), None);
+    }
+
+    #[test]
+    fn rendering_loses_no_text(
+        lines in prop::collection::vec(line(), 0..8),
+        raw in prop::collection::vec(raw_mark(), 0..3),
+    ) {
+        // Every line keeps its type, depth, language and characters through
+        // Markdown (empty paragraphs, which are blank lines, aside).
+        let note = build(&lines, &raw, "");
+        let key = |l: &Line| (l.block, l.indent, l.lang.clone(), l.chars.clone());
+        let want: Vec<_> = render::normalize(&model::lines_from_text(&note.text()))
+            .iter()
+            .filter(|l| !l.is_empty_paragraph())
+            .map(key)
+            .collect();
+        let back = parse::parse(&note.to_markdown());
+        let got: Vec<_> = back.iter().filter(|l| !l.is_empty_paragraph()).map(key).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn marks_on_whole_words_survive(
+        words in prop::collection::vec(
+            (prop::sample::select(vec!["a", "word", "é", "日本", "x1", "it's", "(paren)", "end."]), style()),
+            1..8,
+        ),
+        block in block(),
+    ) {
+        // What an editor produces when styling selected words: a space
+        // between two words carries the marks both words share.
+        let mut line = Line::new(if block == Block::CodeBlock { Block::Paragraph } else { block });
+        for (n, (w, s)) in words.iter().enumerate() {
+            if n > 0 {
+                let p = &words[n - 1].1;
+                let shared = Inline {
+                    bold: p.bold && s.bold,
+                    italic: p.italic && s.italic,
+                    code: p.code && s.code,
+                    link: if p.link == s.link { s.link.clone() } else { None },
+                };
+                line.push(' ', shared);
+            }
+            for c in w.chars() {
+                line.push(c, s.clone());
+            }
+        }
+        let want = render::normalize(std::slice::from_ref(&line));
+        let back = parse::parse(&render::render(&want));
+        prop_assert_eq!(back, want);
+    }
+
+    #[test]
+    fn arbitrary_markdown_parses_and_renders_stably(
+        md in prop::collection::vec(
+            prop::sample::select(vec![
+                "a", "b c", " ", "\n", "\n\n", "#", "# ", "-", "- ", "* ", "1. ", "2) ", "> ", "`", "```", "~~~",
+                "*", "**", "_", "[", "]", "(", ")", "](x)", "<", ">", "&", "&amp;", "\\", "|", "    ", "\t",
+                "[ ] ", "[x] ", "<div>", "![i](p)", "é", "日本", "---", "===", "\r\n",
+            ]),
+            0..40,
+        ).prop_map(|v| v.concat())
+    ) {
+        let once = canon(&md);
+        prop_assert_eq!(canon(&once), once);
+    }
+}
