@@ -255,9 +255,20 @@ impl Index {
         Some(bytes)
     }
 
-    /// The current version (Loro frontiers, encoded): equal bytes mean equal content.
+    /// The current version: the Loro frontiers (the latest op ids), sorted
+    /// and encoded as 12 bytes each (peer u64 then counter i32, big-endian),
+    /// so equal bytes mean equal content on any replica.
     pub fn version_bytes(&self) -> Vec<u8> {
-        self.doc.oplog_frontiers().encode()
+        let mut ids: Vec<(u64, i32)> = self
+            .doc
+            .oplog_frontiers()
+            .iter()
+            .map(|id| (id.peer, id.counter))
+            .collect();
+        ids.sort_unstable();
+        ids.iter()
+            .flat_map(|(p, c)| p.to_be_bytes().into_iter().chain(c.to_be_bytes()))
+            .collect()
     }
 
     fn tree(&self) -> LoroTree {

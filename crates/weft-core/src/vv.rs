@@ -80,7 +80,7 @@ impl VersionVector {
     }
     /// Inverse of [`VersionVector::encode`].
     pub fn decode(bytes: &[u8]) -> Result<Self, VvDecodeError> {
-        if bytes.len() % 40 != 0 {
+        if !bytes.len().is_multiple_of(40) {
             return Err(VvDecodeError::BadLength { len: bytes.len() });
         }
         let mut v = Self::new();

@@ -296,7 +296,7 @@ impl<'a> P<'a, '_> {
                     self.append(target, own, buf);
                     j = self.end_of(j) + 1;
                 }
-                Event::Start(_) | Event::Rule => {
+                ev if matches!(ev, Event::Rule) || matches!(ev, Event::Start(t) if !is_inline(t)) => {
                     // A heading, code block, quote… inside an item.
                     let r = self.range(j);
                     let mut buf = Buf::default();
@@ -368,6 +368,19 @@ impl<'a> P<'a, '_> {
         }
         self.out.extend(current);
     }
+}
+
+fn is_inline(tag: &Tag<'_>) -> bool {
+    matches!(
+        tag,
+        Tag::Emphasis
+            | Tag::Strong
+            | Tag::Link { .. }
+            | Tag::Image { .. }
+            | Tag::Strikethrough
+            | Tag::Superscript
+            | Tag::Subscript
+    )
 }
 
 /// The source of a block nested where the model has no place for it, as one

@@ -276,7 +276,16 @@ fn text_block(line: &Line, indent: &str, marker: &str, cont: usize, heading: boo
                 Level::Plain => *i = Inline::default(),
             }
         }
-        let body = source_lines(&mut expected, heading);
+        // Moving whitespace out of a span changes which span lasts longest,
+        // and so the delimiter order: render until nothing moves, so the
+        // output is the rendering of exactly what it parses back to.
+        let body = loop {
+            let before = expected.inline.clone();
+            let body = source_lines(&mut expected, heading);
+            if expected.inline == before {
+                break body;
+            }
+        };
         // Verify at column 0: inline parsing does not depend on indentation.
         let quote = line.block == Block::Quote;
         let standalone = assemble("", marker, cont, &body, quote);
@@ -456,6 +465,9 @@ fn segment(chars: &[char], inline: &mut [Inline], heading: bool) -> String {
                     }
                 }
                 range.start += lead;
+                if range.is_empty() {
+                    continue;
+                }
             }
         }
         for m in open {

