@@ -24,7 +24,10 @@
 mod tests;
 mod view;
 
-use loro::{ExportMode, IdSpan, LoroDoc, LoroTree, TreeID};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use loro::{ExportMode, Frontiers, IdSpan, LoroDoc, LoroTree, TreeID};
 
 use crate::guard::{Panicked, guarded};
 use crate::ids::{DocId, DocKind};
@@ -184,6 +187,11 @@ pub struct Index {
     doc: LoroDoc,
     /// How many of this peer's ops [`Index::commit_pending`] has handed out.
     sent: i32,
+    /// The read model of the tree at the given state frontiers. Rebuilding
+    /// it walks every node's metadata (~1 ms for 1,000 documents), and every
+    /// command resolves a document through it, so it is kept until the tree
+    /// changes.
+    cache: RefCell<Option<(Frontiers, Arc<View>)>>,
 }
 
 impl std::fmt::Debug for Index {
@@ -206,6 +214,7 @@ impl Index {
         Self {
             doc: LoroDoc::new(),
             sent: 0,
+            cache: RefCell::new(None),
         }
     }
 
@@ -275,8 +284,20 @@ impl Index {
         self.doc.get_tree(TREE)
     }
 
-    fn view(&self) -> View {
-        View::build(&self.tree())
+    fn view(&self) -> Arc<View> {
+        // Committing makes the state frontiers cover every applied op, so
+        // equal frontiers mean an identical tree.
+        self.doc.commit();
+        let now = self.doc.state_frontiers();
+        let mut cache = self.cache.borrow_mut();
+        if let Some((at, view)) = cache.as_ref() {
+            if *at == now {
+                return Arc::clone(view);
+            }
+        }
+        let view = Arc::new(View::build(&self.tree()));
+        *cache = Some((now, Arc::clone(&view)));
+        view
     }
 
     /// Returns the folder at `path`, creating whatever part is missing.

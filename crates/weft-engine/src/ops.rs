@@ -248,7 +248,7 @@ impl Workspace {
     /// Loads a document's body; a document listed in the index whose first
     /// change has not arrived yet is empty.
     pub(crate) fn loaded_body(&mut self, e: &IndexEntry) -> Result<&mut Body, EngineError> {
-        if self.store.doc(&e.doc)?.is_none() && !self.docs.contains_key(&e.doc) {
+        if !self.docs.contains_key(&e.doc) && self.store.doc(&e.doc)?.is_none() {
             let body = match e.kind {
                 DocKind::Note => Body::Note(Note::new()),
                 _ => Body::Record(Record::new()),
