@@ -32,12 +32,16 @@ fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
     if !std::io::stdin().is_terminal() {
         bail!("a passphrase is needed: set WEFT_PASSPHRASE (no terminal to prompt on)");
     }
-    let p = Zeroizing::new(rpassword::prompt_password("Passphrase: ").context("reading the passphrase")?);
+    let p = Zeroizing::new(
+        rpassword::prompt_password("Passphrase: ").context("reading the passphrase")?,
+    );
     if p.is_empty() {
         bail!("the passphrase must not be empty");
     }
     if confirm {
-        let again = Zeroizing::new(rpassword::prompt_password("Repeat passphrase: ").context("reading the passphrase")?);
+        let again = Zeroizing::new(
+            rpassword::prompt_password("Repeat passphrase: ").context("reading the passphrase")?,
+        );
         if *again != *p {
             bail!("the two passphrases differ; nothing was created");
         }
@@ -79,7 +83,10 @@ fn parse_json(text: &str, source: &str) -> Result<serde_json::Value> {
 /// Runs one command.
 pub fn run(g: &Global, command: Command) -> Result<()> {
     match command {
-        Command::Init { name, passphrase: use_pass } => {
+        Command::Init {
+            name,
+            passphrase: use_pass,
+        } => {
             let home = home(g)?;
             let keys = if use_pass {
                 KeyBackend::Passphrase(passphrase(true)?)
@@ -93,8 +100,16 @@ pub fn run(g: &Global, command: Command) -> Result<()> {
             println!("  keys      {}", ws.status()?.keys);
             ws.close()?;
         }
-        Command::New(NewCommand::Note { title, folder, stdin }) => {
-            let md = if stdin { read_input(Path::new("-"))? } else { String::new() };
+        Command::New(NewCommand::Note {
+            title,
+            folder,
+            stdin,
+        }) => {
+            let md = if stdin {
+                read_input(Path::new("-"))?
+            } else {
+                String::new()
+            };
             let mut ws = open(g)?;
             let id = ws.create_note(&title, &folder, &md)?;
             println!("{id}");
@@ -114,7 +129,11 @@ pub fn run(g: &Global, command: Command) -> Result<()> {
             println!("{id}");
             ws.close()?;
         }
-        Command::Ls { tree, deleted, json } => {
+        Command::Ls {
+            tree,
+            deleted,
+            json,
+        } => {
             let ws = open(g)?;
             let docs = ws.list(deleted)?;
             if json {
@@ -198,7 +217,10 @@ pub fn run(g: &Global, command: Command) -> Result<()> {
             let mut ws = open(g)?;
             let e = ws.resolve(&doc, false)?;
             ws.remove(&e.doc)?;
-            println!("Moved \"{}\" to the trash (`weft undelete {}` brings it back)", e.title, e.doc);
+            println!(
+                "Moved \"{}\" to the trash (`weft undelete {}` brings it back)",
+                e.title, e.doc
+            );
             ws.close()?;
         }
         Command::Undelete { doc } => {

@@ -95,7 +95,13 @@ pub fn history(versions: &[Version]) {
             &dev[dev.len().saturating_sub(8)..],
             if v.this_device { " (this)" } else { "" }
         );
-        println!("{:>4}  {:<16}  {:<20}  {}", v.number, local_time(v.time_ms), dev, v.summary);
+        println!(
+            "{:>4}  {:<16}  {:<20}  {}",
+            v.number,
+            local_time(v.time_ms),
+            dev,
+            v.summary
+        );
     }
 }
 
@@ -120,5 +126,9 @@ fn human_bytes(b: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }

@@ -24,7 +24,11 @@ pub struct Panicked {
 /// `AssertUnwindSafe` is sound here because callers drop the document that
 /// was being mutated when an import panics: they never observe its
 /// half-updated state.
-pub fn guarded<T>(engine: &'static str, what: &'static str, f: impl FnOnce() -> T) -> Result<T, Panicked> {
+pub fn guarded<T>(
+    engine: &'static str,
+    what: &'static str,
+    f: impl FnOnce() -> T,
+) -> Result<T, Panicked> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|e| {
         let message = if let Some(s) = e.downcast_ref::<&str>() {
             (*s).to_owned()

@@ -290,10 +290,8 @@ impl Index {
         self.doc.commit();
         let now = self.doc.state_frontiers();
         let mut cache = self.cache.borrow_mut();
-        if let Some((at, view)) = cache.as_ref() {
-            if *at == now {
-                return Arc::clone(view);
-            }
+        if let Some((_, view)) = cache.as_ref().filter(|(at, _)| *at == now) {
+            return Arc::clone(view);
         }
         let view = Arc::new(View::build(&self.tree()));
         *cache = Some((now, Arc::clone(&view)));

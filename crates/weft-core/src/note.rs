@@ -66,10 +66,22 @@
 //!   blocks are read as fenced ones).
 //! - Blocks are separated by one blank line, except consecutive list items,
 //!   quote paragraphs (separated by a `>` line) and code lines of one block.
-//!   Every further blank line in the Markdown is one empty paragraph line.
+//!   Every further blank line in the Markdown is one empty paragraph line, so
+//!   `a\n\n\nb` keeps its extra blank line and a loose list `- a\n\n- b`
+//!   keeps the blank line between its items. (An empty list item that would
+//!   directly follow a list item's text gets a blank line before it:
+//!   CommonMark cannot start a list with an empty item there.)
+//! - A U+2028 line break is a Markdown line break (`a\nb` in a paragraph,
+//!   an indented continuation line in a list item, `> ` in a quote); where a
+//!   Markdown line would be empty, or in a heading, it is `&#x2028;`.
+//! - Inline marks: `**bold**`, `*italic*` (or `_italic_` where `*` would run
+//!   into a neighbouring `**`), `` `code` ``, `[text](url)`.
 //! - Text is escaped so that it reads back as the same text: `*`, `_`, `` ` ``,
-//!   `[`, `]`, `\` always; `#`, `-`, `+`, `>`, `=`, `~`, `1.` at the start of a
-//!   line; leading/trailing spaces and tabs as `&#32;`/`&#9;`.
+//!   `[`, `]`, `\` always; `<` before a letter, `/`, `!` or `?`; `&` that
+//!   would start an entity; `#`, `-`, `+`, `>`, `=`, `~`, `|`, `1.` at the start
+//!   of a line; `#` anywhere in a heading; leading/trailing spaces and tabs as
+//!   `&#32;`/`&#9;`; a carriage return as `&#13;`. NUL becomes U+FFFD (as
+//!   CommonMark demands), and so does a carriage return in code.
 //! - Unsupported constructs are never dropped: tables, HTML, images,
 //!   horizontal rules and blocks nested where the model has no place for them
 //!   (a code block inside a list item, a list inside a quote) are kept as
@@ -77,10 +89,14 @@
 //!   enclosing list item / quote line). They then render escaped, so they
 //!   stay visible as text.
 //! - Known losses, by design: link titles, the start number of ordered lists,
-//!   the marker character of bullets, whitespace at the edge of bold/italic
-//!   spans (moved outside the span), empty quote lines, and bold/italic that
-//!   CommonMark cannot express at that spot (for example `a**(b)**`: the
-//!   whole line's bold/italic is then dropped rather than mis-rendered).
+//!   the marker character of bullets, adjacent code blocks with the same
+//!   language (they merge), empty quote lines, list nesting deeper than one
+//!   level below the previous item, bold/italic on whitespace at the edge of
+//!   a span (and on a space where overlapping spans force a span to reopen),
+//!   and bold/italic that CommonMark cannot express at that spot (for example
+//!   `a**(b)**`: every rendered line is parsed back, and when it does not
+//!   read back as intended the line's bold/italic is dropped rather than
+//!   mis-rendered). `to_markdown` never loses characters.
 //!
 //! `to_markdown` is idempotent: rendering the parse of a rendering gives the
 //! same text, so `weft edit` with no change is a no-op.

@@ -11,6 +11,9 @@
 //!
 //! `WEFT_BENCH_QUICK=1` replays only the first 20,000 edits (for CI smoke).
 
+// Test and benchmark code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -20,10 +23,15 @@ use zeroize::Zeroizing;
 type Patch = (usize, usize, String);
 
 fn load_trace() -> (Vec<Patch>, String) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/traces/automerge-paper.json.gz");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/traces/automerge-paper.json.gz"
+    );
     let gz = std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     let mut json = String::new();
-    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut json).unwrap();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut json)
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     let mut patches = Vec::new();
     for txn in v["txns"].as_array().unwrap() {
@@ -74,7 +82,16 @@ fn raw_loro(patches: &[Patch]) -> (Duration, String) {
     (t.elapsed(), text.to_string())
 }
 
-fn replay(patches: &[Patch], per_commit: usize) -> (Duration, tempfile::TempDir, weft_engine::DocId, usize, String) {
+fn replay(
+    patches: &[Patch],
+    per_commit: usize,
+) -> (
+    Duration,
+    tempfile::TempDir,
+    weft_engine::DocId,
+    usize,
+    String,
+) {
     let (dir, mut ws) = workspace();
     let doc = ws.create_note("automerge-paper", "", "").unwrap();
     let t = Instant::now();
@@ -108,14 +125,23 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn bench_trace() {
     let (patches, end) = load_trace();
-    println!("== trace replay: automerge-paper, {} edits ==", patches.len());
+    println!(
+        "== trace replay: automerge-paper, {} edits ==",
+        patches.len()
+    );
     // Warm-up, then the measured raw run.
     let _ = raw_loro(&patches);
     let (raw, raw_text) = raw_loro(&patches);
     if !end.is_empty() {
-        assert_eq!(raw_text, end, "raw Loro replay diverged from the trace's endContent");
+        assert_eq!(
+            raw_text, end,
+            "raw Loro replay diverged from the trace's endContent"
+        );
     }
-    println!("raw Loro in memory                     {:>9.1} ms  (reference)", ms(raw));
+    println!(
+        "raw Loro in memory                     {:>9.1} ms  (reference)",
+        ms(raw)
+    );
     let (batched, dir, doc, commits, text) = replay(&patches, 100);
     assert_eq!(text, raw_text, "the engine's note diverged from raw Loro");
     println!(
@@ -150,7 +176,11 @@ fn bench_trace() {
         o.as_secs_f64() / r.as_secs_f64(),
         ms(r)
     );
-    println!("  snapshot {} KiB, database {} KiB", snapshot.len() / 1024, ws.status().unwrap().storage_bytes / 1024);
+    println!(
+        "  snapshot {} KiB, database {} KiB",
+        snapshot.len() / 1024,
+        ws.status().unwrap().storage_bytes / 1024
+    );
     drop(ws);
     drop(dir);
 
@@ -170,7 +200,10 @@ fn bench_write_latency() {
     let mut docs = Vec::new();
     for i in 0..1000 {
         let json = serde_json::json!({"title": format!("Record {i}"), "n": i, "tags": ["a", "b"]});
-        docs.push(ws.create_record(&format!("Record {i}"), "Bench", &json).unwrap());
+        docs.push(
+            ws.create_record(&format!("Record {i}"), "Bench", &json)
+                .unwrap(),
+        );
     }
     let mut lat = Vec::new();
     let mut x: u64 = 42;
@@ -190,7 +223,8 @@ fn bench_write_latency() {
     let conn = rusqlite::Connection::open(rdir.path().join("ref.db")).unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
     conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, a BLOB, b BLOB)").unwrap();
+    conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, a BLOB, b BLOB)")
+        .unwrap();
     let blob = vec![7u8; 200];
     let mut rlat = Vec::new();
     for _ in 0..5000 {
@@ -212,7 +246,11 @@ fn bench_write_latency() {
         us(p50),
         us(p99)
     );
-    println!("bare SQLite row commit  p50 {:>7.1} µs  p99 {:>7.1} µs  (reference)", us(r50), us(r99));
+    println!(
+        "bare SQLite row commit  p50 {:>7.1} µs  p99 {:>7.1} µs  (reference)",
+        us(r50),
+        us(r99)
+    );
     println!(
         "ratio                   p50 {:>7.2}x     p99 {:>7.2}x",
         p50.as_secs_f64() / r50.as_secs_f64(),
@@ -222,7 +260,10 @@ fn bench_write_latency() {
 
 fn main() {
     // `cargo bench` passes --bench; a filter may follow.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     if want("write") {
         bench_write_latency();

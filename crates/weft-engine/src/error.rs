@@ -39,7 +39,9 @@ pub enum EngineError {
         path: PathBuf,
     },
     /// No document matches.
-    #[error("no document matches `{query}` (give an id, an id prefix, or an exact title; see `weft ls`)")]
+    #[error(
+        "no document matches `{query}` (give an id, an id prefix, or an exact title; see `weft ls`)"
+    )]
     UnknownDoc {
         /// What the user typed.
         query: String,

@@ -153,7 +153,8 @@ impl Workspace {
             });
         }
         let m = dir.join(MANIFEST);
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Seal(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| EngineError::Seal(e.to_string()))?;
         std::fs::write(&m, json).map_err(EngineError::io(&m))?;
         report.files += 1;
         Ok(report)
@@ -221,10 +222,14 @@ impl Workspace {
             })?;
             let body = match parsed {
                 Parsed::Note(md) => Body::Note(Note::from_markdown(&md)),
-                Parsed::Record(v) => Body::Record(Record::from_json(&v).map_err(|e| EngineError::Import {
-                    path: path.clone(),
-                    detail: e.to_string(),
-                })?),
+                Parsed::Record(v) => {
+                    Body::Record(Box::new(Record::from_json(&v).map_err(|e| {
+                        EngineError::Import {
+                            path: path.clone(),
+                            detail: e.to_string(),
+                        }
+                    })?))
+                }
             };
             prepared.push((title, folder, body, path));
         }

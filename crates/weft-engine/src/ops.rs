@@ -191,10 +191,10 @@ impl Workspace {
             .filter(|e| include_deleted || !e.deleted)
             .collect();
         let q = query.trim();
-        if let Ok(id) = q.parse::<DocId>() {
-            if let Some(e) = entries.iter().find(|e| e.doc == id) {
-                return Ok(e.clone());
-            }
+        if let Ok(id) = q.parse::<DocId>()
+            && let Some(e) = entries.iter().find(|e| e.doc == id)
+        {
+            return Ok(e.clone());
         }
         let pick = |found: Vec<&IndexEntry>| -> Result<Option<IndexEntry>, EngineError> {
             match found.as_slice() {
@@ -204,7 +204,14 @@ impl Workspace {
                     query: query.to_owned(),
                     candidates: many
                         .iter()
-                        .map(|e| format!("  {}  {:<6}  {}", e.doc, e.kind, path_of(&e.folder, &e.title)))
+                        .map(|e| {
+                            format!(
+                                "  {}  {:<6}  {}",
+                                e.doc,
+                                e.kind,
+                                path_of(&e.folder, &e.title)
+                            )
+                        })
                         .collect(),
                 }),
             }
@@ -213,20 +220,26 @@ impl Workspace {
             return Ok(e);
         }
         let lower = q.to_ascii_lowercase();
-        if lower.len() >= 4 && lower.chars().all(|c| c.is_ascii_hexdigit()) {
-            if let Some(e) = pick(entries.iter().filter(|e| e.doc.to_hex().starts_with(&lower)).collect())? {
-                return Ok(e);
-            }
+        if lower.len() >= 4
+            && lower.chars().all(|c| c.is_ascii_hexdigit())
+            && let Some(e) = pick(
+                entries
+                    .iter()
+                    .filter(|e| e.doc.to_hex().starts_with(&lower))
+                    .collect(),
+            )?
+        {
+            return Ok(e);
         }
         if !include_deleted {
             // Say so when the only match is in the trash.
-            if let Ok(e) = self.resolve(query, true) {
-                if e.deleted {
-                    return Err(EngineError::Deleted {
-                        doc: e.doc,
-                        title: e.title,
-                    });
-                }
+            if let Ok(e) = self.resolve(query, true)
+                && e.deleted
+            {
+                return Err(EngineError::Deleted {
+                    doc: e.doc,
+                    title: e.title,
+                });
             }
         }
         Err(EngineError::UnknownDoc {
@@ -235,7 +248,12 @@ impl Workspace {
     }
 
     fn live_entry(&self, doc: &DocId) -> Result<IndexEntry, EngineError> {
-        let e = self.index().entry(doc).ok_or_else(|| EngineError::UnknownDoc { query: doc.to_hex() })?;
+        let e = self
+            .index()
+            .entry(doc)
+            .ok_or_else(|| EngineError::UnknownDoc {
+                query: doc.to_hex(),
+            })?;
         if e.deleted {
             return Err(EngineError::Deleted {
                 doc: e.doc,
@@ -251,7 +269,7 @@ impl Workspace {
         if !self.docs.contains_key(&e.doc) && self.store.doc(&e.doc)?.is_none() {
             let body = match e.kind {
                 DocKind::Note => Body::Note(Note::new()),
-                _ => Body::Record(Record::new()),
+                _ => Body::Record(Box::new(Record::new())),
             };
             self.insert_new(e.doc, body);
         }
@@ -270,7 +288,11 @@ impl Workspace {
         }
     }
 
-    fn record_mut(&mut self, e: &IndexEntry, hint: &'static str) -> Result<&mut Record, EngineError> {
+    fn record_mut(
+        &mut self,
+        e: &IndexEntry,
+        hint: &'static str,
+    ) -> Result<&mut Record, EngineError> {
         match self.loaded_body(e)? {
             Body::Record(r) => Ok(r),
             Body::Note(_) => Err(EngineError::WrongKind {
@@ -283,10 +305,16 @@ impl Workspace {
     }
 
     /// Creates a note with `markdown` as its content.
-    pub fn create_note(&mut self, title: &str, folder: &str, markdown: &str) -> Result<DocId, EngineError> {
+    pub fn create_note(
+        &mut self,
+        title: &str,
+        folder: &str,
+        markdown: &str,
+    ) -> Result<DocId, EngineError> {
         let folder = parse_folder_path(folder)?;
         let doc = DocId::random();
-        self.index_mut().add_doc(doc, DocKind::Note, title, &folder, now_ms())?;
+        self.index_mut()
+            .add_doc(doc, DocKind::Note, title, &folder, now_ms())?;
         self.insert_new(doc, Body::Note(Note::from_markdown(markdown)));
         self.commit_action(&[doc], "created note")?;
         Ok(doc)
@@ -302,8 +330,9 @@ impl Workspace {
         let folder = parse_folder_path(folder)?;
         let record = Record::from_json(json)?;
         let doc = DocId::random();
-        self.index_mut().add_doc(doc, DocKind::Record, title, &folder, now_ms())?;
-        self.insert_new(doc, Body::Record(record));
+        self.index_mut()
+            .add_doc(doc, DocKind::Record, title, &folder, now_ms())?;
+        self.insert_new(doc, Body::Record(Box::new(record)));
         self.commit_action(&[doc], "created record")?;
         Ok(doc)
     }
@@ -334,7 +363,10 @@ impl Workspace {
     fn show_at(&mut self, e: &IndexEntry, n: usize) -> Result<Shown, EngineError> {
         let chunks = self.history_bodies(e, n)?;
         let refs: Vec<&[u8]> = chunks.iter().map(|c| c.as_slice()).collect();
-        let bad = |d: String| EngineError::Corrupt { doc: e.doc, detail: d };
+        let bad = |d: String| EngineError::Corrupt {
+            doc: e.doc,
+            detail: d,
+        };
         Ok(match e.kind {
             DocKind::Note => Shown::Note {
                 markdown: Note::load_chunks(&refs).map_err(bad)?.to_markdown(),
@@ -367,7 +399,11 @@ impl Workspace {
 
     /// Replaces a note's content with `markdown`, stored as a minimal
     /// character diff. Returns the summary, or `None` if nothing changed.
-    pub fn edit_note(&mut self, doc: &DocId, markdown: &str) -> Result<Option<String>, EngineError> {
+    pub fn edit_note(
+        &mut self,
+        doc: &DocId,
+        markdown: &str,
+    ) -> Result<Option<String>, EngineError> {
         let e = self.live_entry(doc)?;
         let summary = self
             .note_mut(&e, "edit records with `weft set` or `weft patch`")?
@@ -379,13 +415,23 @@ impl Workspace {
     /// The Markdown of a note (for `weft edit`).
     pub fn note_markdown(&mut self, doc: &DocId) -> Result<String, EngineError> {
         let e = self.live_entry(doc)?;
-        Ok(self.note_mut(&e, "records are edited with `weft set` or `weft patch`")?.to_markdown())
+        Ok(self
+            .note_mut(&e, "records are edited with `weft set` or `weft patch`")?
+            .to_markdown())
     }
 
     /// Sets the value at a JSON pointer in a record.
-    pub fn set_field(&mut self, doc: &DocId, pointer: &str, value: &serde_json::Value) -> Result<(), EngineError> {
+    pub fn set_field(
+        &mut self,
+        doc: &DocId,
+        pointer: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), EngineError> {
         let e = self.live_entry(doc)?;
-        let r = self.record_mut(&e, "JSON pointers address records; edit notes with `weft edit`")?;
+        let r = self.record_mut(
+            &e,
+            "JSON pointers address records; edit notes with `weft edit`",
+        )?;
         if let Err(err) = r.set(pointer, value) {
             self.discard(&e.doc);
             return Err(err.into());
@@ -409,7 +455,10 @@ impl Workspace {
     /// Applies an RFC 6902 JSON Patch to a record: all of it or none.
     pub fn patch(&mut self, doc: &DocId, patch: &serde_json::Value) -> Result<usize, EngineError> {
         let e = self.live_entry(doc)?;
-        let r = self.record_mut(&e, "JSON Patch applies to records; edit notes with `weft edit`")?;
+        let r = self.record_mut(
+            &e,
+            "JSON Patch applies to records; edit notes with `weft edit`",
+        )?;
         match r.apply_patch(patch) {
             Ok(s) => {
                 self.commit_action(&[e.doc], &format!("patch ({} ops)", s.ops))?;
@@ -440,35 +489,52 @@ impl Workspace {
         let e = self.live_entry(doc)?;
         let path = parse_folder_path(folder)?;
         let now = now_ms();
-        self.index_action(format!("moved \"{}\" to /{}", e.title, path.join("/")), |i| {
-            i.move_doc(&e.doc, &path, now)
-        })
+        self.index_action(
+            format!("moved \"{}\" to /{}", e.title, path.join("/")),
+            |i| i.move_doc(&e.doc, &path, now),
+        )
     }
 
     /// Renames a document.
     pub fn rename(&mut self, doc: &DocId, title: &str) -> Result<(), EngineError> {
         let e = self.live_entry(doc)?;
-        self.index_action(format!("renamed \"{}\" to \"{title}\"", e.title), |i| i.rename(&e.doc, title))
+        self.index_action(format!("renamed \"{}\" to \"{title}\"", e.title), |i| {
+            i.rename(&e.doc, title)
+        })
     }
 
     /// Moves a document to the trash (a tombstone that syncs).
     pub fn remove(&mut self, doc: &DocId) -> Result<(), EngineError> {
         let e = self.live_entry(doc)?;
-        self.index_action(format!("deleted \"{}\"", e.title), |i| i.set_deleted(&e.doc, true))
+        self.index_action(format!("deleted \"{}\"", e.title), |i| {
+            i.set_deleted(&e.doc, true)
+        })
     }
 
     /// Brings a document back from the trash.
     pub fn undelete(&mut self, doc: &DocId) -> Result<(), EngineError> {
-        let e = self.index().entry(doc).ok_or_else(|| EngineError::UnknownDoc { query: doc.to_hex() })?;
+        let e = self
+            .index()
+            .entry(doc)
+            .ok_or_else(|| EngineError::UnknownDoc {
+                query: doc.to_hex(),
+            })?;
         if !e.deleted {
             return Ok(());
         }
-        self.index_action(format!("restored \"{}\"", e.title), |i| i.set_deleted(&e.doc, false))
+        self.index_action(format!("restored \"{}\"", e.title), |i| {
+            i.set_deleted(&e.doc, false)
+        })
     }
 
     /// The versions of a document, oldest first.
     pub fn history(&self, doc: &DocId) -> Result<Vec<Version>, EngineError> {
-        let e = self.index().entry(doc).ok_or_else(|| EngineError::UnknownDoc { query: doc.to_hex() })?;
+        let e = self
+            .index()
+            .entry(doc)
+            .ok_or_else(|| EngineError::UnknownDoc {
+                query: doc.to_hex(),
+            })?;
         let changes = self.store.changes_of_doc(&e.doc, 0)?;
         changes
             .iter()

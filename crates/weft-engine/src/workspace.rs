@@ -8,15 +8,15 @@ use weft_core::note::Note;
 use weft_core::record::Record;
 use weft_core::{ChangeKind, DeviceId, DocId, DocKind, VersionVector};
 use weft_crypto::{
-    ChangeHeader, DataKey, KeyringStore, PassphraseFile, SealedChange, SealedSnapshot,
-    SecretStore, SnapshotHeader, WorkspaceKey, WorkspaceSecrets, DeviceKey,
+    ChangeHeader, DataKey, DeviceKey, KeyringStore, PassphraseFile, SealedChange, SealedSnapshot,
+    SecretStore, SnapshotHeader, WorkspaceKey, WorkspaceSecrets,
 };
 use weft_store::{DocRow, Store, StoredChange};
 use zeroize::Zeroizing;
 
+use crate::EngineError;
 use crate::envelope::Envelope;
 use crate::home::{DB_FILE, KEY_FILE};
-use crate::EngineError;
 
 /// The OS keyring service under which Weft keeps its secrets.
 pub const KEYRING_SERVICE: &str = "weft";
@@ -101,7 +101,8 @@ impl Crdt for Index {
 /// A note or a record, loaded.
 pub(crate) enum Body {
     Note(Note),
-    Record(Record),
+    // Boxed: an Automerge document is ~4 KiB inline, a Loro one 32 bytes.
+    Record(Box<Record>),
 }
 
 impl Body {
@@ -184,13 +185,10 @@ fn corrupt(doc: DocId) -> impl Fn(String) -> EngineError {
 /// Opens and decrypts one stored change, returning its payload.
 pub(crate) fn open_change(data_key: &DataKey, c: &StoredChange) -> Result<Envelope, EngineError> {
     let doc = c.change.header().doc;
-    let plain = c
-        .change
-        .open(data_key)
-        .map_err(|e| EngineError::Corrupt {
-            doc,
-            detail: format!("change #{}: {e}", c.row),
-        })?;
+    let plain = c.change.open(data_key).map_err(|e| EngineError::Corrupt {
+        doc,
+        detail: format!("change #{}: {e}", c.row),
+    })?;
     Envelope::decode(&plain).map_err(|e| EngineError::Corrupt {
         doc,
         detail: format!("change #{}: {e}", c.row),
@@ -261,7 +259,10 @@ impl Workspace {
         if marker == KEYS_FILE {
             let path = home.join(KEY_FILE);
             let pass = passphrase.ok_or(EngineError::PassphraseRequired { path: path.clone() })?;
-            Self::open_with(home, &PassphraseFile::new(path, Zeroizing::new(pass.to_owned())))
+            Self::open_with(
+                home,
+                &PassphraseFile::new(path, Zeroizing::new(pass.to_owned())),
+            )
         } else {
             Self::open_with(home, &KeyringStore::new(KEYRING_SERVICE))
         }
@@ -326,13 +327,17 @@ impl Workspace {
         let mut chunks: Vec<Zeroizing<Vec<u8>>> = Vec::new();
         let mut vector = VersionVector::new();
         if let Some(bytes) = &row.snapshot {
-            let snap = SealedSnapshot::from_bytes(bytes).map_err(|e| bad(format!("snapshot: {e}")))?;
+            let snap =
+                SealedSnapshot::from_bytes(bytes).map_err(|e| bad(format!("snapshot: {e}")))?;
             let h = snap.header();
             if h.doc != doc || h.workspace != self.store.workspace() || h.kind != row.kind {
                 return Err(bad("the snapshot belongs to another document".into()));
             }
             vector = VersionVector::decode(&h.vector).map_err(|e| bad(format!("snapshot: {e}")))?;
-            chunks.push(snap.open(&self.data_key).map_err(|e| bad(format!("snapshot: {e}")))?);
+            chunks.push(
+                snap.open(&self.data_key)
+                    .map_err(|e| bad(format!("snapshot: {e}")))?,
+            );
         }
         let tail = self.store.changes_of_doc(&doc, row.snapshot_upto)?;
         let mut upto = row.snapshot_upto;
@@ -374,14 +379,22 @@ impl Workspace {
             let row = self.doc_row(doc)?;
             let loaded = match row.kind {
                 DocKind::Note => map_loaded(self.read_state::<Note>(&row)?, Body::Note),
-                DocKind::Record => map_loaded(self.read_state::<Record>(&row)?, Body::Record),
-                DocKind::Index => return Err(EngineError::UnknownDoc { query: doc.to_hex() }),
+                DocKind::Record => map_loaded(self.read_state::<Record>(&row)?, |r| {
+                    Body::Record(Box::new(r))
+                }),
+                DocKind::Index => {
+                    return Err(EngineError::UnknownDoc {
+                        query: doc.to_hex(),
+                    });
+                }
             };
             self.docs.insert(*doc, loaded);
         }
         self.docs
             .get_mut(doc)
-            .ok_or_else(|| EngineError::UnknownDoc { query: doc.to_hex() })
+            .ok_or_else(|| EngineError::UnknownDoc {
+                query: doc.to_hex(),
+            })
     }
 
     /// Inserts a brand-new document into the cache (before its first commit).
@@ -400,18 +413,22 @@ impl Workspace {
 
     /// Collects the uncommitted local edits of `docs` (and of the index) as
     /// one user action and commits them in a single transaction.
-    pub(crate) fn commit_action(&mut self, docs: &[DocId], summary: &str) -> Result<bool, EngineError> {
+    pub(crate) fn commit_action(
+        &mut self,
+        docs: &[DocId],
+        summary: &str,
+    ) -> Result<bool, EngineError> {
         let mut pending = Vec::new();
         for d in docs {
-            if let Some(l) = self.docs.get_mut(d) {
-                if let Some(body) = l.doc.take_pending() {
-                    pending.push(Pending {
-                        doc: *d,
-                        kind: l.doc.kind(),
-                        body,
-                        summary: summary.to_owned(),
-                    });
-                }
+            if let Some(l) = self.docs.get_mut(d)
+                && let Some(body) = l.doc.take_pending()
+            {
+                pending.push(Pending {
+                    doc: *d,
+                    kind: l.doc.kind(),
+                    body,
+                    summary: summary.to_owned(),
+                });
             }
         }
         if let Some(body) = self.index.doc.take_pending() {
@@ -483,9 +500,9 @@ impl Workspace {
             })
             .collect();
         let appended = self.store.write(|tx| -> Result<_, EngineError> {
-            let mut seq = tx.next_seq(&device)?;
+            let first = tx.next_seq(&device)?;
             let mut out = Vec::with_capacity(pending.len());
-            for (p, upto) in pending.iter().zip(&uptos) {
+            for (seq, (p, upto)) in (first..).zip(pending.iter().zip(&uptos)) {
                 let foreign = tx.changes_of_doc(&p.doc, *upto)?;
                 let header = ChangeHeader {
                     workspace,
@@ -508,7 +525,6 @@ impl Workspace {
                     .append(&sealed, now)?
                     .ok_or_else(|| EngineError::Seal(format!("seq {seq} was already taken")))?;
                 out.push((row, seq, foreign));
-                seq += 1;
             }
             Ok(out)
         })?;
@@ -519,7 +535,12 @@ impl Workspace {
                 merged.push((c.change.header().author, c.change.header().seq, env.body));
             }
             let device = self.device;
-            let apply = |upto: &mut i64, vector: &mut VersionVector, rows: &mut usize, bytes: &mut usize, import: &mut dyn FnMut(&[u8]) -> Result<(), String>| -> Result<(), EngineError> {
+            let apply = |upto: &mut i64,
+                         vector: &mut VersionVector,
+                         rows: &mut usize,
+                         bytes: &mut usize,
+                         import: &mut dyn FnMut(&[u8]) -> Result<(), String>|
+             -> Result<(), EngineError> {
                 for (author, s, body) in &merged {
                     import(body).map_err(corrupt(p.doc))?;
                     if *s > vector.get(author) {
@@ -539,10 +560,22 @@ impl Workspace {
             if p.doc == INDEX_DOC {
                 let l = &mut self.index;
                 let doc = &mut l.doc;
-                apply(&mut l.upto, &mut l.vector, &mut l.tail_rows, &mut l.tail_bytes, &mut |b| doc.import_bytes(b))?;
+                apply(
+                    &mut l.upto,
+                    &mut l.vector,
+                    &mut l.tail_rows,
+                    &mut l.tail_bytes,
+                    &mut |b| doc.import_bytes(b),
+                )?;
             } else if let Some(l) = self.docs.get_mut(&p.doc) {
                 let doc = &mut l.doc;
-                apply(&mut l.upto, &mut l.vector, &mut l.tail_rows, &mut l.tail_bytes, &mut |b| doc.import_bytes(b))?;
+                apply(
+                    &mut l.upto,
+                    &mut l.vector,
+                    &mut l.tail_rows,
+                    &mut l.tail_bytes,
+                    &mut |b| doc.import_bytes(b),
+                )?;
             }
         }
         Ok(())
@@ -552,13 +585,17 @@ impl Workspace {
         let due: Vec<DocId> = self
             .docs
             .iter()
-            .filter(|(_, l)| l.tail_rows >= SNAPSHOT_AFTER_ROWS || l.tail_bytes >= SNAPSHOT_AFTER_BYTES)
+            .filter(|(_, l)| {
+                l.tail_rows >= SNAPSHOT_AFTER_ROWS || l.tail_bytes >= SNAPSHOT_AFTER_BYTES
+            })
             .map(|(d, _)| *d)
             .collect();
         for d in due {
             self.snapshot_doc(&d)?;
         }
-        if self.index.tail_rows >= SNAPSHOT_AFTER_ROWS || self.index.tail_bytes >= SNAPSHOT_AFTER_BYTES {
+        if self.index.tail_rows >= SNAPSHOT_AFTER_ROWS
+            || self.index.tail_bytes >= SNAPSHOT_AFTER_BYTES
+        {
             self.snapshot_doc(&INDEX_DOC)?;
         }
         Ok(())
@@ -649,4 +686,3 @@ fn map_loaded<T>(l: Loaded<T>, f: impl FnOnce(T) -> Body) -> Loaded<Body> {
         tail_bytes: l.tail_bytes,
     }
 }
-

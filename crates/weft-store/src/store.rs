@@ -329,7 +329,9 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (doc, kind, snapshot, upto, changes, updated) = row.map_err(&err)?;
-            out.push(doc_row(&self.path, doc, kind, snapshot, upto, changes, updated)?);
+            out.push(doc_row(
+                &self.path, doc, kind, snapshot, upto, changes, updated,
+            )?);
         }
         Ok(out)
     }
@@ -364,7 +366,11 @@ impl Store {
             .map_err(&err)?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
             })
             .map_err(&err)?;
         let mut vv = VersionVector::new();
@@ -389,7 +395,9 @@ impl Store {
         for suffix in ["", "-wal", "-shm"] {
             let mut p = self.path.as_os_str().to_owned();
             p.push(suffix);
-            total += std::fs::metadata(PathBuf::from(p)).map(|m| m.len()).unwrap_or(0);
+            total += std::fs::metadata(PathBuf::from(p))
+                .map(|m| m.len())
+                .unwrap_or(0);
         }
         total
     }
@@ -398,7 +406,9 @@ impl Store {
     pub fn integrity_check(&self) -> Result<Vec<String>, StoreError> {
         let err = sql_err(&self.path);
         let mut stmt = self.conn.prepare("PRAGMA integrity_check").map_err(&err)?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(&err)?;
         rows.collect::<Result<_, _>>().map_err(&err)
     }
 }
@@ -454,7 +464,9 @@ impl WriteTx<'_> {
         })?;
         let existing: Option<(Vec<u8>, Vec<u8>)> = self
             .tx
-            .prepare_cached("SELECT ciphertext, signature FROM changes WHERE author = ?1 AND seq = ?2")
+            .prepare_cached(
+                "SELECT ciphertext, signature FROM changes WHERE author = ?1 AND seq = ?2",
+            )
             .and_then(|mut s| {
                 s.query_row(params![h.author.public_key().as_slice(), seq], |r| {
                     Ok((r.get(0)?, r.get(1)?))

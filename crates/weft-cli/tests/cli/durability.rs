@@ -10,7 +10,10 @@ use crate::harness::Home;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
@@ -35,10 +38,18 @@ fn durability_sigkill_at_random_moments_loses_no_acknowledged_write() {
     let mut killed = 0;
     for round in 0..rounds {
         let (args, is_note): (Vec<String>, bool) = if round % 3 == 2 {
-            (vec!["edit".into(), "Journal".into(), "--stdin".into()], true)
+            (
+                vec!["edit".into(), "Journal".into(), "--stdin".into()],
+                true,
+            )
         } else {
             (
-                vec!["set".into(), "Log".into(), format!("/k{round}"), round.to_string()],
+                vec![
+                    "set".into(),
+                    "Log".into(),
+                    format!("/k{round}"),
+                    round.to_string(),
+                ],
                 false,
             )
         };
@@ -53,7 +64,11 @@ fn durability_sigkill_at_random_moments_loses_no_acknowledged_write() {
         let next_journal = format!("{journal}line {round}\n");
         if is_note {
             use std::io::Write;
-            let _ = child.stdin.take().unwrap().write_all(next_journal.as_bytes());
+            let _ = child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(next_journal.as_bytes());
         } else {
             drop(child.stdin.take());
         }
@@ -76,13 +91,19 @@ fn durability_sigkill_at_random_moments_loses_no_acknowledged_write() {
             }
         }
         let db = h.db();
-        let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        let check: String = db
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(check, "ok", "round {round} (seed {seed})");
         drop(db);
         // Everything acknowledged so far is readable.
         let v = h.show_json("Log");
         for k in &acked {
-            assert_eq!(v["json"][format!("k{k}")], *k, "round {round}: acked write k{k} lost (seed {seed})");
+            assert_eq!(
+                v["json"][format!("k{k}")],
+                *k,
+                "round {round}: acked write k{k} lost (seed {seed})"
+            );
         }
         let text = h.show("Journal");
         assert!(
@@ -94,6 +115,9 @@ fn durability_sigkill_at_random_moments_loses_no_acknowledged_write() {
             journal = text;
         }
     }
-    assert!(killed > rounds / 4, "only {killed} of {rounds} writers were killed mid-run");
+    assert!(
+        killed > rounds / 4,
+        "only {killed} of {rounds} writers were killed mid-run"
+    );
     assert!(!acked.is_empty(), "no write ever completed");
 }

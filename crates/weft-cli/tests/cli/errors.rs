@@ -8,15 +8,21 @@ fn unknown_and_ambiguous_documents() {
     let h = Home::new();
     let a = h.note("Twin", "A", "one\n");
     let b = h.note("Twin", "B", "two\n");
-    h.run(&["show", "Nope"]).fails_with("no document matches `Nope`");
+    h.run(&["show", "Nope"])
+        .fails_with("no document matches `Nope`");
     let r = h.run(&["show", "Twin"]).fails_with("ambiguous");
-    assert!(r.stderr().contains(&a) && r.stderr().contains(&b), "{}", r.stderr());
+    assert!(
+        r.stderr().contains(&a) && r.stderr().contains(&b),
+        "{}",
+        r.stderr()
+    );
     // Ids disambiguate.
     assert_eq!(h.show(&a), "one\n");
     assert_eq!(h.show(&b[..10]), "two\n");
     let before = h.fingerprint();
     h.run(&["rm", "Twin"]).fails_with("ambiguous");
-    h.run(&["set", "Nope", "/x", "1"]).fails_with("no document matches");
+    h.run(&["set", "Nope", "/x", "1"])
+        .fails_with("no document matches");
     assert_eq!(h.fingerprint(), before);
 }
 
@@ -35,9 +41,12 @@ fn invalid_json_is_refused_and_names_the_input() {
 
     h.record("R", r#"{"a": 1}"#);
     let before = h.fingerprint();
-    h.run(&["set", "R", "/a", "not json"]).fails_with("not valid JSON");
-    h.run_stdin(&["patch", "R", "-"], "{oops").fails_with("not valid JSON");
-    h.run_stdin(&["patch", "R", "-"], r#"{"op": "add"}"#).fails_with("array");
+    h.run(&["set", "R", "/a", "not json"])
+        .fails_with("not valid JSON");
+    h.run_stdin(&["patch", "R", "-"], "{oops")
+        .fails_with("not valid JSON");
+    h.run_stdin(&["patch", "R", "-"], r#"{"op": "add"}"#)
+        .fails_with("array");
     h.run(&["set", "R", "no-slash", "1"]).fails_with("no-slash");
     h.run(&["set", "R", "/a/b/c", "1"]).fails_with("/a/b");
     assert_eq!(h.fingerprint(), before);
@@ -55,12 +64,22 @@ fn a_failing_patch_test_applies_nothing() {
         {"op": "test", "path": "/n", "value": 99}
     ]"#;
     let r = h.run_stdin(&["patch", "R", "-"], patch).fails_with("/n");
-    assert!(r.stderr().contains('2') || r.stderr().contains("test"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains('2') || r.stderr().contains("test"),
+        "{}",
+        r.stderr()
+    );
     assert_eq!(h.fingerprint(), before);
-    assert_eq!(h.show_json("R")["json"], serde_json::json!({"n": 1, "list": [1, 2]}));
+    assert_eq!(
+        h.show_json("R")["json"],
+        serde_json::json!({"n": 1, "list": [1, 2]})
+    );
     // A remove of a missing path also applies nothing.
-    h.run_stdin(&["patch", "R", "-"], r#"[{"op":"remove","path":"/n"},{"op":"remove","path":"/zz"}]"#)
-        .fails_with("/zz");
+    h.run_stdin(
+        &["patch", "R", "-"],
+        r#"[{"op":"remove","path":"/n"},{"op":"remove","path":"/zz"}]"#,
+    )
+    .fails_with("/zz");
     assert_eq!(h.show_json("R")["json"]["n"], 1);
     assert_eq!(h.fingerprint(), before);
 }
@@ -71,10 +90,13 @@ fn record_operations_on_a_note_are_refused() {
     h.note("Text", "", "words\n");
     h.record("Data", "{}");
     let before = h.fingerprint();
-    h.run(&["set", "Text", "/title", "1"]).fails_with("is a note, not a record");
-    h.run_stdin(&["patch", "Text", "-"], "[]").fails_with("is a note, not a record");
+    h.run(&["set", "Text", "/title", "1"])
+        .fails_with("is a note, not a record");
+    h.run_stdin(&["patch", "Text", "-"], "[]")
+        .fails_with("is a note, not a record");
     h.run(&["incr", "Text", "/n"]).fails_with("is a note");
-    h.run_stdin(&["edit", "Data", "--stdin"], "x").fails_with("is a record, not a note");
+    h.run_stdin(&["edit", "Data", "--stdin"], "x")
+        .fails_with("is a record, not a note");
     assert_eq!(h.fingerprint(), before);
     assert_eq!(h.show("Text"), "words\n");
 }
@@ -84,18 +106,23 @@ fn bad_titles_and_folders_are_refused() {
     let h = Home::new();
     let before = h.fingerprint();
     h.run(&["new", "note", ""]).fails_with("title");
-    h.run(&["new", "note", "ok", "--folder", "a//b"]).fails_with("a//b");
+    h.run(&["new", "note", "ok", "--folder", "a//b"])
+        .fails_with("a//b");
     assert_eq!(h.fingerprint(), before);
     h.note("N", "", "x\n");
     h.run(&["rename", "N", ""]).fails_with("title");
-    h.run(&["show", "N", "--at", "0"]).fails_with("no version 0");
+    h.run(&["show", "N", "--at", "0"])
+        .fails_with("no version 0");
 }
 
 #[test]
 fn missing_keys_are_reported() {
     let h = Home::new();
     h.note("N", "", "x\n");
-    let ws = h.run(&["status", "--json"]).ok().json()["workspace_id"].as_str().unwrap().to_owned();
+    let ws = h.run(&["status", "--json"]).ok().json()["workspace_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     if keyring_available() {
         use weft_crypto::SecretStore;
         let store = weft_crypto::KeyringStore::new("weft");
@@ -109,7 +136,8 @@ fn missing_keys_are_reported() {
 
 fn tamper(h: &Home, sql: &str) {
     let db = h.db();
-    db.execute_batch("DROP TRIGGER IF EXISTS changes_append_only_update").unwrap();
+    db.execute_batch("DROP TRIGGER IF EXISTS changes_append_only_update")
+        .unwrap();
     db.execute_batch(sql).unwrap();
 }
 
@@ -130,17 +158,30 @@ fn a_tampered_or_truncated_row_breaks_only_its_document() {
             .unwrap();
         let i = snap.len() / 2;
         snap[i] ^= 1;
-        db.execute("UPDATE docs SET snapshot = ?1 WHERE rowid = ?2", rusqlite::params![snap, rowid])
-            .unwrap();
+        db.execute(
+            "UPDATE docs SET snapshot = ?1 WHERE rowid = ?2",
+            rusqlite::params![snap, rowid],
+        )
+        .unwrap();
     }
     h.run(&["show", "Victim"]).fails_with("cannot be read");
     assert_eq!(h.show("Bystander"), "fine\n");
-    assert_eq!(h.run(&["ls", "--json"]).ok().json().as_array().unwrap().len(), 2);
+    assert_eq!(
+        h.run(&["ls", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // A truncated change row: history of that document reports it.
     tamper(
         &h,
-        &format!("UPDATE changes SET ciphertext = substr(ciphertext, 1, 5) WHERE hex(doc) = upper('{a}')"),
+        &format!(
+            "UPDATE changes SET ciphertext = substr(ciphertext, 1, 5) WHERE hex(doc) = upper('{a}')"
+        ),
     );
     h.run(&["history", "Victim"]).fails_with("cannot be read");
     h.run(&["history", "Bystander"]).ok();
@@ -162,7 +203,11 @@ fn a_database_from_a_newer_weft_is_refused_untouched() {
 #[test]
 fn not_a_weft_database() {
     let h = Home::empty();
-    std::fs::write(h.path().join("weft.db"), b"definitely not sqlite, just some bytes here......").unwrap();
+    std::fs::write(
+        h.path().join("weft.db"),
+        b"definitely not sqlite, just some bytes here......",
+    )
+    .unwrap();
     let r = h.run(&["ls"]);
     assert!(!r.out.status.success());
     assert!(r.stderr().contains("weft.db"), "{}", r.stderr());

@@ -1,8 +1,8 @@
 //! A temp workspace home and a way to run `weft` in it.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::io::Write;
 
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
@@ -117,7 +117,12 @@ impl Home {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         Run {
             out: child.wait_with_output().unwrap(),
         }
@@ -155,8 +160,12 @@ impl Home {
     /// command changed nothing.
     pub fn fingerprint(&self) -> (i64, Vec<u8>) {
         let db = self.db();
-        let n: i64 = db.query_row("SELECT count(*) FROM changes", [], |r| r.get(0)).unwrap();
-        let mut stmt = db.prepare("SELECT ciphertext FROM changes ORDER BY id").unwrap();
+        let n: i64 = db
+            .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+            .unwrap();
+        let mut stmt = db
+            .prepare("SELECT ciphertext FROM changes ORDER BY id")
+            .unwrap();
         let all: Vec<u8> = stmt
             .query_map([], |r| r.get::<_, Vec<u8>>(0))
             .unwrap()

@@ -3,6 +3,9 @@
 //! (`make test` runs them under a Secret Service); otherwise, and in the
 //! tests about it, a passphrase key file.
 
+// Test and benchmark code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod durability;
 mod errors;
 mod harness;

@@ -7,8 +7,24 @@ fn help_works_for_every_command() {
     let h = Home::empty();
     let top = h.run(&["--help"]).ok().stdout();
     let commands = [
-        "init", "new", "ls", "show", "edit", "set", "incr", "patch", "mv", "rename", "rm",
-        "undelete", "history", "revert", "export", "import", "status", "completions",
+        "init",
+        "new",
+        "ls",
+        "show",
+        "edit",
+        "set",
+        "incr",
+        "patch",
+        "mv",
+        "rename",
+        "rm",
+        "undelete",
+        "history",
+        "revert",
+        "export",
+        "import",
+        "status",
+        "completions",
     ];
     for c in commands {
         assert!(top.contains(c), "top-level help does not list `{c}`");
@@ -24,10 +40,14 @@ fn help_works_for_every_command() {
 fn completions_are_printed_for_shells() {
     let h = Home::empty();
     let bash = h.run(&["completions", "bash"]).ok().stdout();
-    assert!(bash.contains("_weft") && bash.contains("undelete"), "{bash}");
+    assert!(
+        bash.contains("_weft") && bash.contains("undelete"),
+        "{bash}"
+    );
     let zsh = h.run(&["completions", "zsh"]).ok().stdout();
     assert!(zsh.contains("#compdef weft"));
-    h.run(&["completions", "tcsh-not-a-shell"]).fails_with("invalid value");
+    h.run(&["completions", "tcsh-not-a-shell"])
+        .fails_with("invalid value");
 }
 
 #[test]
@@ -46,10 +66,16 @@ fn init_then_status_reports_the_workspace() {
         assert!(keys.contains("passphrase"), "{keys}");
     }
     let human = h.run(&["status"]).ok().stdout();
-    assert!(human.contains("12D3KooW") && human.contains("Test"), "{human}");
+    assert!(
+        human.contains("12D3KooW") && human.contains("Test"),
+        "{human}"
+    );
     // A second init refuses and keeps the first workspace.
     h.run(&["init"]).fails_with("already exists");
-    assert_eq!(h.run(&["status", "--json"]).ok().json()["workspace_id"], s["workspace_id"]);
+    assert_eq!(
+        h.run(&["status", "--json"]).ok().json()["workspace_id"],
+        s["workspace_id"]
+    );
 }
 
 #[test]
@@ -72,10 +98,17 @@ fn the_database_holds_no_plaintext() {
 #[test]
 fn notes_create_list_show_and_edit() {
     let h = Home::new();
-    let id = h.note("Hello world", "Inbox/Today", "# Greeting\n\nHello **world**\n");
+    let id = h.note(
+        "Hello world",
+        "Inbox/Today",
+        "# Greeting\n\nHello **world**\n",
+    );
     assert_eq!(id.len(), 32);
     let ls = h.run(&["ls"]).ok().stdout();
-    assert!(ls.contains("Inbox/Today/Hello world") && ls.contains("note"), "{ls}");
+    assert!(
+        ls.contains("Inbox/Today/Hello world") && ls.contains("note"),
+        "{ls}"
+    );
     let json = h.run(&["ls", "--json"]).ok().json();
     let d = &json[0];
     assert_eq!(d["id"], id);
@@ -85,12 +118,18 @@ fn notes_create_list_show_and_edit() {
     assert_eq!(d["deleted"], false);
     assert!(d["updated"].as_str().unwrap().ends_with('Z'));
     let tree = h.run(&["ls", "--tree"]).ok().stdout();
-    assert!(tree.contains("Inbox/\n  Today/\n    Hello world  (note"), "{tree}");
+    assert!(
+        tree.contains("Inbox/\n  Today/\n    Hello world  (note"),
+        "{tree}"
+    );
 
     // By title, by id prefix, by id.
     for q in ["Hello world", &id[..6], &id] {
         let md = h.show(q);
-        assert!(md.contains("# Greeting") && md.contains("Hello **world**"), "{md}");
+        assert!(
+            md.contains("# Greeting") && md.contains("Hello **world**"),
+            "{md}"
+        );
     }
     let j = h.show_json("Hello world");
     assert_eq!(j["kind"], "note");
@@ -98,7 +137,10 @@ fn notes_create_list_show_and_edit() {
 
     // Edit from stdin.
     let saved = h
-        .run_stdin(&["edit", "Hello world", "--stdin"], "# Greeting\n\nHello *there* **world**\n")
+        .run_stdin(
+            &["edit", "Hello world", "--stdin"],
+            "# Greeting\n\nHello *there* **world**\n",
+        )
         .ok()
         .stdout();
     assert!(saved.contains("Saved"), "{saved}");
@@ -111,7 +153,10 @@ fn notes_create_list_show_and_edit() {
         .stdout();
     assert!(out.contains("No changes"), "{out}");
     let after = h.run(&["history", "Hello world", "--json"]).ok().json();
-    assert_eq!(before.as_array().unwrap().len(), after.as_array().unwrap().len());
+    assert_eq!(
+        before.as_array().unwrap().len(),
+        after.as_array().unwrap().len()
+    );
 }
 
 #[test]
@@ -126,10 +171,20 @@ fn edit_opens_the_editor_and_a_failing_editor_changes_nothing() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(s, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let r = h.command().env("EDITOR", &script).args(["edit", "Todo"]).output().unwrap();
+    let r = h
+        .command()
+        .env("EDITOR", &script)
+        .args(["edit", "Todo"])
+        .output()
+        .unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert_eq!(h.show("Todo"), "milk\n\neggs\n");
-    let r = h.command().env("EDITOR", &fail).args(["edit", "Todo"]).output().unwrap();
+    let r = h
+        .command()
+        .env("EDITOR", &fail)
+        .args(["edit", "Todo"])
+        .output()
+        .unwrap();
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("nothing was changed"));
     assert_eq!(h.show("Todo"), "milk\n\neggs\n");
@@ -138,10 +193,14 @@ fn edit_opens_the_editor_and_a_failing_editor_changes_nothing() {
 #[test]
 fn records_set_incr_patch_and_show() {
     let h = Home::new();
-    let id = h.record("Book", r#"{"title": "Dune", "tags": ["sf"], "read": false}"#);
+    let id = h.record(
+        "Book",
+        r#"{"title": "Dune", "tags": ["sf"], "read": false}"#,
+    );
     h.run(&["set", "Book", "/read", "true"]).ok();
     h.run(&["set", "Book", "/rating", "4.5"]).ok();
-    h.run(&["set", "Book", "/author", "Frank Herbert", "--string"]).ok();
+    h.run(&["set", "Book", "/author", "Frank Herbert", "--string"])
+        .ok();
     h.run(&["set", "Book", "/tags/-", "\"classic\""]).ok();
     h.run(&["incr", "Book", "/reads"]).ok();
     h.run(&["incr", "Book", "/reads", "2"]).ok();
@@ -189,7 +248,8 @@ fn mv_rename_rm_and_undelete() {
     let ls = h.run(&["ls", "--json"]).ok().json();
     assert_eq!(ls[0]["folder"], serde_json::json!(["Archive", "2026"]));
     assert_eq!(ls[0]["title"], "Old plan");
-    h.run(&["show", "Plan"]).fails_with("no document matches `Plan`");
+    h.run(&["show", "Plan"])
+        .fails_with("no document matches `Plan`");
 
     let rm = h.run(&["rm", "Old plan"]).ok().stdout();
     assert!(rm.contains("trash"), "{rm}");
@@ -204,36 +264,64 @@ fn mv_rename_rm_and_undelete() {
     h.run(&["undelete", "Old plan"]).fails_with("not deleted");
     // Moving to the top level.
     h.run(&["mv", "Old plan", "/"]).ok();
-    assert_eq!(h.run(&["ls", "--json"]).ok().json()[0]["folder"], serde_json::json!([]));
+    assert_eq!(
+        h.run(&["ls", "--json"]).ok().json()[0]["folder"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
 fn history_show_at_and_revert() {
     let h = Home::new();
     h.note("Essay", "", "first draft\n");
-    h.run_stdin(&["edit", "Essay", "--stdin"], "second draft\n").ok();
-    h.run_stdin(&["edit", "Essay", "--stdin"], "third draft, much better\n").ok();
+    h.run_stdin(&["edit", "Essay", "--stdin"], "second draft\n")
+        .ok();
+    h.run_stdin(&["edit", "Essay", "--stdin"], "third draft, much better\n")
+        .ok();
     let hist = h.run(&["history", "Essay", "--json"]).ok().json();
     let versions = hist.as_array().unwrap();
     assert_eq!(versions.len(), 3, "{hist}");
     assert_eq!(versions[0]["number"], 1);
     assert!(versions[0]["summary"].as_str().unwrap().contains("created"));
     assert_eq!(versions[2]["this_device"], true);
-    assert!(versions[2]["device"].as_str().unwrap().starts_with("12D3KooW"));
+    assert!(
+        versions[2]["device"]
+            .as_str()
+            .unwrap()
+            .starts_with("12D3KooW")
+    );
     let human = h.run(&["history", "Essay"]).ok().stdout();
-    assert!(human.contains("(this)") && human.lines().count() == 4, "{human}");
+    assert!(
+        human.contains("(this)") && human.lines().count() == 4,
+        "{human}"
+    );
 
-    assert_eq!(h.run(&["show", "Essay", "--at", "1"]).ok().stdout(), "first draft\n");
-    assert_eq!(h.run(&["show", "Essay", "--at", "2"]).ok().stdout(), "second draft\n");
-    h.run(&["show", "Essay", "--at", "9"]).fails_with("no version 9");
+    assert_eq!(
+        h.run(&["show", "Essay", "--at", "1"]).ok().stdout(),
+        "first draft\n"
+    );
+    assert_eq!(
+        h.run(&["show", "Essay", "--at", "2"]).ok().stdout(),
+        "second draft\n"
+    );
+    h.run(&["show", "Essay", "--at", "9"])
+        .fails_with("no version 9");
 
     h.run(&["revert", "Essay", "--to", "1"]).ok();
     assert_eq!(h.show("Essay"), "first draft\n");
     let hist = h.run(&["history", "Essay", "--json"]).ok().json();
     assert_eq!(hist.as_array().unwrap().len(), 4, "revert adds a version");
-    assert!(hist[3]["summary"].as_str().unwrap().contains("reverted to version 1"));
+    assert!(
+        hist[3]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("reverted to version 1")
+    );
     // The reverted-over text is still in history.
-    assert_eq!(h.run(&["show", "Essay", "--at", "3"]).ok().stdout(), "third draft, much better\n");
+    assert_eq!(
+        h.run(&["show", "Essay", "--at", "3"]).ok().stdout(),
+        "third draft, much better\n"
+    );
 
     // Records too.
     h.record("Cfg", r#"{"a": 1}"#);
@@ -246,24 +334,41 @@ fn history_show_at_and_revert() {
 #[test]
 fn export_then_import_gives_identical_documents() {
     let h = Home::new();
-    h.note("Ideas", "Notes/Misc", "# Ideas\n\n- one\n- two\n\nSome *text* and `code` and a [link](https://example.org).\n");
+    h.note(
+        "Ideas",
+        "Notes/Misc",
+        "# Ideas\n\n- one\n- two\n\nSome *text* and `code` and a [link](https://example.org).\n",
+    );
     h.note("Weird: name?", "", "x\n");
-    h.record("Tasks", r#"{"items": [{"t": "a", "done": true}], "n": 1.5, "nil": null}"#);
+    h.record(
+        "Tasks",
+        r#"{"items": [{"t": "a", "done": true}], "n": 1.5, "nil": null}"#,
+    );
     let gone = h.note("Gone", "", "bye\n");
     h.run(&["rm", &gone]).ok();
     let out = h.path().join("export");
-    let r = h.run(&["export", out.to_str().unwrap(), "--native"]).ok().stdout();
+    let r = h
+        .run(&["export", out.to_str().unwrap(), "--native"])
+        .ok()
+        .stdout();
     assert!(r.contains("2 notes and 1 records"), "{r}");
     assert!(out.join("Notes/Misc/Ideas.md").is_file());
     assert!(out.join("Weird_ name_.md").is_file());
     assert!(out.join("Tasks.json").is_file());
-    assert!(!out.join("Gone.md").exists(), "deleted documents are not exported");
+    assert!(
+        !out.join("Gone.md").exists(),
+        "deleted documents are not exported"
+    );
 
     // The native files load in the official libraries.
     let loro_bytes = std::fs::read(out.join("Notes/Misc/Ideas.loro")).unwrap();
     let doc = loro::LoroDoc::new();
     doc.import(&loro_bytes).unwrap();
-    assert!(doc.get_text("body").to_string().contains("Some text and code"));
+    assert!(
+        doc.get_text("body")
+            .to_string()
+            .contains("Some text and code")
+    );
     let am = std::fs::read(out.join("Tasks.automerge")).unwrap();
     let am = automerge::Automerge::load(&am).unwrap();
     use automerge::ReadDoc;
@@ -303,7 +408,10 @@ fn export_then_import_gives_identical_documents() {
     let ls = third.run(&["ls", "--json"]).ok().json();
     assert_eq!(strip(ls).len(), 2);
     assert_eq!(third.show("Hello"), "hi\n");
-    assert_eq!(third.show_json("data")["json"], serde_json::json!({"k": [1]}));
+    assert_eq!(
+        third.show_json("data")["json"],
+        serde_json::json!({"k": [1]})
+    );
 }
 
 #[test]
@@ -316,10 +424,21 @@ fn passphrase_workspace_opens_with_the_right_passphrase_only() {
         }
         c.args(args).output().unwrap()
     };
-    let out = run(Some("s3cret pass"), &["init", "--passphrase", "--name", "Server"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        Some("s3cret pass"),
+        &["init", "--passphrase", "--name", "Server"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(h.path().join("keys.weftkey").is_file());
-    assert!(run(Some("s3cret pass"), &["new", "note", "N"]).status.success());
+    assert!(
+        run(Some("s3cret pass"), &["new", "note", "N"])
+            .status
+            .success()
+    );
     let wrong = run(Some("nope"), &["ls"]);
     assert!(!wrong.status.success());
     let msg = String::from_utf8_lossy(&wrong.stderr).to_lowercase();

@@ -207,6 +207,9 @@ fn concurrent_renames_pick_the_same_winner() {
     let ta = a.entry(&doc(1)).unwrap().title;
     assert!(ta == "From A" || ta == "From B", "{ta}");
     assert_eq!(b.entry(&doc(1)).unwrap().title, ta);
+    // Two concurrent heads, listed in the same order on both replicas.
+    assert_eq!(a.version_bytes().len(), 24);
+    assert_eq!(a.version_bytes(), b.version_bytes());
 }
 
 #[test]

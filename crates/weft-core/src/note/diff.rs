@@ -52,7 +52,13 @@ fn refine(old: &[char], new: &[char], new_off: usize, level: Level, steps: &mut 
         Level::Chars => {
             let ops = diff_capped(old, new);
             for op in ops {
-                push_op(&op, &(0..old.len()).map(|i| i..i + 1).collect::<Vec<_>>(), new_off, steps, |_, _| None);
+                push_op(
+                    &op,
+                    &(0..old.len()).map(|i| i..i + 1).collect::<Vec<_>>(),
+                    new_off,
+                    steps,
+                    |_, _| None,
+                );
             }
             return;
         }
@@ -94,7 +100,9 @@ fn push_op(
         new_off + r.start..new_off + r.end
     };
     match *op {
-        DiffOp::Equal { old_index, len, .. } => steps.push(Step::Keep(span(old_tokens, old_index, len).len())),
+        DiffOp::Equal { old_index, len, .. } => {
+            steps.push(Step::Keep(span(old_tokens, old_index, len).len()))
+        }
         DiffOp::Delete {
             old_index, old_len, ..
         } => steps.push(Step::Delete(span(old_tokens, old_index, old_len).len())),
@@ -116,7 +124,9 @@ fn push_op(
 /// The char range covered by `len` tokens from token `index`.
 fn span(tokens: &[Range<usize>], index: usize, len: usize) -> Range<usize> {
     if len == 0 {
-        let at = tokens.get(index).map_or_else(|| tokens.last().map_or(0, |r| r.end), |r| r.start);
+        let at = tokens
+            .get(index)
+            .map_or_else(|| tokens.last().map_or(0, |r| r.end), |r| r.start);
         return at..at;
     }
     tokens[index].start..tokens[index + len - 1].end
@@ -209,7 +219,15 @@ enum Key {
     Lang,
 }
 
-const KEYS: [Key; 7] = [Key::Bold, Key::Italic, Key::Code, Key::Link, Key::Block, Key::Indent, Key::Lang];
+const KEYS: [Key; 7] = [
+    Key::Bold,
+    Key::Italic,
+    Key::Code,
+    Key::Link,
+    Key::Block,
+    Key::Indent,
+    Key::Lang,
+];
 
 impl Key {
     fn name(self) -> &'static str {
@@ -255,7 +273,10 @@ impl Key {
 }
 
 /// Makes `text` equal to `target`: text by [`diff`], then styles.
-pub(crate) fn apply(text: &LoroText, target: &Flat) -> Result<EditSummary, (LoroError, EditSummary)> {
+pub(crate) fn apply(
+    text: &LoroText,
+    target: &Flat,
+) -> Result<EditSummary, (LoroError, EditSummary)> {
     let mut summary = EditSummary::default();
     let old: Vec<char> = text.to_string().chars().collect();
     let mut inserted = vec![false; target.chars.len()];

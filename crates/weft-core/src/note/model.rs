@@ -21,7 +21,7 @@ pub(crate) enum Block {
     Check,
     Checked,
     Quote,
-    CodeBlock,
+    Code,
 }
 
 impl Block {
@@ -40,7 +40,7 @@ impl Block {
             Block::Check => "check",
             Block::Checked => "checked",
             Block::Quote => "quote",
-            Block::CodeBlock => "code_block",
+            Block::Code => "code_block",
         })
     }
 
@@ -58,13 +58,16 @@ impl Block {
             "check" => Block::Check,
             "checked" => Block::Checked,
             "quote" => Block::Quote,
-            "code_block" => Block::CodeBlock,
+            "code_block" => Block::Code,
             _ => Block::Paragraph,
         }
     }
 
     pub(crate) fn is_list(self) -> bool {
-        matches!(self, Block::Bullet | Block::Ordered | Block::Check | Block::Checked)
+        matches!(
+            self,
+            Block::Bullet | Block::Ordered | Block::Check | Block::Checked
+        )
     }
 }
 
@@ -131,7 +134,7 @@ pub(crate) struct Flat {
 pub(crate) fn flat_from_lines(lines: &[Line]) -> Flat {
     let mut flat = Flat::default();
     for line in lines {
-        let code = line.block == Block::CodeBlock;
+        let code = line.block == Block::Code;
         for (c, inline) in line.chars.iter().zip(&line.inline) {
             flat.chars.push(*c);
             flat.styles.push(CharStyle {
@@ -180,7 +183,9 @@ fn apply_attr(style: &mut CharStyle, key: &str, value: &LoroValue) {
         ("code", LoroValue::Bool(b)) => style.inline.code = *b,
         ("link", LoroValue::String(s)) => style.inline.link = Some(Rc::from(s.as_str())),
         ("block", LoroValue::String(s)) => style.block = Block::from_attr(s),
-        ("indent", LoroValue::I64(n)) => style.indent = u8::try_from((*n).max(0)).unwrap_or(u8::MAX),
+        ("indent", LoroValue::I64(n)) => {
+            style.indent = u8::try_from((*n).max(0)).unwrap_or(u8::MAX)
+        }
         ("lang", LoroValue::String(s)) => style.lang = Some(Rc::from(s.as_str())),
         // Other keys (a UI's underline…) and ill-typed values are not ours.
         _ => {}
@@ -215,5 +220,5 @@ pub(crate) fn lines_from_text(text: &LoroText) -> Vec<Line> {
 pub(crate) fn same_group(a: &Line, b: &Line) -> bool {
     (a.block.is_list() && b.block.is_list())
         || (a.block == Block::Quote && b.block == Block::Quote)
-        || (a.block == Block::CodeBlock && b.block == Block::CodeBlock && a.lang == b.lang)
+        || (a.block == Block::Code && b.block == Block::Code && a.lang == b.lang)
 }

@@ -169,7 +169,9 @@ impl<'a> P<'a, '_> {
                 Event::Start(Tag::Strong) => buf.bold += 1,
                 Event::End(TagEnd::Strong) => buf.bold = buf.bold.saturating_sub(1),
                 Event::Start(Tag::Link {
-                    link_type, dest_url, ..
+                    link_type,
+                    dest_url,
+                    ..
                 }) => {
                     let url = if *link_type == LinkType::Email {
                         format!("mailto:{dest_url}")
@@ -239,7 +241,7 @@ impl<'a> P<'a, '_> {
         let content = content.strip_suffix('\n').unwrap_or(&content);
         let last = content_end(self.md, last);
         for (n, text) in content.split('\n').enumerate() {
-            let mut line = Line::new(Block::CodeBlock);
+            let mut line = Line::new(Block::Code);
             line.lang.clone_from(&lang);
             let text = text.strip_suffix('\r').unwrap_or(text);
             for c in text.chars() {
@@ -269,7 +271,11 @@ impl<'a> P<'a, '_> {
         let end = self.end_of(i);
         let start = self.range(i).start;
         let own = self.out.len();
-        let mut line = Line::new(if ordered { Block::Ordered } else { Block::Bullet });
+        let mut line = Line::new(if ordered {
+            Block::Ordered
+        } else {
+            Block::Bullet
+        });
         line.indent = depth;
         self.out.push(Placed {
             line,
@@ -296,7 +302,9 @@ impl<'a> P<'a, '_> {
                     self.append(target, own, buf);
                     j = self.end_of(j) + 1;
                 }
-                ev if matches!(ev, Event::Rule) || matches!(ev, Event::Start(t) if !is_inline(t)) => {
+                ev if matches!(ev, Event::Rule)
+                    || matches!(ev, Event::Start(t) if !is_inline(t)) =>
+                {
                     // A heading, code block, quote… inside an item.
                     let r = self.range(j);
                     let mut buf = Buf::default();
@@ -326,7 +334,11 @@ impl<'a> P<'a, '_> {
             && target == own
             && placed.line.chars.is_empty()
         {
-            placed.line.block = if checked { Block::Checked } else { Block::Check };
+            placed.line.block = if checked {
+                Block::Checked
+            } else {
+                Block::Check
+            };
         }
         if buf.line.chars.is_empty() {
             return;
@@ -477,7 +489,11 @@ fn with_blank_lines(md: &str, placed: Vec<Placed>) -> Vec<Line> {
                 Some((idx, end)) => {
                     let gap = md.get(end..p.start).unwrap_or_default();
                     let segs: Vec<&str> = gap.split('\n').collect();
-                    let inner = if segs.len() >= 2 { &segs[1..segs.len() - 1] } else { &[][..] };
+                    let inner = if segs.len() >= 2 {
+                        &segs[1..segs.len() - 1]
+                    } else {
+                        &[][..]
+                    };
                     let (run, _) = blank_run(inner);
                     let sep = usize::from(!same_group(&lines[idx], &p.line));
                     empties(run.saturating_sub(sep), &mut lines);

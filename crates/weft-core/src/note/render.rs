@@ -5,8 +5,9 @@
 //! (so rendering never depends on it); text is escaped so it reads back
 //! verbatim; and every rendered text line is parsed back and compared —
 //! when CommonMark's emphasis rules read it differently (`a**(b)**` is not
-//! bold), the line is rendered again without bold/italic, then without any
-//! inline marks, which always reads back exactly.
+//! bold), the line is rendered again with `_` for italic, then without
+//! bold/italic, then without any inline marks, which always reads back
+//! exactly. The parser is the oracle, so the two cannot drift apart.
 
 use std::cmp::Reverse;
 use std::ops::Range;
@@ -52,7 +53,7 @@ pub(crate) fn render(lines: &[Line]) -> String {
         }
         out.extend(std::iter::repeat_n('\n', separators));
         match line.block {
-            Block::CodeBlock => {
+            Block::Code => {
                 if fence.is_none() {
                     let group: Vec<&Line> = lines[idx..]
                         .iter()
@@ -108,7 +109,7 @@ pub(crate) fn normalize(lines: &[Line]) -> Vec<Line> {
             continue;
         }
         let mut l = line.clone();
-        if l.block == Block::CodeBlock {
+        if l.block == Block::Code {
             for c in &mut l.chars {
                 *c = code_char(*c);
             }
@@ -136,7 +137,9 @@ pub(crate) fn normalize(lines: &[Line]) -> Vec<Line> {
         } else {
             l.indent = 0;
             if l.is_empty_paragraph() {
-                prev_list_closed |= out.last().is_some_and(|p: &Line| p.block.is_list() && p.chars.is_empty());
+                prev_list_closed |= out
+                    .last()
+                    .is_some_and(|p: &Line| p.block.is_list() && p.chars.is_empty());
             } else {
                 prev_list_indent = None;
                 prev_list_closed = false;
@@ -193,7 +196,8 @@ fn fences(group: &[&Line], lang: &str) -> (String, String) {
     let chars: Vec<char> = lang.chars().collect();
     let mut info = String::new();
     for (k, &c) in chars.iter().enumerate() {
-        if c == '\\' || (c == '&' && entity_at(&chars, k)) {
+        // A leading fence character would lengthen the fence instead.
+        if c == '\\' || (c == '&' && entity_at(&chars, k)) || (k == 0 && c == fc) {
             info.push('\\');
         }
         info.push(c);
@@ -205,7 +209,10 @@ fn fences(group: &[&Line], lang: &str) -> (String, String) {
 fn entity_at(chars: &[char], at: usize) -> bool {
     let rest = chars.get(at + 1..).unwrap_or_default();
     let rest = rest.strip_prefix(&['#']).unwrap_or(rest);
-    let len = rest.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+    let len = rest
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
     (1..=32).contains(&len) && rest.get(len) == Some(&';')
 }
 
@@ -231,7 +238,10 @@ impl ListState {
             .and_then(|d| self.levels.get(d))
             .map_or(0, |l| l.content_col);
         let ordered = line.block == Block::Ordered;
-        let starts_list = self.levels.get(depth).is_none_or(|prev| prev.ordered != ordered);
+        let starts_list = self
+            .levels
+            .get(depth)
+            .is_none_or(|prev| prev.ordered != ordered);
         let number = match self.levels.get(depth) {
             Some(prev) if ordered && prev.ordered => prev.number.saturating_add(1),
             _ => 1,
@@ -249,14 +259,22 @@ impl ListState {
             number,
             ordered,
         });
-        (" ".repeat(start_col), marker, content_col - start_col, starts_list)
+        (
+            " ".repeat(start_col),
+            marker,
+            content_col - start_col,
+            starts_list,
+        )
     }
 }
 
 /// How much inline styling a rendering attempt keeps.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Level {
+    /// Italic as `*`: works inside words (`un*believ*able`).
     Full,
+    /// Italic as `_`: never merges with a neighbouring `**` run.
+    Underscore,
     NoEmphasis,
     Plain,
 }
@@ -266,12 +284,17 @@ enum Level {
 /// spaces (or start with "> " in a quote). Ends with '\n'.
 fn text_block(line: &Line, indent: &str, marker: &str, cont: usize, heading: bool) -> String {
     let mut result = String::new();
-    for level in [Level::Full, Level::NoEmphasis, Level::Plain] {
+    for level in [
+        Level::Full,
+        Level::Underscore,
+        Level::NoEmphasis,
+        Level::Plain,
+    ] {
         let mut expected = line.clone();
         expected.indent = 0;
         for i in &mut expected.inline {
             match level {
-                Level::Full => {}
+                Level::Full | Level::Underscore => {}
                 Level::NoEmphasis => (i.bold, i.italic) = (false, false),
                 Level::Plain => *i = Inline::default(),
             }
@@ -280,8 +303,11 @@ fn text_block(line: &Line, indent: &str, marker: &str, cont: usize, heading: boo
         // and so the delimiter order: render until nothing moves, so the
         // output is the rendering of exactly what it parses back to.
         let body = loop {
+            trim_emphasis(&expected.chars, &mut expected.inline, |i| &mut i.bold);
+            trim_emphasis(&expected.chars, &mut expected.inline, |i| &mut i.italic);
             let before = expected.inline.clone();
-            let body = source_lines(&mut expected, heading);
+            let italic = if level == Level::Underscore { '_' } else { '*' };
+            let body = source_lines(&mut expected, heading, italic);
             if expected.inline == before {
                 break body;
             }
@@ -330,7 +356,7 @@ fn assemble(indent: &str, marker: &str, cont: usize, body: &[String], quote: boo
 ///
 /// May move whitespace out of bold/italic (see [`segment`]); `line` is
 /// updated to what the Markdown says.
-fn source_lines(line: &mut Line, heading: bool) -> Vec<String> {
+fn source_lines(line: &mut Line, heading: bool, italic: char) -> Vec<String> {
     let mut segments: Vec<Range<usize>> = Vec::new();
     let mut start = 0;
     for (i, c) in line.chars.iter().enumerate() {
@@ -355,6 +381,7 @@ fn source_lines(line: &mut Line, heading: bool) -> Vec<String> {
             &line.chars[seg.clone()],
             &mut line.inline[seg.clone()],
             heading,
+            italic,
         ));
     }
     lines.push(current);
@@ -430,7 +457,7 @@ fn marks(inline: &Inline) -> Vec<Mark> {
 /// whitespace is written before the reopened delimiter and loses the mark
 /// in `inline` too (invisible on a space; keeps the rest of the line's
 /// emphasis instead of dropping it all in the verification fallback).
-fn segment(chars: &[char], inline: &mut [Inline], heading: bool) -> String {
+fn segment(chars: &[char], inline: &mut [Inline], heading: bool, italic: char) -> String {
     let mut runs: Vec<(Range<usize>, Vec<Mark>, bool)> = Vec::new();
     for (i, style) in inline.iter().enumerate() {
         match runs.last_mut() {
@@ -443,16 +470,23 @@ fn segment(chars: &[char], inline: &mut [Inline], heading: bool) -> String {
     for (ri, (range, want, code)) in runs.iter().enumerate() {
         if let Some(pos) = stack.iter().position(|m| !want.contains(m)) {
             for m in stack.drain(pos..).rev() {
-                close(&mut out, &m);
+                close(&mut out, &m, italic);
             }
         }
-        let mut open: Vec<Mark> = want.iter().filter(|m| !stack.contains(m)).cloned().collect();
+        let mut open: Vec<Mark> = want
+            .iter()
+            .filter(|m| !stack.contains(m))
+            .cloned()
+            .collect();
         // Open the mark that lasts longest first, so it does not have to be
         // closed and reopened when the shorter one ends.
         open.sort_by_key(|m| Reverse(runs[ri..].iter().take_while(|r| r.1.contains(m)).count()));
         let mut range = range.clone();
         if !*code && open.iter().any(|m| !matches!(m, Mark::Link(_))) {
-            let lead = chars[range.clone()].iter().take_while(|c| c.is_whitespace()).count();
+            let lead = chars[range.clone()]
+                .iter()
+                .take_while(|c| c.is_whitespace())
+                .count();
             if lead > 0 {
                 escape_text(&mut out, &chars[range.start..range.start + lead], heading);
                 for i in &mut inline[range.start..range.start + lead] {
@@ -471,11 +505,11 @@ fn segment(chars: &[char], inline: &mut [Inline], heading: bool) -> String {
             }
         }
         for m in open {
-            out.push_str(match &m {
-                Mark::Link(_) => "[",
-                Mark::Bold => "**",
-                Mark::Italic => "*",
-            });
+            match &m {
+                Mark::Link(_) => out.push('['),
+                Mark::Bold => out.push_str("**"),
+                Mark::Italic => out.push(italic),
+            }
             stack.push(m);
         }
         let text = &chars[range];
@@ -486,12 +520,12 @@ fn segment(chars: &[char], inline: &mut [Inline], heading: bool) -> String {
         }
     }
     for m in stack.drain(..).rev() {
-        close(&mut out, &m);
+        close(&mut out, &m, italic);
     }
     out
 }
 
-fn close(out: &mut String, m: &Mark) {
+fn close(out: &mut String, m: &Mark, italic: char) {
     match m {
         Mark::Link(url) => {
             out.push_str("](");
@@ -499,7 +533,7 @@ fn close(out: &mut String, m: &Mark) {
             out.push(')');
         }
         Mark::Bold => out.push_str("**"),
-        Mark::Italic => out.push('*'),
+        Mark::Italic => out.push(italic),
     }
 }
 
@@ -513,7 +547,9 @@ fn escape_text(out: &mut String, chars: &[char], heading: bool) {
             }
             // An autolink or HTML tag starts with '<' and a letter, '/', '!'
             // or '?'. At the end of a run a delimiter follows, never those.
-            '<' if next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) => {
+            '<' if next
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
                 out.push_str("\\<");
             }
             '&' if entity_at(chars, k) => out.push_str("\\&"),
@@ -557,7 +593,9 @@ fn code_span(out: &mut String, chars: &[char]) {
 
 fn link_dest(out: &mut String, url: &str) {
     let chars: Vec<char> = url.chars().collect();
-    let pointy = chars.is_empty() || chars[0] == '<' || chars.iter().any(|c| *c == ' ' || c.is_ascii_control());
+    let pointy = chars.is_empty()
+        || chars[0] == '<'
+        || chars.iter().any(|c| *c == ' ' || c.is_ascii_control());
     if pointy {
         out.push('<');
     }

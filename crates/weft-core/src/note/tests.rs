@@ -20,7 +20,8 @@ fn runs(note: &Note) -> Vec<(String, Vec<(String, LoroValue)>)> {
         .into_iter()
         .filter_map(|d| match d {
             TextDelta::Insert { insert, attributes } => {
-                let mut attrs: Vec<(String, LoroValue)> = attributes.into_iter().flatten().collect();
+                let mut attrs: Vec<(String, LoroValue)> =
+                    attributes.into_iter().flatten().collect();
                 attrs.sort_by(|a, b| a.0.cmp(&b.0));
                 Some((insert, attrs))
             }
@@ -73,7 +74,10 @@ fn non_canonical_markdown_is_normalised() {
         ("    indented code\n", "```\nindented code\n```\n"),
         ("a  \nb\\\nc\n", "a\nb\nc\n"),
         ("   indented paragraph\n", "indented paragraph\n"),
-        ("<https://auto.link>\n", "[https://auto.link](https://auto.link)\n"),
+        (
+            "<https://auto.link>\n",
+            "[https://auto.link](https://auto.link)\n",
+        ),
         ("<me@x.org>\n", "[me@x.org](mailto:me@x.org)\n"),
         ("[ref]\n\n[ref]: /url\n", "[ref](/url)\n"),
         ("** not bold**\n", "\\*\\* not bold\\*\\*\n"),
@@ -130,7 +134,10 @@ fn line_breaks_inside_a_block_are_u2028() {
     h.insert(0, "a\u{2028}b\n").unwrap();
     h.text().mark(3..4, "block", "h2").unwrap();
     assert_eq!(h.to_markdown(), "## a&#x2028;b\n");
-    assert_eq!(Note::from_markdown(&h.to_markdown()).plain_text(), "a\u{2028}b\n");
+    assert_eq!(
+        Note::from_markdown(&h.to_markdown()).plain_text(),
+        "a\u{2028}b\n"
+    );
 }
 
 #[test]
@@ -152,7 +159,11 @@ fn unsupported_constructs_keep_their_source_text() {
     }
     let md1 = note.to_markdown();
     assert_eq!(canon(&md1), md1);
-    assert_eq!(Note::from_markdown(&md1).plain_text(), text, "kept as text, escaped");
+    assert_eq!(
+        Note::from_markdown(&md1).plain_text(),
+        text,
+        "kept as text, escaped"
+    );
 }
 
 #[test]
@@ -181,7 +192,11 @@ fn special_characters_in_text_round_trip() {
         let mut note = Note::new();
         note.insert(0, &format!("{t}\n")).unwrap();
         let md = note.to_markdown();
-        assert_eq!(Note::from_markdown(&md).plain_text(), format!("{t}\n"), "via {md:?}");
+        assert_eq!(
+            Note::from_markdown(&md).plain_text(),
+            format!("{t}\n"),
+            "via {md:?}"
+        );
     }
 }
 
@@ -210,7 +225,11 @@ fn text_after_the_last_newline_is_a_paragraph() {
     note.text().mark(1..2, "block", "h1").unwrap();
     assert_eq!(note.to_markdown(), "# h\n\nloose\n");
     let s = note.set_markdown("# h\n\nloose\n");
-    assert_eq!((s.inserted, s.deleted), (1, 0), "only the missing terminator");
+    assert_eq!(
+        (s.inserted, s.deleted),
+        (1, 0),
+        "only the missing terminator"
+    );
     assert_eq!(note.plain_text(), "h\nloose\n");
 }
 
@@ -226,14 +245,6 @@ fn marks_where_markdown_has_no_place_are_ignored_and_kept() {
     assert_eq!(md, "para\n\n```\ncode\n```\n");
     assert!(note.set_markdown(&md).is_empty());
     assert_eq!(note.commit_pending(), None);
-}
-
-#[test]
-fn debug_probe() {
-    for md in ["- *a*\n", "*a*\n", "- **a**\n"] {
-        let lines = parse::parse(md);
-        println!("{md:?} -> {lines:?} -> {:?}", render::render(&lines));
-    }
 }
 
 #[test]
@@ -260,17 +271,19 @@ fn block() -> impl Strategy<Value = Block> {
         1 => Just(Block::Check),
         1 => Just(Block::Checked),
         1 => Just(Block::Quote),
-        1 => Just(Block::CodeBlock),
+        1 => Just(Block::Code),
     ]
 }
 
 const ALPHABET: &[char] = &[
-    'a', 'b', 'Z', '1', '9', ' ', ' ', ' ', '\t', '*', '#', '_', '[', ']', '`', '\\', '<', '>', '&', ';', '!', '(',
-    ')', '-', '+', '=', '.', '~', '|', ':', '/', 'é', '日', '😀', '\u{a0}', LINE_BREAK, '\r', '\0', '"',
+    'a', 'b', 'Z', '1', '9', ' ', ' ', ' ', '\t', '*', '#', '_', '[', ']', '`', '\\', '<', '>',
+    '&', ';', '!', '(', ')', '-', '+', '=', '.', '~', '|', ':', '/', 'é', '日', '😀', '\u{a0}',
+    LINE_BREAK, '\r', '\0', '"',
 ];
 
 fn text() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(ALPHABET), 0..10).prop_map(|v| v.into_iter().collect())
+    prop::collection::vec(prop::sample::select(ALPHABET), 0..10)
+        .prop_map(|v| v.into_iter().collect())
 }
 
 fn style() -> impl Strategy<Value = Inline> {
@@ -278,7 +291,10 @@ fn style() -> impl Strategy<Value = Inline> {
         any::<bool>(),
         any::<bool>(),
         prop::bool::weighted(0.2),
-        prop::option::weighted(0.2, prop::sample::select(vec!["https://a.b/c", "u (x)", "", "a b", "&amp;"])),
+        prop::option::weighted(
+            0.2,
+            prop::sample::select(vec!["https://a.b/c", "u (x)", "", "a b", "&amp;"]),
+        ),
     )
         .prop_map(|(bold, italic, code, link)| Inline {
             bold,
@@ -345,7 +361,7 @@ fn build(lines: &[Line], raw: &[(usize, usize, &'static str, LoroValue)], tail: 
 proptest! {
     // Failures found here become explicit cases in the tests above rather
     // than a regression file.
-    #![proptest_config(ProptestConfig { cases: 20000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, max_global_rejects: 100_000, ..ProptestConfig::default() })]
 
     #[test]
     fn rendering_is_idempotent(
@@ -392,9 +408,28 @@ proptest! {
         ),
         block in block(),
     ) {
+        // Spans that cross ("*a **b* c**") have no nested Markdown form.
+        let spans = |has: &dyn Fn(&Inline) -> bool| -> Vec<(usize, usize)> {
+            let mut v: Vec<(usize, usize)> = Vec::new();
+            for (n, (_, s)) in words.iter().enumerate() {
+                match v.last_mut() {
+                    Some(sp) if has(s) && sp.1 == n => sp.1 = n + 1,
+                    _ if has(s) => v.push((n, n + 1)),
+                    _ => {}
+                }
+            }
+            v
+        };
+        let mut all = Vec::new();
+        all.extend(spans(&|s: &Inline| s.bold));
+        all.extend(spans(&|s: &Inline| s.italic));
+        all.extend(spans(&|s: &Inline| s.code));
+        all.extend(spans(&|s: &Inline| s.link.is_some()));
+        let crossing = all.iter().any(|a| all.iter().any(|b| a.0 < b.0 && b.0 < a.1 && a.1 < b.1));
+        prop_assume!(!crossing);
         // What an editor produces when styling selected words: a space
         // between two words carries the marks both words share.
-        let mut line = Line::new(if block == Block::CodeBlock { Block::Paragraph } else { block });
+        let mut line = Line::new(if block == Block::Code { Block::Paragraph } else { block });
         for (n, (w, s)) in words.iter().enumerate() {
             if n > 0 {
                 let p = &words[n - 1].1;

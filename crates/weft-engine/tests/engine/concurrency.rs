@@ -22,11 +22,17 @@ fn interleaved_writers_on_one_file_lose_nothing() {
     a.edit_note(&doc, "alpha one\n\nomega\n").unwrap();
     b.edit_note(&doc, "alpha\n\nomega two\n").unwrap();
     // b merged a's change while committing.
-    assert_eq!(markdown(b.show(&doc, None).unwrap()), "alpha one\n\nomega two\n");
+    assert_eq!(
+        markdown(b.show(&doc, None).unwrap()),
+        "alpha one\n\nomega two\n"
+    );
     a.close().unwrap();
     b.close().unwrap();
     let mut c = reopen(&dir);
-    assert_eq!(markdown(c.show(&doc, None).unwrap()), "alpha one\n\nomega two\n");
+    assert_eq!(
+        markdown(c.show(&doc, None).unwrap()),
+        "alpha one\n\nomega two\n"
+    );
     assert_eq!(c.history(&doc).unwrap().len(), 3);
     // Seqs stayed unique and contiguous across the two writers.
     // note + index at creation, then one change per edit.
@@ -63,14 +69,18 @@ fn new_documents_from_two_writers_both_appear() {
 #[test]
 fn records_merge_across_writers_and_show_conflicts() {
     let (dir, mut a) = new_workspace();
-    let doc = a.create_record("R", "", &serde_json::json!({"n": 0})).unwrap();
+    let doc = a
+        .create_record("R", "", &serde_json::json!({"n": 0}))
+        .unwrap();
     // The counter exists before the writers diverge: two concurrent
     // creations of one key are a conflict, not a sum (Automerge semantics).
     a.increment(&doc, "/count", 0).unwrap();
     let mut b = reopen(&dir);
     b.show(&doc, None).unwrap();
-    a.set_field(&doc, "/status", &serde_json::json!("a")).unwrap();
-    b.set_field(&doc, "/status", &serde_json::json!("b")).unwrap();
+    a.set_field(&doc, "/status", &serde_json::json!("a"))
+        .unwrap();
+    b.set_field(&doc, "/status", &serde_json::json!("b"))
+        .unwrap();
     a.increment(&doc, "/count", 2).unwrap();
     b.increment(&doc, "/count", 3).unwrap();
     a.close().unwrap();
@@ -79,7 +89,10 @@ fn records_merge_across_writers_and_show_conflicts() {
     match c.show(&doc, None).unwrap() {
         Shown::Record { json, conflicts } => {
             assert_eq!(json["count"], 5, "{json}");
-            let s = conflicts.iter().find(|c| c.pointer == "/status").expect("a conflict on /status");
+            let s = conflicts
+                .iter()
+                .find(|c| c.pointer == "/status")
+                .expect("a conflict on /status");
             let mut vals: Vec<String> = s.values.iter().map(|v| v.to_string()).collect();
             vals.sort();
             assert_eq!(vals, vec!["\"a\"", "\"b\""]);

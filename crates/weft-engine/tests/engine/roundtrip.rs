@@ -8,7 +8,18 @@ use crate::{new_workspace, reopen};
 
 fn word() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "alpha", "beta", "gamma", "δέλτα", "naïve", "a*b", "#tag", "under_score", "[x]", "1.", "`q`", "100%",
+        "alpha",
+        "beta",
+        "gamma",
+        "δέλτα",
+        "naïve",
+        "a*b",
+        "#tag",
+        "under_score",
+        "[x]",
+        "1.",
+        "`q`",
+        "100%",
     ])
     .prop_map(str::to_owned)
 }

@@ -1,5 +1,8 @@
 //! The store against a real SQLite file.
 
+// Test and benchmark code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use weft_core::{ChangeKind, DocId, DocKind, WorkspaceId};
 use weft_crypto::{ChangeHeader, DeviceKey, SealedChange, WorkspaceKey};
 use weft_store::{Store, StoreError};
@@ -57,11 +60,17 @@ fn appended_changes_read_back_and_open() {
         .unwrap();
     let data = f.key.derive(&f.ws).data;
     let rows = store.changes_of_doc(&doc, 0).unwrap();
-    let bodies: Vec<Vec<u8>> = rows.iter().map(|r| r.change.open(&data).unwrap().to_vec()).collect();
+    let bodies: Vec<Vec<u8>> = rows
+        .iter()
+        .map(|r| r.change.open(&data).unwrap().to_vec())
+        .collect();
     assert_eq!(bodies, vec![b"one".to_vec(), b"three".to_vec()]);
     assert_eq!(store.changes_of_doc(&doc, rows[0].row).unwrap().len(), 1);
     let row = store.doc(&doc).unwrap().unwrap();
-    assert_eq!((row.kind, row.changes, row.updated_at_ms), (DocKind::Note, 2, 12));
+    assert_eq!(
+        (row.kind, row.changes, row.updated_at_ms),
+        (DocKind::Note, 2, 12)
+    );
     assert_eq!(store.change_count().unwrap(), 3);
     // Survives reopening.
     drop(store);
@@ -77,7 +86,9 @@ fn a_failed_transaction_leaves_nothing() {
     let doc = DocId::random();
     let r = store.write(|tx| -> Result<(), StoreError> {
         tx.append(&seal(&f, &f.dev, doc, 1, b"one"), 1)?;
-        Err(StoreError::Missing { path: "boom".into() })
+        Err(StoreError::Missing {
+            path: "boom".into(),
+        })
     });
     assert!(r.is_err());
     assert_eq!(store.change_count().unwrap(), 0);
@@ -94,7 +105,10 @@ fn duplicates_are_ignored_and_conflicting_rewrites_refused() {
     store
         .write(|tx| -> Result<(), StoreError> {
             assert!(tx.append(&c, 1)?.is_some());
-            assert!(tx.append(&again, 2)?.is_none(), "the same change twice is a no-op");
+            assert!(
+                tx.append(&again, 2)?.is_none(),
+                "the same change twice is a no-op"
+            );
             let err = tx.append(&forged, 3).unwrap_err();
             assert!(matches!(err, StoreError::Conflict { seq: 1, .. }), "{err}");
             Ok(())
@@ -151,7 +165,10 @@ fn newer_schema_and_foreign_files_are_refused_untouched() {
     drop(conn);
     let before = std::fs::read(&f.path).unwrap();
     let err = Store::open(&f.path).unwrap_err();
-    assert!(matches!(err, StoreError::NewerSchema { found: 42, .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 42, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("upgrade weft"), "{err}");
     assert_eq!(std::fs::read(&f.path).unwrap(), before);
 
@@ -161,7 +178,10 @@ fn newer_schema_and_foreign_files_are_refused_untouched() {
         .unwrap()
         .execute_batch("CREATE TABLE x (y)")
         .unwrap();
-    assert!(matches!(Store::open(&other), Err(StoreError::NotWeft { .. })));
+    assert!(matches!(
+        Store::open(&other),
+        Err(StoreError::NotWeft { .. })
+    ));
     assert!(matches!(
         Store::open(&dir.path().join("missing.db")),
         Err(StoreError::Missing { .. })
@@ -182,6 +202,9 @@ fn snapshots_replace_and_report_what_they_cover() {
         .unwrap();
     let row = store.doc(&doc).unwrap().unwrap();
     assert_eq!(row.snapshot.as_deref(), Some(&b"snap-2"[..]));
-    assert_eq!(store.changes_of_doc(&doc, row.snapshot_upto).unwrap().len(), 0);
+    assert_eq!(
+        store.changes_of_doc(&doc, row.snapshot_upto).unwrap().len(),
+        0
+    );
     assert_eq!(row.changes, 1);
 }
