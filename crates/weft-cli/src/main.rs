@@ -24,27 +24,18 @@ fn main() -> ExitCode {
 
 #[cfg(feature = "gui")]
 fn open_window(args: &cli::Cli) -> ExitCode {
-    if let Some(home) = &args.global.home {
-        // The app reads WEFT_HOME like the CLI; --home wins over it.
-        // SAFETY-free: set before any thread is started.
-        set_home_env(home);
-    }
-    match weft_desktop::run() {
+    // `--home` (or WEFT_HOME, which clap already folded into it) wins over
+    // the default data directory, as for every CLI command.
+    let result = match &args.global.home {
+        Some(home) => weft_desktop::run_with_home(home.clone()),
+        None => weft_desktop::run(),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(feature = "gui")]
-fn set_home_env(home: &std::path::Path) {
-    // `set_var` is unsafe in edition 2024 because other threads may read the
-    // environment concurrently; none exist yet at this point in main.
-    #[allow(unsafe_code)]
-    unsafe {
-        std::env::set_var("WEFT_HOME", home);
     }
 }
 
