@@ -41,15 +41,24 @@ export WEFT_TEST_KEYRING=1
 # The test keyring's password: it only guards a keyring that lives in $scratch.
 export WEFT_KEYRING_PASSWORD=weft-test
 
-# Inside the bus: start the keyring daemon (it daemonizes, and leaves when the bus does),
-# unlocking a new "login" keyring with the password on stdin; then run the command.
-# Not `exec`: the trap above must still remove $scratch.
+# Inside the bus: start the keyring daemon in the foreground (so its pid is ours to stop:
+# a daemonized one can miss the bus going away and linger), unlocking a new "login"
+# keyring with the password on stdin; wait until it owns the Secret Service name, then
+# run the command. Not `exec` here: the trap above must still remove $scratch.
 set +e
 dbus-run-session -- bash -c '
-  set -euo pipefail
+  set -uo pipefail
   printf %s "$WEFT_KEYRING_PASSWORD" |
-    gnome-keyring-daemon --unlock --components=secrets >/dev/null
-  exec "$@"
+    gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null &
+  keyring=$!
+  trap "kill $keyring 2>/dev/null" EXIT
+  for _ in $(seq 100); do
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+      org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null |
+      grep -q "boolean true" && break
+    sleep 0.1
+  done
+  "$@"
 ' with-keyring "$@"
 status=$?
 set -e

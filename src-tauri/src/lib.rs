@@ -7,6 +7,7 @@
 mod commands;
 mod session;
 
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
 use tauri::{Manager, RunEvent};
@@ -37,7 +38,17 @@ fn context() -> tauri::Context {
 ///
 /// The workspace home is resolved once, here: `WEFT_HOME`, else `$XDG_DATA_HOME/weft`.
 pub fn run() -> Result<(), DesktopError> {
-    let session = Session::new(weft_engine::default_home());
+    launch(Session::new(weft_engine::default_home()))
+}
+
+/// Opens the Weft window on the workspace at `home` (the CLI's `--home`), and runs until
+/// it is closed. Taking the home as an argument spares the caller from setting
+/// `WEFT_HOME`, which would need `unsafe` `set_var`.
+pub fn run_with_home(home: PathBuf) -> Result<(), DesktopError> {
+    launch(Session::new(Ok(home)))
+}
+
+fn launch(session: Session) -> Result<(), DesktopError> {
     let app = tauri::Builder::default()
         .manage(SessionState(Mutex::new(session)))
         .invoke_handler(tauri::generate_handler![

@@ -37,12 +37,17 @@ function weftBinary() {
 
 const WEFT = weftBinary();
 
-/** Runs the `weft` CLI against a workspace home; returns its stdout. */
-function weft(home, ...args) {
+/** Runs the `weft` CLI against a workspace home, with extra `env`; returns its stdout. */
+function weftWith(env, home, ...args) {
   return execFileSync(WEFT, ['--home', home, ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
+}
+
+function weft(home, ...args) {
+  return weftWith({}, home, ...args);
 }
 
 function freePort() {
@@ -189,6 +194,10 @@ class Driver {
     return this.cmd('GET', `/element/${el}/text`);
   }
 
+  attribute(el, name) {
+    return this.cmd('GET', `/element/${el}/attribute/${name}`);
+  }
+
   async texts(css) {
     return Promise.all((await this.findAll(css)).map((el) => this.text(el)));
   }
@@ -306,6 +315,30 @@ describe('the Weft window', { concurrency: false }, () => {
     await withApp(home, async (d) => {
       await d.waitFor('[data-testid="doc-list"]');
       assert.deepEqual(await d.texts('[data-testid="doc-row"] .doc-title'), ['Written by the CLI']);
+    });
+  });
+
+  test('asks for the passphrase of a workspace whose keys are in a file', async () => {
+    const home = join(scratch, 'locked');
+    const pass = { WEFT_PASSPHRASE: 'open sesame' };
+    weftWith(pass, home, 'init', '--name', 'Locked', '--passphrase');
+    weftWith(pass, home, 'new', 'note', 'Secret plans');
+
+    await withApp(home, async (d) => {
+      await d.waitFor('[data-testid="locked"]');
+      const input = await d.find('#ws-pass');
+      const submit = await d.find('[data-testid="locked"] button[type="submit"]');
+      await d.type(input, 'not it');
+      await d.click(submit);
+      const error = await d.waitFor('[data-testid="locked"] .error');
+      assert.equal(await d.attribute(error, 'data-code'), 'keys');
+      await d.screenshot('locked.png');
+
+      await d.type(input, 'open sesame');
+      await d.click(submit);
+      await d.waitFor('[data-testid="doc-list"]');
+      assert.deepEqual(await d.texts('[data-testid="doc-row"] .doc-title'), ['Secret plans']);
+      assert.equal(await d.text(await d.find('[data-testid="workspace-name"]')), 'Locked');
     });
   });
 });
