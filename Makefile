@@ -38,7 +38,9 @@ help:
 deps: deps-apt deps-tools $(UI_INSTALLED)
 
 deps-apt:
-	@missing=""; \
+	@command -v dpkg-query >/dev/null || { \
+	  echo "not a Debian system: install Tauri's prerequisites for your OS yourself"; exit 0; }; \
+	missing=""; \
 	for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${db:Status-Abbrev}' "$$p" 2>/dev/null | grep -q '^ii' || missing="$$missing $$p"; \
 	done; \
