@@ -247,13 +247,18 @@ impl Workspace {
         })
     }
 
-    fn live_entry(&self, doc: &DocId) -> Result<IndexEntry, EngineError> {
-        let e = self
-            .index()
+    /// The index entry of a document, deleted or not.
+    fn any_entry(&self, doc: &DocId) -> Result<IndexEntry, EngineError> {
+        self.index()
             .entry(doc)
             .ok_or_else(|| EngineError::UnknownDoc {
                 query: doc.to_hex(),
-            })?;
+            })
+    }
+
+    /// The index entry of a document that is not in the trash.
+    fn live_entry(&self, doc: &DocId) -> Result<IndexEntry, EngineError> {
+        let e = self.any_entry(doc)?;
         if e.deleted {
             return Err(EngineError::Deleted {
                 doc: e.doc,
@@ -513,12 +518,7 @@ impl Workspace {
 
     /// Brings a document back from the trash.
     pub fn undelete(&mut self, doc: &DocId) -> Result<(), EngineError> {
-        let e = self
-            .index()
-            .entry(doc)
-            .ok_or_else(|| EngineError::UnknownDoc {
-                query: doc.to_hex(),
-            })?;
+        let e = self.any_entry(doc)?;
         if !e.deleted {
             return Ok(());
         }
@@ -529,12 +529,7 @@ impl Workspace {
 
     /// The versions of a document, oldest first.
     pub fn history(&self, doc: &DocId) -> Result<Vec<Version>, EngineError> {
-        let e = self
-            .index()
-            .entry(doc)
-            .ok_or_else(|| EngineError::UnknownDoc {
-                query: doc.to_hex(),
-            })?;
+        let e = self.any_entry(doc)?;
         let changes = self.store.changes_of_doc(&e.doc, 0)?;
         changes
             .iter()
