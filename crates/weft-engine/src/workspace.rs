@@ -144,6 +144,46 @@ pub(crate) struct Loaded<T> {
     tail_bytes: usize,
 }
 
+impl<T> Loaded<T> {
+    /// A document that has nothing in the store yet.
+    fn new(doc: T) -> Self {
+        Self {
+            doc,
+            upto: 0,
+            vector: VersionVector::new(),
+            tail_rows: 0,
+            tail_bytes: 0,
+        }
+    }
+
+    /// Records a committed change of ours (`own`: author, seq, row, body
+    /// length) after importing the `foreign` changes other processes
+    /// appended before it in the same transaction.
+    fn absorb(
+        &mut self,
+        foreign: &[(DeviceId, u64, Vec<u8>)],
+        own: (DeviceId, u64, i64, usize),
+        import: impl Fn(&mut T, &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        for (author, seq, body) in foreign {
+            import(&mut self.doc, body)?;
+            if *seq > self.vector.get(author) {
+                self.vector.set(*author, *seq);
+            }
+            self.tail_rows += 1;
+            self.tail_bytes += body.len();
+        }
+        let (author, seq, row, len) = own;
+        if seq > self.vector.get(&author) {
+            self.vector.set(author, seq);
+        }
+        self.upto = row;
+        self.tail_rows += 1;
+        self.tail_bytes += len;
+        Ok(())
+    }
+}
+
 /// One change about to be sealed: part of a user action.
 pub(crate) struct Pending {
     pub(crate) doc: DocId,
@@ -281,13 +321,7 @@ impl Workspace {
             data_key,
             device,
             key_location: secrets_store.describe(),
-            index: Loaded {
-                doc: Index::new(),
-                upto: 0,
-                vector: VersionVector::new(),
-                tail_rows: 0,
-                tail_bytes: 0,
-            },
+            index: Loaded::new(Index::new()),
             docs: HashMap::new(),
         };
         if let Some(row) = ws.store.doc(&INDEX_DOC)? {
@@ -399,16 +433,7 @@ impl Workspace {
 
     /// Inserts a brand-new document into the cache (before its first commit).
     pub(crate) fn insert_new(&mut self, doc: DocId, body: Body) {
-        self.docs.insert(
-            doc,
-            Loaded {
-                doc: body,
-                upto: 0,
-                vector: VersionVector::new(),
-                tail_rows: 0,
-                tail_bytes: 0,
-            },
-        );
+        self.docs.insert(doc, Loaded::new(body));
     }
 
     /// Collects the uncommitted local edits of `docs` (and of the index) as
@@ -467,13 +492,7 @@ impl Workspace {
                 .ok()
                 .flatten()
                 .and_then(|row| self.read_state::<Index>(&row).ok());
-            self.index = reloaded.unwrap_or(Loaded {
-                doc: Index::new(),
-                upto: 0,
-                vector: VersionVector::new(),
-                tail_rows: 0,
-                tail_bytes: 0,
-            });
+            self.index = reloaded.unwrap_or_else(|| Loaded::new(Index::new()));
         } else {
             self.docs.remove(doc);
         }
@@ -534,48 +553,14 @@ impl Workspace {
                 let env = open_change(&self.data_key, c)?;
                 merged.push((c.change.header().author, c.change.header().seq, env.body));
             }
-            let device = self.device;
-            let apply = |upto: &mut i64,
-                         vector: &mut VersionVector,
-                         rows: &mut usize,
-                         bytes: &mut usize,
-                         import: &mut dyn FnMut(&[u8]) -> Result<(), String>|
-             -> Result<(), EngineError> {
-                for (author, s, body) in &merged {
-                    import(body).map_err(corrupt(p.doc))?;
-                    if *s > vector.get(author) {
-                        vector.set(*author, *s);
-                    }
-                    *bytes += body.len();
-                    *rows += 1;
-                }
-                if seq > vector.get(&device) {
-                    vector.set(device, seq);
-                }
-                *upto = row;
-                *rows += 1;
-                *bytes += p.body.len();
-                Ok(())
-            };
+            let own = (self.device, seq, row, p.body.len());
             if p.doc == INDEX_DOC {
-                let l = &mut self.index;
-                let doc = &mut l.doc;
-                apply(
-                    &mut l.upto,
-                    &mut l.vector,
-                    &mut l.tail_rows,
-                    &mut l.tail_bytes,
-                    &mut |b| doc.import_bytes(b),
-                )?;
+                self.index
+                    .absorb(&merged, own, |d, b| d.import_bytes(b))
+                    .map_err(corrupt(p.doc))?;
             } else if let Some(l) = self.docs.get_mut(&p.doc) {
-                let doc = &mut l.doc;
-                apply(
-                    &mut l.upto,
-                    &mut l.vector,
-                    &mut l.tail_rows,
-                    &mut l.tail_bytes,
-                    &mut |b| doc.import_bytes(b),
-                )?;
+                l.absorb(&merged, own, |d, b| d.import_bytes(b))
+                    .map_err(corrupt(p.doc))?;
             }
         }
         Ok(())
