@@ -13,7 +13,7 @@ use std::fmt;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use weft_core::{DeviceId, WorkspaceId};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -23,8 +23,6 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 const INFO_DATA: &[u8] = b"weft/v1/data-key";
 const INFO_PEER_AUTH: &[u8] = b"weft/v1/peer-auth-key";
 const INFO_RELAY_AUTH: &[u8] = b"weft/v1/relay-auth-key";
-/// Domain string hashed in front of the relay-auth key to form its verifier.
-const RELAY_VERIFIER_DOMAIN: &[u8] = b"weft/v1/relay-auth-verifier";
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -107,8 +105,8 @@ pub struct DerivedKeys {
     pub data: DataKey,
     /// Proves workspace membership between peers (HMAC-SHA256).
     pub peer_auth: PeerAuthKey,
-    /// Proves workspace membership to a relay (HMAC-SHA256, or shown to the
-    /// relay, which stores only [`RelayAuthKey::verifier`]).
+    /// Proves workspace membership to a relay: the seed of an Ed25519 key
+    /// whose public half ([`RelayAuthKey::verifier`]) is all the relay keeps.
     pub relay_auth: RelayAuthKey,
 }
 
@@ -175,7 +173,7 @@ pub struct RelayAuthKey([u8; 32]);
 redacted_debug!(RelayAuthKey);
 
 impl RelayAuthKey {
-    /// Wraps key bytes a device presented (the relay side of authentication).
+    /// Wraps raw key bytes (tests, and keys carried by other means).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
@@ -191,20 +189,48 @@ impl RelayAuthKey {
     pub fn verify_mac(&self, msg: &[u8], tag: &[u8]) -> bool {
         hmac_verify(&self.0, msg, tag)
     }
-    /// A public, one-way value a relay may store to recognise this key:
-    /// SHA-256(domain ‖ key). A relay's database leak then reveals neither
-    /// this key nor (since HKDF outputs are independent) the data key.
-    pub fn verifier(&self) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(RELAY_VERIFIER_DOMAIN);
-        h.update(self.0);
-        h.finalize().into()
+    /// The public value a relay stores to recognise members: the Ed25519
+    /// public key whose secret seed is this key. A relay that keeps only
+    /// the verifier can check [`RelayAuthKey::sign_proof`] signatures but
+    /// cannot make them, so a leak of the relay's database lets nobody
+    /// impersonate a member (an HMAC verifier would have had to be the key
+    /// itself), and HKDF's independent outputs keep the data key out of
+    /// reach either way.
+    pub fn verifier(&self) -> RelayVerifier {
+        RelayVerifier(self.signing_key().verifying_key().to_bytes())
     }
-    /// True if this key hashes to `verifier`. A plain comparison suffices:
-    /// the verifier is not secret, and SHA-256 preimage resistance is what
-    /// protects the key, not the comparison's timing.
-    pub fn matches_verifier(&self, verifier: &[u8; 32]) -> bool {
-        &self.verifier() == verifier
+    /// Signs a relay membership proof transcript with the key derived from
+    /// this one.
+    pub fn sign_proof(&self, msg: &[u8]) -> [u8; 64] {
+        self.signing_key().sign(msg).to_bytes()
+    }
+    fn signing_key(&self) -> SigningKey {
+        // The relay-auth key is a uniformly random HKDF output, which is
+        // exactly what an Ed25519 seed must be.
+        SigningKey::from_bytes(&self.0)
+    }
+}
+
+/// What a relay stores about a workspace's members: the public half of the
+/// key pair derived from the relay-auth key. Not secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RelayVerifier([u8; 32]);
+
+impl RelayVerifier {
+    /// From stored bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+    /// The bytes to store.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+    /// True if `sig` is a proof over `msg` made with the matching
+    /// relay-auth key (`verify_strict`, see [`verify_signature`]).
+    pub fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> bool {
+        VerifyingKey::from_bytes(&self.0)
+            .and_then(|vk| vk.verify_strict(msg, &Signature::from_bytes(sig)))
+            .is_ok()
     }
 }
 
@@ -391,13 +417,16 @@ mod tests {
     }
 
     #[test]
-    fn relay_verifier_is_one_way_and_recognises_its_key() {
+    fn relay_verifier_checks_proofs_it_cannot_make() {
         let k = WorkspaceKey::generate().derive(&WorkspaceId::random());
         let v = k.relay_auth.verifier();
-        assert_ne!(&v, k.relay_auth.expose_secret());
-        let presented = RelayAuthKey::from_bytes(*k.relay_auth.expose_secret());
-        assert!(presented.matches_verifier(&v));
-        assert!(!RelayAuthKey::from_bytes([0u8; 32]).matches_verifier(&v));
+        assert_ne!(&v.to_bytes(), k.relay_auth.expose_secret());
+        let sig = k.relay_auth.sign_proof(b"transcript");
+        assert!(v.verify(b"transcript", &sig));
+        assert!(!v.verify(b"transcript!", &sig));
+        let other = WorkspaceKey::generate().derive(&WorkspaceId::random());
+        assert!(!v.verify(b"transcript", &other.relay_auth.sign_proof(b"transcript")));
+        assert_eq!(RelayVerifier::from_bytes(v.to_bytes()), v);
     }
 
     #[test]

@@ -12,8 +12,8 @@ pub mod sealed;
 pub mod secrets;
 
 pub use keys::{
-    DataKey, DerivedKeys, DeviceKey, PeerAuthKey, RelayAuthKey, SignatureError, WorkspaceKey,
-    verify_signature,
+    DataKey, DerivedKeys, DeviceKey, PeerAuthKey, RelayAuthKey, RelayVerifier, SignatureError,
+    WorkspaceKey, verify_signature,
 };
 pub use sealed::{
     ChangeHeader, HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_SNAPSHOT_CIPHERTEXT_LEN,

@@ -1,0 +1,952 @@
+//! One side of one sync connection, as a state machine.
+//!
+//! Phases: hello and proofs (handshake), then open: each side announces
+//! what it holds (`have`), streams what the other lacks in bounded batches
+//! within a window of unacknowledged bytes, and stays subscribed, pushing
+//! new local changes as the driver reports them. Every `changes` frame is
+//! acknowledged with a fresh `have`, which is also what per-document "synced
+//! with X" status is computed from.
+//!
+//! The session tolerates a lossy, duplicating, reordering link (the
+//! simulator's), even though a libp2p stream is none of those: duplicates
+//! are idempotent, a change that arrives before its predecessor waits in a
+//! bounded reorder buffer, and a sender whose window stops moving rewinds
+//! to the last acknowledged vector and sends again (go-back-N). On a
+//! reliable stream none of that costs anything.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use weft_core::{DeviceId, DocId, Seq, VersionVector, WorkspaceId};
+use weft_crypto::{DerivedKeys, OpenError, RelayVerifier, SealedChange};
+use zeroize::Zeroizing;
+
+use crate::auth::Transcript;
+use crate::wire::{
+    FEATURES, Frame, Hello, MAX_BATCH_CHANGES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, RefuseCode,
+    RejectCode, Rejection, Role, WireError,
+};
+
+/// Why the local log could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the local change log: {source}")]
+pub struct LogError {
+    /// The store's error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// The local change log, as the session needs to see it.
+///
+/// Invariant the implementation keeps: for every author it holds exactly
+/// the changes 1..=vector[author] (the store refuses a gap), so the vector
+/// is both "what I hold" and "where my copy of each author ends".
+pub trait Log {
+    /// What this side holds durably.
+    fn vector(&self) -> Result<VersionVector, LogError>;
+    /// Changes of `author` with seq greater than `after`, in seq order: at
+    /// most `max_count`, and stopping once `max_bytes` of serialized change
+    /// have been collected (but at least one, if any exists).
+    fn changes_after(
+        &self,
+        author: &DeviceId,
+        after: Seq,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<SealedChange>, LogError>;
+}
+
+/// What this side can prove, and check.
+#[derive(Clone)]
+pub enum Credentials {
+    /// A member device: the keys derived from the workspace key.
+    Member(Arc<DerivedKeys>),
+    /// A relay serving one workspace: only the verifier of its relay-auth
+    /// key, so it can check devices' proofs, and nothing it could decrypt
+    /// or sign with.
+    Relay(RelayVerifier),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Member(_) => f.write_str("Member([redacted])"),
+            Credentials::Relay(v) => f.debug_tuple("Relay").field(v).finish(),
+        }
+    }
+}
+
+/// Bounds on what a session buffers and sends. Every one of them is a
+/// memory or fairness bound; none is needed for correctness.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Serialized bytes per `changes` frame (one larger change still
+    /// travels alone).
+    pub batch_bytes: usize,
+    /// Changes per `changes` frame (at most [`MAX_BATCH_CHANGES`]).
+    pub batch_changes: usize,
+    /// Bytes sent and not yet acknowledged.
+    pub window_bytes: usize,
+    /// Changes sent and not yet acknowledged.
+    pub window_changes: usize,
+    /// Bytes of early changes held while waiting for a predecessor.
+    pub reorder_bytes: usize,
+    /// Resend the handshake, or rewind the window, after this long without
+    /// progress.
+    pub retransmit_ms: u64,
+    /// Send a `have` at least this often, so a lost acknowledgement is
+    /// repaired and an idle peer still learns where we are.
+    pub keepalive_ms: u64,
+    /// Give up on a handshake that has not completed in this time.
+    pub handshake_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            batch_bytes: 1 << 20,
+            batch_changes: 256,
+            window_bytes: 8 << 20,
+            window_changes: 4096,
+            reorder_bytes: 8 << 20,
+            retransmit_ms: 5_000,
+            keepalive_ms: 15_000,
+            handshake_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// Who is at each end of the session.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// The workspace to sync.
+    pub workspace: WorkspaceId,
+    /// This side's peer id, as the transport authenticates it.
+    pub local: DeviceId,
+    /// The other side's peer id, as the transport authenticated it.
+    pub remote: DeviceId,
+    /// What the other side must be: a device found on the LAN must be a
+    /// device; a configured relay must be a relay.
+    pub expect: Role,
+    /// Bounds.
+    pub limits: Limits,
+}
+
+/// A sealed change that passed every check this side can make: it parses,
+/// belongs to this workspace, its signature verifies and (on a device) it
+/// decrypts under its own header. Only a [`Session`] makes these, so the
+/// store's caller cannot skip verification by accident.
+pub struct VerifiedChange {
+    change: SealedChange,
+    plaintext: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl VerifiedChange {
+    /// The sealed change, to store.
+    pub fn sealed(&self) -> &SealedChange {
+        &self.change
+    }
+    /// Its decrypted payload (devices only; a relay has no key).
+    pub fn plaintext(&self) -> Option<&[u8]> {
+        self.plaintext.as_deref().map(|v| v.as_slice())
+    }
+    /// Both parts.
+    pub fn into_parts(self) -> (SealedChange, Option<Zeroizing<Vec<u8>>>) {
+        (self.change, self.plaintext)
+    }
+}
+
+impl std::fmt::Debug for VerifiedChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedChange")
+            .field("change", &self.change)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Something the driver must act on or may report.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// The other side proved itself; data may flow.
+    Authenticated {
+        /// Its peer id.
+        remote: DeviceId,
+        /// What it is.
+        role: Role,
+    },
+    /// Verified changes to append to the log, in this order (each author's
+    /// in seq order, contiguous with what the log held). Store them before
+    /// the next [`Session::poll_transmit`]: the acknowledgement it sends
+    /// promises they are durable.
+    Store(Vec<VerifiedChange>),
+    /// A received change failed verification and was dropped; the rest of
+    /// its batch was processed.
+    Rejected {
+        /// Its claimed author and seq, if the header could be read.
+        change: Option<(DeviceId, Seq)>,
+        /// Its claimed document, if the header could be read.
+        doc: Option<DocId>,
+        /// Why.
+        code: RejectCode,
+        /// The verifier's message.
+        detail: String,
+    },
+    /// The other side acknowledged holding at least this.
+    RemoteHas(VersionVector),
+    /// The other side refused some of our changes (it will get those
+    /// authors' changes from another peer, or never, if they are bad).
+    PeerRejected(Vec<Rejection>),
+    /// Both sides hold exactly the same changes.
+    InSync,
+}
+
+/// Counters for status and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Changes received and handed out to store.
+    pub changes_in: u64,
+    /// Changes sent (including resends).
+    pub changes_out: u64,
+    /// Serialized change bytes received.
+    pub bytes_in: u64,
+    /// Serialized change bytes sent.
+    pub bytes_out: u64,
+    /// Changes received that were already held.
+    pub duplicates: u64,
+    /// Changes received and rejected.
+    pub rejected: u64,
+    /// Times the window was rewound after a stall.
+    pub rewinds: u64,
+}
+
+/// Why a session ended.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The peer sent bytes that are not a valid frame.
+    #[error("peer {peer} sent a malformed frame: {source}")]
+    Wire {
+        /// The peer.
+        peer: DeviceId,
+        /// What was wrong.
+        #[source]
+        source: WireError,
+    },
+    /// No protocol version in common.
+    #[error(
+        "peer {peer} speaks sync protocol versions {theirs_min}..={theirs_max}, this device speaks {ours_min}..={ours_max}: update Weft on the older one"
+    )]
+    IncompatibleVersion {
+        /// The peer.
+        peer: DeviceId,
+        /// Our range.
+        ours_min: u16,
+        /// Our range.
+        ours_max: u16,
+        /// Theirs.
+        theirs_min: u16,
+        /// Theirs.
+        theirs_max: u16,
+    },
+    /// The peer syncs another workspace.
+    #[error("peer {peer} asked for workspace {theirs}, this device syncs workspace {ours}")]
+    WrongWorkspace {
+        /// The peer.
+        peer: DeviceId,
+        /// Ours.
+        ours: WorkspaceId,
+        /// Theirs.
+        theirs: WorkspaceId,
+    },
+    /// The peer's membership proof did not verify.
+    #[error("peer {peer} failed the membership proof: it does not hold this workspace's key")]
+    NotMember {
+        /// The peer.
+        peer: DeviceId,
+    },
+    /// The peer is a device where a relay was expected, or the reverse.
+    #[error("peer {peer} is a {got}, but a {expected} was expected")]
+    UnexpectedRole {
+        /// The peer.
+        peer: DeviceId,
+        /// What we expected.
+        expected: Role,
+        /// What it said it is.
+        got: Role,
+    },
+    /// The peer ended the session and said why.
+    #[error("peer {peer} refused the session ({code:?}): {message}")]
+    Refused {
+        /// The peer.
+        peer: DeviceId,
+        /// Its reason code.
+        code: RefuseCode,
+        /// Its message.
+        message: String,
+    },
+    /// The peer broke the protocol.
+    #[error("peer {peer} broke the sync protocol: {what}")]
+    Protocol {
+        /// The peer.
+        peer: DeviceId,
+        /// What it did.
+        what: &'static str,
+    },
+    /// The handshake did not complete in time.
+    #[error("peer {peer} did not complete the handshake within {ms} ms")]
+    HandshakeTimeout {
+        /// The peer.
+        peer: DeviceId,
+        /// The limit.
+        ms: u64,
+    },
+    /// The local log could not be read.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// The session already ended.
+    #[error("the session with {peer} has ended")]
+    Closed {
+        /// The peer.
+        peer: DeviceId,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Handshake,
+    Open,
+    Closed,
+}
+
+/// One side of one sync connection. See the module documentation.
+pub struct Session {
+    cfg: SessionConfig,
+    creds: Credentials,
+    nonce: [u8; 32],
+    phase: Phase,
+    started_ms: u64,
+    last_hello_ms: u64,
+    remote_hello: Option<Hello>,
+    control: VecDeque<Frame>,
+    events: VecDeque<Event>,
+    // Sending.
+    remote_known: bool,
+    remote_has: VersionVector,
+    cursor: VersionVector,
+    in_flight: Vec<(DeviceId, Seq, usize)>,
+    in_flight_bytes: usize,
+    refused_authors: BTreeSet<DeviceId>,
+    dirty: bool,
+    last_progress_ms: u64,
+    last_have_ms: u64,
+    in_sync: bool,
+    // Receiving.
+    accepted: VersionVector,
+    reorder: BTreeMap<(DeviceId, Seq), (VerifiedChange, usize)>,
+    reorder_bytes: usize,
+    ack_due: bool,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("remote", &self.cfg.remote)
+            .field("phase", &self.phase)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Starts a session; its hello is the first frame
+    /// [`Session::poll_transmit`] returns. `nonce` must be fresh random
+    /// bytes (a parameter so the simulator is deterministic).
+    pub fn new(cfg: SessionConfig, creds: Credentials, nonce: [u8; 32], now_ms: u64) -> Self {
+        let mut s = Self {
+            cfg,
+            creds,
+            nonce,
+            phase: Phase::Handshake,
+            started_ms: now_ms,
+            last_hello_ms: now_ms,
+            remote_hello: None,
+            control: VecDeque::new(),
+            events: VecDeque::new(),
+            remote_known: false,
+            remote_has: VersionVector::new(),
+            cursor: VersionVector::new(),
+            in_flight: Vec::new(),
+            in_flight_bytes: 0,
+            refused_authors: BTreeSet::new(),
+            dirty: false,
+            last_progress_ms: now_ms,
+            last_have_ms: now_ms,
+            in_sync: false,
+            accepted: VersionVector::new(),
+            reorder: BTreeMap::new(),
+            reorder_bytes: 0,
+            ack_due: false,
+            stats: Stats::default(),
+        };
+        s.control.push_back(Frame::Hello(s.hello()));
+        s
+    }
+
+    /// A refusal to send without a session (a relay that does not know the
+    /// workspace a hello asks for).
+    pub fn refusal(code: RefuseCode, message: &str) -> Vec<u8> {
+        Frame::Refuse {
+            code,
+            message: message.to_owned(),
+        }
+        .encode()
+    }
+
+    fn role(&self) -> Role {
+        match self.creds {
+            Credentials::Member(_) => Role::Device,
+            Credentials::Relay(_) => Role::Relay,
+        }
+    }
+
+    fn hello(&self) -> Hello {
+        Hello {
+            min_version: MIN_PROTOCOL_VERSION,
+            max_version: PROTOCOL_VERSION,
+            features: FEATURES,
+            role: self.role(),
+            workspace: self.cfg.workspace,
+            nonce: self.nonce,
+        }
+    }
+
+    /// The other side's peer id.
+    pub fn remote(&self) -> DeviceId {
+        self.cfg.remote
+    }
+
+    /// True once both sides are authenticated.
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// True once the session has ended (after an error or a refusal).
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// What the other side has acknowledged holding.
+    pub fn remote_has(&self) -> &VersionVector {
+        &self.remote_has
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The next event for the driver.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Tells the session that the local log grew (a local edit, or changes
+    /// stored from another peer): they are offered to this peer next.
+    pub fn notify_local_change(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Ends the session with a refusal frame for the peer, and the error.
+    fn fail(&mut self, code: RefuseCode, err: SessionError) -> SessionError {
+        self.control.clear();
+        self.control.push_back(Frame::Refuse {
+            code,
+            message: err.to_string(),
+        });
+        self.phase = Phase::Closed;
+        err
+    }
+
+    fn protocol(&mut self, what: &'static str) -> SessionError {
+        let peer = self.cfg.remote;
+        self.fail(RefuseCode::Protocol, SessionError::Protocol { peer, what })
+    }
+
+    /// Handles one received frame body. On an error the session is closed;
+    /// send what [`Session::poll_transmit`] still returns (the refusal),
+    /// then close the connection.
+    pub fn handle_frame(
+        &mut self,
+        body: &[u8],
+        now_ms: u64,
+        log: &dyn Log,
+    ) -> Result<(), SessionError> {
+        let peer = self.cfg.remote;
+        if self.phase == Phase::Closed {
+            return Err(SessionError::Closed { peer });
+        }
+        let frame = match Frame::decode(body) {
+            Ok(f) => f,
+            Err(source) => {
+                return Err(self.fail(RefuseCode::Protocol, SessionError::Wire { peer, source }));
+            }
+        };
+        match frame {
+            Frame::Hello(h) => self.on_hello(h, log),
+            Frame::MemberProof(tag) => self.on_member_proof(&tag, now_ms, log),
+            Frame::RelayProof(sig) => self.on_relay_proof(&sig, now_ms, log),
+            Frame::Refuse { code, message } => {
+                self.phase = Phase::Closed;
+                self.control.clear();
+                Err(SessionError::Refused {
+                    peer,
+                    code,
+                    message,
+                })
+            }
+            // Data before authentication is dropped, not an error: on a
+            // reordering link it can overtake the proof, and the keepalive
+            // and the sender's rewind repeat it once the session is open.
+            Frame::Have(_) | Frame::Changes(_) | Frame::Reject(_) if self.phase != Phase::Open => {
+                Ok(())
+            }
+            Frame::Have(vv) => {
+                self.on_have(vv, now_ms);
+                Ok(())
+            }
+            Frame::Changes(list) => self.on_changes(list, log),
+            Frame::Reject(items) => {
+                for r in &items {
+                    self.refused_authors.insert(r.author);
+                }
+                self.events.push_back(Event::PeerRejected(items));
+                Ok(())
+            }
+        }
+    }
+
+    fn on_hello(&mut self, h: Hello, log: &dyn Log) -> Result<(), SessionError> {
+        let peer = self.cfg.remote;
+        if let Some(prev) = &self.remote_hello {
+            if *prev == h {
+                // A duplicate (lossy link): our proof may have been lost.
+                self.queue_proof();
+                return Ok(());
+            }
+            return Err(self.protocol("a second, different hello"));
+        }
+        if h.max_version < MIN_PROTOCOL_VERSION || h.min_version > PROTOCOL_VERSION {
+            let e = SessionError::IncompatibleVersion {
+                peer,
+                ours_min: MIN_PROTOCOL_VERSION,
+                ours_max: PROTOCOL_VERSION,
+                theirs_min: h.min_version,
+                theirs_max: h.max_version,
+            };
+            return Err(self.fail(RefuseCode::Version, e));
+        }
+        if h.workspace != self.cfg.workspace {
+            let e = SessionError::WrongWorkspace {
+                peer,
+                ours: self.cfg.workspace,
+                theirs: h.workspace,
+            };
+            return Err(self.fail(RefuseCode::WrongWorkspace, e));
+        }
+        // A relay talks only to devices; a device talks to what it expected.
+        let expected = match self.role() {
+            Role::Relay => Role::Device,
+            Role::Device => self.cfg.expect,
+        };
+        if h.role != expected {
+            let e = SessionError::UnexpectedRole {
+                peer,
+                expected,
+                got: h.role,
+            };
+            return Err(self.fail(RefuseCode::UnexpectedRole, e));
+        }
+        let relay = h.role == Role::Relay;
+        self.remote_hello = Some(h);
+        self.queue_proof();
+        // A relay proves nothing: the device chose it by its peer id, which
+        // the transport authenticated, and it can neither read nor forge
+        // what it carries. So a device opens on the relay's hello.
+        if relay {
+            self.open(log)?;
+        }
+        Ok(())
+    }
+
+    fn queue_proof(&mut self) {
+        let Some(h) = &self.remote_hello else { return };
+        let t = Transcript {
+            workspace: &self.cfg.workspace,
+            prover: &self.cfg.local,
+            verifier: &self.cfg.remote,
+            prover_nonce: &self.nonce,
+            verifier_nonce: &h.nonce,
+        };
+        let frame = match (&self.creds, h.role) {
+            (Credentials::Member(k), Role::Device) => {
+                Frame::MemberProof(k.peer_auth.mac(&t.member()))
+            }
+            (Credentials::Member(k), Role::Relay) => {
+                Frame::RelayProof(k.relay_auth.sign_proof(&t.relay()))
+            }
+            (Credentials::Relay(_), _) => return,
+        };
+        self.control.push_back(frame);
+    }
+
+    fn their_transcript<'a>(&'a self, h: &'a Hello) -> Transcript<'a> {
+        Transcript {
+            workspace: &self.cfg.workspace,
+            prover: &self.cfg.remote,
+            verifier: &self.cfg.local,
+            prover_nonce: &h.nonce,
+            verifier_nonce: &self.nonce,
+        }
+    }
+
+    fn on_member_proof(
+        &mut self,
+        tag: &[u8; 32],
+        _now_ms: u64,
+        log: &dyn Log,
+    ) -> Result<(), SessionError> {
+        let Some(h) = self.remote_hello.clone() else {
+            // Overtook its hello on a reordering link; the prover repeats
+            // it when it sees our repeated hello.
+            return Ok(());
+        };
+        let ok = match &self.creds {
+            Credentials::Member(k) => k
+                .peer_auth
+                .verify_mac(&self.their_transcript(&h).member(), tag),
+            Credentials::Relay(_) => return Err(self.protocol("a member proof sent to a relay")),
+        };
+        self.on_proof_checked(ok, log)
+    }
+
+    fn on_relay_proof(
+        &mut self,
+        sig: &[u8; 64],
+        _now_ms: u64,
+        log: &dyn Log,
+    ) -> Result<(), SessionError> {
+        let Some(h) = self.remote_hello.clone() else {
+            // Overtook its hello on a reordering link; the prover repeats
+            // it when it sees our repeated hello.
+            return Ok(());
+        };
+        let ok = match &self.creds {
+            Credentials::Relay(v) => v.verify(&self.their_transcript(&h).relay(), sig),
+            Credentials::Member(_) => {
+                return Err(self.protocol("a relay proof sent to a device"));
+            }
+        };
+        self.on_proof_checked(ok, log)
+    }
+
+    fn on_proof_checked(&mut self, ok: bool, log: &dyn Log) -> Result<(), SessionError> {
+        if self.phase == Phase::Open {
+            // A duplicate proof on a lossy link.
+            return Ok(());
+        }
+        if !ok {
+            let peer = self.cfg.remote;
+            return Err(self.fail(RefuseCode::NotMember, SessionError::NotMember { peer }));
+        }
+        self.open(log)
+    }
+
+    fn open(&mut self, log: &dyn Log) -> Result<(), SessionError> {
+        self.phase = Phase::Open;
+        self.accepted = log.vector()?;
+        self.ack_due = true;
+        let role = self.remote_hello.as_ref().map_or(Role::Device, |h| h.role);
+        self.events.push_back(Event::Authenticated {
+            remote: self.cfg.remote,
+            role,
+        });
+        Ok(())
+    }
+
+    fn on_have(&mut self, vv: VersionVector, now_ms: u64) {
+        let before = self.remote_has.clone();
+        self.remote_has.merge(&vv);
+        if !self.remote_known {
+            self.remote_known = true;
+            self.cursor = self.remote_has.clone();
+        } else {
+            self.cursor.merge(&self.remote_has);
+        }
+        let has = &self.remote_has;
+        let mut freed = 0;
+        self.in_flight.retain(|(a, s, len)| {
+            let keep = !has.contains(a, *s);
+            if !keep {
+                freed += len;
+            }
+            keep
+        });
+        self.in_flight_bytes -= freed;
+        if self.remote_has != before {
+            self.last_progress_ms = now_ms;
+            self.events
+                .push_back(Event::RemoteHas(self.remote_has.clone()));
+        }
+        self.dirty = true;
+    }
+
+    fn on_changes(&mut self, list: Vec<Vec<u8>>, log: &dyn Log) -> Result<(), SessionError> {
+        self.accepted.merge(&log.vector()?);
+        let mut ready = Vec::new();
+        let mut rejections = Vec::new();
+        for bytes in list {
+            match self.verify(&bytes) {
+                Ok(v) => {
+                    self.stats.bytes_in += bytes.len() as u64;
+                    self.admit(v, bytes.len(), &mut ready);
+                }
+                Err((who, code, detail)) => {
+                    self.stats.rejected += 1;
+                    if let Some((author, seq, _)) = who {
+                        rejections.push(Rejection { author, seq, code });
+                    }
+                    self.events.push_back(Event::Rejected {
+                        change: who.map(|(a, s, _)| (a, s)),
+                        doc: who.map(|(_, _, d)| d),
+                        code,
+                        detail,
+                    });
+                }
+            }
+        }
+        if !rejections.is_empty() {
+            self.control.push_back(Frame::Reject(rejections));
+        }
+        if !ready.is_empty() {
+            self.stats.changes_in += ready.len() as u64;
+            self.events.push_back(Event::Store(ready));
+        }
+        self.ack_due = true;
+        // Re-evaluate "in sync" (and, on a relay or a device with several
+        // peers, what to offer) once the driver has stored them.
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Parses and checks one received change.
+    #[allow(clippy::type_complexity)]
+    fn verify(
+        &self,
+        bytes: &[u8],
+    ) -> Result<VerifiedChange, (Option<(DeviceId, Seq, DocId)>, RejectCode, String)> {
+        let change = SealedChange::from_bytes(bytes)
+            .map_err(|e| (None, RejectCode::Malformed, e.to_string()))?;
+        let h = change.header();
+        let who = Some((h.author, h.seq, h.doc));
+        if h.workspace != self.cfg.workspace {
+            return Err((
+                who,
+                RejectCode::WrongWorkspace,
+                format!("change is of workspace {}", h.workspace),
+            ));
+        }
+        let bad = |e: OpenError| {
+            let code = match e {
+                OpenError::Decrypt { .. } => RejectCode::BadCiphertext,
+                _ => RejectCode::BadSignature,
+            };
+            (who, code, e.to_string())
+        };
+        change.verify().map_err(bad)?;
+        let plaintext = match &self.creds {
+            Credentials::Member(k) => Some(change.open(&k.data).map_err(bad)?),
+            Credentials::Relay(_) => None,
+        };
+        Ok(VerifiedChange { change, plaintext })
+    }
+
+    /// Accepts a verified change if it is the next of its author, buffers
+    /// it if it is early, and drops it if it is already held.
+    fn admit(&mut self, v: VerifiedChange, len: usize, ready: &mut Vec<VerifiedChange>) {
+        let (author, seq) = (v.change.header().author, v.change.header().seq);
+        let have = self.accepted.get(&author);
+        if seq <= have {
+            self.stats.duplicates += 1;
+            return;
+        }
+        if seq > have + 1 {
+            // Early: keep it if there is room; the sender's rewind repeats
+            // it otherwise.
+            if self.reorder_bytes + len <= self.cfg.limits.reorder_bytes
+                && !self.reorder.contains_key(&(author, seq))
+            {
+                self.reorder_bytes += len;
+                self.reorder.insert((author, seq), (v, len));
+            }
+            return;
+        }
+        self.accepted.set(author, seq);
+        ready.push(v);
+        // Anything buffered that now follows on.
+        let mut next = seq + 1;
+        while let Some((w, wlen)) = self.reorder.remove(&(author, next)) {
+            self.reorder_bytes -= wlen;
+            self.accepted.set(author, next);
+            ready.push(w);
+            next += 1;
+        }
+        // Buffered duplicates of what is now held are useless.
+        let accepted = &self.accepted;
+        let mut freed = 0;
+        self.reorder.retain(|(a, s), (_, wlen)| {
+            let keep = *s > accepted.get(a);
+            if !keep {
+                freed += *wlen;
+            }
+            keep
+        });
+        self.reorder_bytes -= freed;
+    }
+
+    /// Handles the passing of time: repeats a handshake that got no answer,
+    /// rewinds a stalled window, and schedules the keepalive.
+    pub fn handle_tick(&mut self, now_ms: u64) -> Result<(), SessionError> {
+        let peer = self.cfg.remote;
+        let l = &self.cfg.limits;
+        match self.phase {
+            Phase::Closed => Err(SessionError::Closed { peer }),
+            Phase::Handshake => {
+                if now_ms.saturating_sub(self.started_ms) >= l.handshake_timeout_ms {
+                    let ms = l.handshake_timeout_ms;
+                    self.phase = Phase::Closed;
+                    return Err(SessionError::HandshakeTimeout { peer, ms });
+                }
+                if now_ms.saturating_sub(self.last_hello_ms) >= l.retransmit_ms {
+                    self.last_hello_ms = now_ms;
+                    self.control.push_back(Frame::Hello(self.hello()));
+                    self.queue_proof();
+                }
+                Ok(())
+            }
+            Phase::Open => {
+                if !self.in_flight.is_empty()
+                    && now_ms.saturating_sub(self.last_progress_ms) >= l.retransmit_ms
+                {
+                    // Go-back-N: whatever was not acknowledged is sent again.
+                    self.cursor = self.remote_has.clone();
+                    self.in_flight.clear();
+                    self.in_flight_bytes = 0;
+                    self.last_progress_ms = now_ms;
+                    self.dirty = true;
+                    self.stats.rewinds += 1;
+                }
+                if now_ms.saturating_sub(self.last_have_ms) >= l.keepalive_ms {
+                    self.ack_due = true;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The next frame body to send, if any. Control frames first, then the
+    /// acknowledgement, then changes the other side lacks, within the
+    /// window. Call it until it returns `None` after every
+    /// [`Session::handle_frame`], [`Session::handle_tick`] and
+    /// [`Session::notify_local_change`], after storing the changes of any
+    /// [`Event::Store`]. When it returns `None` it may have raised
+    /// [`Event::InSync`]: poll events once more.
+    pub fn poll_transmit(
+        &mut self,
+        now_ms: u64,
+        log: &dyn Log,
+    ) -> Result<Option<Vec<u8>>, SessionError> {
+        if let Some(f) = self.control.pop_front() {
+            return Ok(Some(f.encode()));
+        }
+        if self.phase != Phase::Open {
+            return Ok(None);
+        }
+        if self.ack_due {
+            self.ack_due = false;
+            self.last_have_ms = now_ms;
+            return Ok(Some(Frame::Have(log.vector()?).encode()));
+        }
+        if !self.remote_known || !self.dirty {
+            return Ok(None);
+        }
+        let ours = log.vector()?;
+        if let Some(batch) = self.next_batch(&ours, now_ms, log)? {
+            return Ok(Some(Frame::Changes(batch).encode()));
+        }
+        self.dirty = false;
+        let same = self.remote_has == ours;
+        if same && !self.in_sync {
+            self.events.push_back(Event::InSync);
+        }
+        self.in_sync = same;
+        Ok(None)
+    }
+
+    fn next_batch(
+        &mut self,
+        ours: &VersionVector,
+        now_ms: u64,
+        log: &dyn Log,
+    ) -> Result<Option<Vec<Vec<u8>>>, SessionError> {
+        let l = &self.cfg.limits;
+        let max_count = l.batch_changes.clamp(1, MAX_BATCH_CHANGES);
+        let window_left = l.window_bytes.saturating_sub(self.in_flight_bytes);
+        if self.in_flight.len() >= l.window_changes || window_left == 0 {
+            // Blocked until an acknowledgement frees room; `dirty` stays
+            // set so the next `have` resumes sending.
+            return Ok(None);
+        }
+        let mut budget = l.batch_bytes.min(window_left);
+        let mut count_left = max_count.min(l.window_changes - self.in_flight.len());
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for (author, top) in ours.iter() {
+            if count_left == 0 || budget == 0 {
+                break;
+            }
+            let from = self.cursor.get(author);
+            if *top <= from || self.refused_authors.contains(author) {
+                continue;
+            }
+            let changes = log.changes_after(author, from, count_left, budget)?;
+            for c in changes {
+                let bytes = c.to_bytes();
+                let h = c.header();
+                // The log promised seq order from `from`; trust but check,
+                // so a store bug cannot make us skip changes silently.
+                if h.author != *author || h.seq != self.cursor.get(author) + 1 {
+                    break;
+                }
+                if !out.is_empty() && bytes.len() > budget {
+                    break;
+                }
+                budget = budget.saturating_sub(bytes.len());
+                count_left -= 1;
+                if self.in_flight.is_empty() {
+                    self.last_progress_ms = now_ms;
+                }
+                self.cursor.set(*author, h.seq);
+                self.in_flight.push((*author, h.seq, bytes.len()));
+                self.in_flight_bytes += bytes.len();
+                self.stats.changes_out += 1;
+                self.stats.bytes_out += bytes.len() as u64;
+                out.push(bytes);
+                if count_left == 0 || budget == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(if out.is_empty() { None } else { Some(out) })
+    }
+}

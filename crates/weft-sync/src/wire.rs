@@ -1,0 +1,777 @@
+//! The wire format: frames and their encoding (docs/protocol.md, "Sync").
+//!
+//! On a byte stream every frame is `u32 length ‖ body`, big-endian, where
+//! the body is `u8 type ‖ payload`. [`FrameReader`] splits a stream into
+//! bodies and [`Frame::decode`] parses one. Both treat their input as
+//! hostile: every length is checked against what remains and against the
+//! limits below before anything is allocated, and nothing panics.
+
+use weft_core::{DeviceId, Seq, VersionVector, WorkspaceId};
+
+/// The protocol version this build speaks (and the newest it accepts).
+pub const PROTOCOL_VERSION: u16 = 1;
+/// The oldest protocol version this build accepts.
+pub const MIN_PROTOCOL_VERSION: u16 = 1;
+/// Feature bits this build sets in its hello. None are defined in version 1;
+/// unknown bits from a peer are ignored, so later builds can add optional
+/// behaviour without a version bump.
+pub const FEATURES: u64 = 0;
+
+/// The largest frame body: one maximal sealed change (16 MiB of ciphertext)
+/// plus its header, signature and the batch framing, with room to spare.
+pub const MAX_FRAME_LEN: usize = 16 * 1024 * 1024 + 64 * 1024;
+/// The most changes one `Changes` frame may carry.
+pub const MAX_BATCH_CHANGES: usize = 512;
+/// The longest refusal message (bytes of UTF-8).
+pub const MAX_REFUSE_MESSAGE: usize = 1024;
+
+/// `"WEFT"`: the first bytes of every hello, so a stream that is not Weft
+/// (or is misaligned) is recognised at once.
+const HELLO_MAGIC: &[u8; 4] = b"WEFT";
+
+const T_HELLO: u8 = 0x01;
+const T_MEMBER_PROOF: u8 = 0x02;
+const T_RELAY_PROOF: u8 = 0x03;
+const T_REFUSE: u8 = 0x04;
+const T_HAVE: u8 = 0x05;
+const T_CHANGES: u8 = 0x06;
+const T_REJECT: u8 = 0x07;
+
+/// Which kind of peer speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A member device: holds the workspace key.
+    Device,
+    /// A relay: stores and forwards sealed changes, holds no key.
+    Relay,
+}
+
+impl Role {
+    fn code(self) -> u8 {
+        match self {
+            Role::Device => 1,
+            Role::Relay => 2,
+        }
+    }
+    fn from_code(c: u8) -> Result<Self, WireError> {
+        match c {
+            1 => Ok(Role::Device),
+            2 => Ok(Role::Relay),
+            other => Err(WireError::UnknownRole { code: other }),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Device => "device",
+            Role::Relay => "relay",
+        })
+    }
+}
+
+/// The first frame each side sends. Its layout is frozen across protocol
+/// versions, so any two builds can at least tell each other which versions
+/// they speak.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hello {
+    /// Oldest protocol version the sender accepts.
+    pub min_version: u16,
+    /// Newest protocol version the sender speaks.
+    pub max_version: u16,
+    /// Optional-behaviour bits (none defined in version 1).
+    pub features: u64,
+    /// Whether the sender is a device or a relay.
+    pub role: Role,
+    /// The workspace the sender wants to sync.
+    pub workspace: WorkspaceId,
+    /// A fresh random challenge the other side's proof must cover.
+    pub nonce: [u8; 32],
+}
+
+/// Why a peer ends a session, sent in a `Refuse` frame before closing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefuseCode {
+    /// No protocol version in common.
+    Version,
+    /// The peer asked for another workspace.
+    WrongWorkspace,
+    /// The membership proof did not verify.
+    NotMember,
+    /// A device was expected and a relay answered, or the reverse.
+    UnexpectedRole,
+    /// The peer broke the protocol (malformed or oversized frame, a frame
+    /// out of place).
+    Protocol,
+    /// The relay does not know the workspace.
+    UnknownWorkspace,
+    /// A code this build does not know (a newer peer).
+    Other(u8),
+}
+
+impl RefuseCode {
+    fn code(self) -> u8 {
+        match self {
+            RefuseCode::Version => 1,
+            RefuseCode::WrongWorkspace => 2,
+            RefuseCode::NotMember => 3,
+            RefuseCode::UnexpectedRole => 4,
+            RefuseCode::Protocol => 5,
+            RefuseCode::UnknownWorkspace => 6,
+            RefuseCode::Other(c) => c,
+        }
+    }
+    fn from_code(c: u8) -> Self {
+        match c {
+            1 => RefuseCode::Version,
+            2 => RefuseCode::WrongWorkspace,
+            3 => RefuseCode::NotMember,
+            4 => RefuseCode::UnexpectedRole,
+            5 => RefuseCode::Protocol,
+            6 => RefuseCode::UnknownWorkspace,
+            other => RefuseCode::Other(other),
+        }
+    }
+}
+
+/// Why a receiver refused one change of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectCode {
+    /// The bytes do not parse as a sealed change.
+    Malformed,
+    /// The change belongs to another workspace.
+    WrongWorkspace,
+    /// The signature does not verify.
+    BadSignature,
+    /// Decryption failed: the body does not belong under this header.
+    BadCiphertext,
+    /// The same (author, seq) is already held with different bytes.
+    Conflict,
+    /// A code this build does not know.
+    Other(u8),
+}
+
+impl RejectCode {
+    fn code(self) -> u8 {
+        match self {
+            RejectCode::Malformed => 1,
+            RejectCode::WrongWorkspace => 2,
+            RejectCode::BadSignature => 3,
+            RejectCode::BadCiphertext => 4,
+            RejectCode::Conflict => 5,
+            RejectCode::Other(c) => c,
+        }
+    }
+    fn from_code(c: u8) -> Self {
+        match c {
+            1 => RejectCode::Malformed,
+            2 => RejectCode::WrongWorkspace,
+            3 => RejectCode::BadSignature,
+            4 => RejectCode::BadCiphertext,
+            5 => RejectCode::Conflict,
+            other => RejectCode::Other(other),
+        }
+    }
+}
+
+impl std::fmt::Display for RejectCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RejectCode::Malformed => f.write_str("malformed"),
+            RejectCode::WrongWorkspace => f.write_str("belongs to another workspace"),
+            RejectCode::BadSignature => f.write_str("signature does not verify"),
+            RejectCode::BadCiphertext => f.write_str("does not decrypt under its header"),
+            RejectCode::Conflict => f.write_str("conflicts with a stored change"),
+            RejectCode::Other(c) => write!(f, "rejected (code {c})"),
+        }
+    }
+}
+
+/// One change a receiver refused, so the sender stops offering that
+/// author's later changes in this session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// The change's claimed author (as far as it could be read).
+    pub author: DeviceId,
+    /// Its claimed seq.
+    pub seq: Seq,
+    /// Why.
+    pub code: RejectCode,
+}
+
+/// One protocol message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// Versions, role, workspace and a fresh nonce.
+    Hello(Hello),
+    /// HMAC-SHA256 with the peer-auth key over the proof transcript.
+    MemberProof([u8; 32]),
+    /// Ed25519 signature with the relay-auth key over the relay transcript.
+    RelayProof([u8; 64]),
+    /// The sender ends the session, and says why.
+    Refuse {
+        /// Machine-readable reason.
+        code: RefuseCode,
+        /// For the other side's log and its user.
+        message: String,
+    },
+    /// The sender's version vector: what it holds, durably. Sent after
+    /// authentication, as the acknowledgement of every `Changes` frame, and
+    /// periodically as a keepalive.
+    Have(VersionVector),
+    /// Sealed changes, each as its serialized bytes, parsed one by one by
+    /// the receiver so one bad change does not cost the rest of the batch.
+    Changes(Vec<Vec<u8>>),
+    /// Changes the receiver refused.
+    Reject(Vec<Rejection>),
+}
+
+/// Why bytes are not a valid frame.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+#[non_exhaustive]
+pub enum WireError {
+    /// A frame announces more bytes than the protocol allows.
+    #[error("frame of {len} bytes is larger than the maximum of {max}")]
+    TooLarge {
+        /// The announced length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A frame is empty (no type byte).
+    #[error("empty frame")]
+    Empty,
+    /// The payload ends before a field does.
+    #[error("{frame} frame is truncated: {field} needs {needed} bytes, {available} remain")]
+    Truncated {
+        /// Which frame type.
+        frame: &'static str,
+        /// Which field.
+        field: &'static str,
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes left.
+        available: usize,
+    },
+    /// Bytes follow the last field.
+    #[error("{frame} frame has {extra} unexpected trailing bytes")]
+    Trailing {
+        /// Which frame type.
+        frame: &'static str,
+        /// How many.
+        extra: usize,
+    },
+    /// The type byte is not one of this version's frames.
+    #[error("unknown frame type 0x{code:02x}")]
+    UnknownType {
+        /// The type byte.
+        code: u8,
+    },
+    /// A hello without the `WEFT` magic: not a Weft peer.
+    #[error("hello does not start with \"WEFT\": the peer does not speak the Weft sync protocol")]
+    BadMagic,
+    /// A role byte that is neither device nor relay.
+    #[error("unknown peer role {code}")]
+    UnknownRole {
+        /// The role byte.
+        code: u8,
+    },
+    /// A batch with more changes than allowed.
+    #[error("batch of {count} changes is more than the maximum of {max}")]
+    TooManyChanges {
+        /// The announced count.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A version vector whose length is not a multiple of 40 bytes.
+    #[error("{frame} frame: version vector is {len} bytes, not a multiple of 40")]
+    BadVector {
+        /// Which frame type.
+        frame: &'static str,
+        /// Its length.
+        len: usize,
+    },
+    /// A version vector that lists an author twice or out of order.
+    #[error("{frame} frame: version vector authors are not strictly ascending")]
+    UnsortedVector {
+        /// Which frame type.
+        frame: &'static str,
+    },
+    /// A refusal message that is not UTF-8 or too long.
+    #[error("refuse frame: message is not UTF-8 of at most {MAX_REFUSE_MESSAGE} bytes")]
+    BadMessage,
+    /// A device id that is not 32 bytes (cannot happen with fixed fields;
+    /// kept so parsing never panics).
+    #[error("{frame} frame: malformed device id")]
+    BadDeviceId {
+        /// Which frame type.
+        frame: &'static str,
+    },
+}
+
+/// A cursor over a frame's payload that never reads past the end.
+struct Reader<'a> {
+    frame: &'static str,
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, field: &'static str, n: usize) -> Result<&'a [u8], WireError> {
+        if self.bytes.len() < n {
+            return Err(WireError::Truncated {
+                frame: self.frame,
+                field,
+                needed: n,
+                available: self.bytes.len(),
+            });
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], WireError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(field, N)?);
+        Ok(out)
+    }
+    fn u8(&mut self, field: &'static str) -> Result<u8, WireError> {
+        Ok(self.array::<1>(field)?[0])
+    }
+    fn u16(&mut self, field: &'static str) -> Result<u16, WireError> {
+        Ok(u16::from_be_bytes(self.array(field)?))
+    }
+    fn u32(&mut self, field: &'static str) -> Result<u32, WireError> {
+        Ok(u32::from_be_bytes(self.array(field)?))
+    }
+    fn u64(&mut self, field: &'static str) -> Result<u64, WireError> {
+        Ok(u64::from_be_bytes(self.array(field)?))
+    }
+    fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.bytes)
+    }
+    fn finish(self) -> Result<(), WireError> {
+        if self.bytes.is_empty() {
+            Ok(())
+        } else {
+            Err(WireError::Trailing {
+                frame: self.frame,
+                extra: self.bytes.len(),
+            })
+        }
+    }
+}
+
+fn decode_vector(frame: &'static str, bytes: &[u8]) -> Result<VersionVector, WireError> {
+    if !bytes.len().is_multiple_of(40) {
+        return Err(WireError::BadVector {
+            frame,
+            len: bytes.len(),
+        });
+    }
+    let mut vv = VersionVector::new();
+    let mut last: Option<DeviceId> = None;
+    for entry in bytes.chunks_exact(40) {
+        let author =
+            DeviceId::from_slice(&entry[..32]).map_err(|_| WireError::BadDeviceId { frame })?;
+        if last.is_some_and(|l| l >= author) {
+            return Err(WireError::UnsortedVector { frame });
+        }
+        last = Some(author);
+        let mut seq = [0u8; 8];
+        seq.copy_from_slice(&entry[32..]);
+        vv.set(author, u64::from_be_bytes(seq));
+    }
+    Ok(vv)
+}
+
+impl Frame {
+    /// A short name for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Frame::Hello(_) => "hello",
+            Frame::MemberProof(_) => "member-proof",
+            Frame::RelayProof(_) => "relay-proof",
+            Frame::Refuse { .. } => "refuse",
+            Frame::Have(_) => "have",
+            Frame::Changes(_) => "changes",
+            Frame::Reject(_) => "reject",
+        }
+    }
+
+    /// Encodes the frame body (`type ‖ payload`, without the stream length
+    /// prefix; see [`Frame::encode_prefixed`]).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Frame::Hello(h) => {
+                out.push(T_HELLO);
+                out.extend_from_slice(HELLO_MAGIC);
+                out.extend_from_slice(&h.min_version.to_be_bytes());
+                out.extend_from_slice(&h.max_version.to_be_bytes());
+                out.extend_from_slice(&h.features.to_be_bytes());
+                out.push(h.role.code());
+                out.extend_from_slice(h.workspace.as_bytes());
+                out.extend_from_slice(&h.nonce);
+            }
+            Frame::MemberProof(tag) => {
+                out.push(T_MEMBER_PROOF);
+                out.extend_from_slice(tag);
+            }
+            Frame::RelayProof(sig) => {
+                out.push(T_RELAY_PROOF);
+                out.extend_from_slice(sig);
+            }
+            Frame::Refuse { code, message } => {
+                out.push(T_REFUSE);
+                out.push(code.code());
+                // Truncate on a character boundary rather than fail: a
+                // refusal is best effort and must always be sendable.
+                let mut end = message.len().min(MAX_REFUSE_MESSAGE);
+                while !message.is_char_boundary(end) {
+                    end -= 1;
+                }
+                out.extend_from_slice(&(end as u16).to_be_bytes());
+                out.extend_from_slice(&message.as_bytes()[..end]);
+            }
+            Frame::Have(vv) => {
+                out.push(T_HAVE);
+                out.extend_from_slice(&vv.encode());
+            }
+            Frame::Changes(changes) => {
+                out.push(T_CHANGES);
+                out.extend_from_slice(&(changes.len() as u16).to_be_bytes());
+                for c in changes {
+                    out.extend_from_slice(&(c.len() as u32).to_be_bytes());
+                    out.extend_from_slice(c);
+                }
+            }
+            Frame::Reject(items) => {
+                out.push(T_REJECT);
+                out.extend_from_slice(&(items.len() as u16).to_be_bytes());
+                for r in items {
+                    out.extend_from_slice(r.author.public_key());
+                    out.extend_from_slice(&r.seq.to_be_bytes());
+                    out.push(r.code.code());
+                }
+            }
+        }
+        out
+    }
+
+    /// Encodes the frame with its `u32` length prefix, ready for a stream.
+    pub fn encode_prefixed(&self) -> Vec<u8> {
+        let body = self.encode();
+        let mut out = Vec::with_capacity(4 + body.len());
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Parses one frame body. Never panics; every error names what was
+    /// wrong.
+    pub fn decode(body: &[u8]) -> Result<Frame, WireError> {
+        if body.len() > MAX_FRAME_LEN {
+            return Err(WireError::TooLarge {
+                len: body.len(),
+                max: MAX_FRAME_LEN,
+            });
+        }
+        let (&ty, payload) = body.split_first().ok_or(WireError::Empty)?;
+        match ty {
+            T_HELLO => {
+                let mut r = Reader {
+                    frame: "hello",
+                    bytes: payload,
+                };
+                if r.take("magic", 4)? != HELLO_MAGIC {
+                    return Err(WireError::BadMagic);
+                }
+                let min_version = r.u16("min version")?;
+                let max_version = r.u16("max version")?;
+                let features = r.u64("features")?;
+                let role = Role::from_code(r.u8("role")?)?;
+                let workspace = WorkspaceId::from_bytes(r.array("workspace id")?);
+                let nonce = r.array("nonce")?;
+                // Later versions may append fields to the hello; version 1
+                // ignores them so that the version check can still run.
+                let _ = r.rest();
+                Ok(Frame::Hello(Hello {
+                    min_version,
+                    max_version,
+                    features,
+                    role,
+                    workspace,
+                    nonce,
+                }))
+            }
+            T_MEMBER_PROOF => {
+                let mut r = Reader {
+                    frame: "member-proof",
+                    bytes: payload,
+                };
+                let tag = r.array("tag")?;
+                r.finish()?;
+                Ok(Frame::MemberProof(tag))
+            }
+            T_RELAY_PROOF => {
+                let mut r = Reader {
+                    frame: "relay-proof",
+                    bytes: payload,
+                };
+                let sig = r.array("signature")?;
+                r.finish()?;
+                Ok(Frame::RelayProof(sig))
+            }
+            T_REFUSE => {
+                let mut r = Reader {
+                    frame: "refuse",
+                    bytes: payload,
+                };
+                let code = RefuseCode::from_code(r.u8("code")?);
+                let len = r.u16("message length")? as usize;
+                if len > MAX_REFUSE_MESSAGE {
+                    return Err(WireError::BadMessage);
+                }
+                let message = std::str::from_utf8(r.take("message", len)?)
+                    .map_err(|_| WireError::BadMessage)?
+                    .to_owned();
+                r.finish()?;
+                Ok(Frame::Refuse { code, message })
+            }
+            T_HAVE => Ok(Frame::Have(decode_vector("have", payload)?)),
+            T_CHANGES => {
+                let mut r = Reader {
+                    frame: "changes",
+                    bytes: payload,
+                };
+                let count = r.u16("count")? as usize;
+                if count > MAX_BATCH_CHANGES {
+                    return Err(WireError::TooManyChanges {
+                        count,
+                        max: MAX_BATCH_CHANGES,
+                    });
+                }
+                let mut out = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let len = r.u32("change length")? as usize;
+                    out.push(r.take("change", len)?.to_vec());
+                }
+                r.finish()?;
+                Ok(Frame::Changes(out))
+            }
+            T_REJECT => {
+                let mut r = Reader {
+                    frame: "reject",
+                    bytes: payload,
+                };
+                let count = r.u16("count")? as usize;
+                if count > MAX_BATCH_CHANGES {
+                    return Err(WireError::TooManyChanges {
+                        count,
+                        max: MAX_BATCH_CHANGES,
+                    });
+                }
+                let mut out = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let author = DeviceId::from_slice(r.take("author", 32)?)
+                        .map_err(|_| WireError::BadDeviceId { frame: "reject" })?;
+                    let seq = r.u64("seq")?;
+                    let code = RejectCode::from_code(r.u8("code")?);
+                    out.push(Rejection { author, seq, code });
+                }
+                r.finish()?;
+                Ok(Frame::Reject(out))
+            }
+            code => Err(WireError::UnknownType { code }),
+        }
+    }
+}
+
+/// Splits a byte stream into frame bodies. Feed it whatever the transport
+/// read; it keeps a partial frame until the rest arrives, and refuses an
+/// oversized length prefix before buffering the frame.
+#[derive(Debug, Default)]
+pub struct FrameReader {
+    buf: Vec<u8>,
+}
+
+impl FrameReader {
+    /// An empty reader.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends bytes read from the stream.
+    pub fn extend(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes buffered and not yet returned as a frame.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete frame body, `Ok(None)` if more bytes are needed,
+    /// or an error if the stream announces a frame over [`MAX_FRAME_LEN`]
+    /// (the stream is unusable after that: end the session).
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, WireError> {
+        let Some(prefix) = self.buf.first_chunk::<4>() else {
+            return Ok(None);
+        };
+        let len = u32::from_be_bytes(*prefix) as usize;
+        if len > MAX_FRAME_LEN {
+            return Err(WireError::TooLarge {
+                len,
+                max: MAX_FRAME_LEN,
+            });
+        }
+        if self.buf.len() < 4 + len {
+            return Ok(None);
+        }
+        let body = self.buf[4..4 + len].to_vec();
+        self.buf.drain(..4 + len);
+        Ok(Some(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(n: u8) -> DeviceId {
+        weft_crypto::DeviceKey::from_seed([n; 32]).device_id()
+    }
+
+    fn samples() -> Vec<Frame> {
+        let mut vv = VersionVector::new();
+        vv.set(device(1), 7);
+        vv.set(device(2), 1 << 40);
+        vec![
+            Frame::Hello(Hello {
+                min_version: 1,
+                max_version: 3,
+                features: 0xdead_beef,
+                role: Role::Relay,
+                workspace: WorkspaceId::from_bytes([9; 16]),
+                nonce: [4; 32],
+            }),
+            Frame::MemberProof([1; 32]),
+            Frame::RelayProof([2; 64]),
+            Frame::Refuse {
+                code: RefuseCode::NotMember,
+                message: "no".into(),
+            },
+            Frame::Refuse {
+                code: RefuseCode::Other(200),
+                message: String::new(),
+            },
+            Frame::Have(vv),
+            Frame::Have(VersionVector::new()),
+            Frame::Changes(vec![vec![1, 2, 3], vec![], vec![0; 1000]]),
+            Frame::Reject(vec![Rejection {
+                author: device(3),
+                seq: 5,
+                code: RejectCode::BadSignature,
+            }]),
+        ]
+    }
+
+    #[test]
+    fn every_frame_round_trips() {
+        for f in samples() {
+            assert_eq!(Frame::decode(&f.encode()).as_ref(), Ok(&f), "{}", f.name());
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        for f in samples() {
+            let bytes = f.encode();
+            for cut in 0..bytes.len() {
+                let r = Frame::decode(&bytes[..cut]);
+                // A hello may legitimately end anywhere after its fixed
+                // fields; nothing else may decode from a prefix.
+                // A `have` cut at an entry boundary is a shorter vector.
+                if matches!(f, Frame::Have(_)) && cut > 0 && (cut - 1) % 40 == 0 {
+                    continue;
+                }
+                if let Ok(g) = r {
+                    panic!("{} cut at {cut} decoded as {}", f.name(), g.name());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused_except_after_a_hello() {
+        for f in samples() {
+            let mut bytes = f.encode();
+            bytes.push(0);
+            let r = Frame::decode(&bytes);
+            match f {
+                Frame::Hello(_) => assert_eq!(r, Ok(f)),
+                // An extra byte at the end of a `have` breaks its 40-byte
+                // granularity; elsewhere it is a trailing byte.
+                Frame::Have(_) => assert!(matches!(r, Err(WireError::BadVector { .. }))),
+                _ => assert!(matches!(r, Err(WireError::Trailing { .. })), "{r:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn hello_from_another_protocol_is_named() {
+        let mut bytes = samples()[0].encode();
+        bytes[1] = b'X';
+        assert_eq!(Frame::decode(&bytes), Err(WireError::BadMagic));
+    }
+
+    #[test]
+    fn unsorted_vectors_are_refused() {
+        let mut vv = VersionVector::new();
+        vv.set(device(1), 1);
+        vv.set(device(2), 1);
+        let mut bytes = Frame::Have(vv).encode();
+        let (a, b) = bytes[1..].split_at_mut(40);
+        a.swap_with_slice(b);
+        assert!(matches!(
+            Frame::decode(&bytes),
+            Err(WireError::UnsortedVector { .. })
+        ));
+    }
+
+    #[test]
+    fn reader_splits_a_stream_fed_byte_by_byte() {
+        let frames = samples();
+        let stream: Vec<u8> = frames.iter().flat_map(|f| f.encode_prefixed()).collect();
+        let mut r = FrameReader::new();
+        let mut out = Vec::new();
+        for b in stream {
+            r.extend(&[b]);
+            while let Some(body) = r.next_frame().unwrap() {
+                out.push(Frame::decode(&body).unwrap());
+            }
+        }
+        assert_eq!(out, frames);
+        assert_eq!(r.buffered(), 0);
+    }
+
+    #[test]
+    fn reader_refuses_an_oversized_prefix_before_buffering() {
+        let mut r = FrameReader::new();
+        r.extend(&((MAX_FRAME_LEN as u32) + 1).to_be_bytes());
+        assert!(matches!(r.next_frame(), Err(WireError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn batches_over_the_limit_are_refused() {
+        let f = Frame::Changes(vec![vec![]; MAX_BATCH_CHANGES + 1]);
+        assert!(matches!(
+            Frame::decode(&f.encode()),
+            Err(WireError::TooManyChanges { .. })
+        ));
+    }
+}
