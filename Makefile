@@ -26,7 +26,7 @@ APT_PACKAGES := \
 # node_modules matches it.
 UI_INSTALLED := ui/node_modules/.package-lock.json
 
-.PHONY: help deps deps-apt deps-tools ui ui-test run build lint test test-rust-and-e2e test-e2e bench
+.PHONY: help deps deps-apt deps-tools ui ui-test run build lint test test-rust-and-e2e test-e2e bench fuzz sim
 
 help:
 	@echo "make run    build the UI and open the Weft window"
@@ -34,6 +34,8 @@ help:
 	@echo "make deps   install missing system packages, cargo tools and npm packages"
 	@echo "make ui     build the front end into ui/dist"
 	@echo "make bench  run the benchmarks"
+	@echo "make sim    the sync simulation over SEEDS=FROM..TO with DEVICES=N"
+	@echo "make fuzz   fuzz the frame decoder and sealed-change parser (FUZZ_SECONDS per target)"
 
 deps: deps-apt deps-tools $(UI_INSTALLED)
 
@@ -95,8 +97,15 @@ lint: build
 test-rust-and-e2e:
 	scripts/with-keyring.sh bash -c '$(CARGO) nextest run --workspace --profile ci && node --test ui/e2e/'
 
+# A short run of each fuzz target (scripts/fuzz.sh; nightly and cargo-fuzz are installed
+# on first use). `make fuzz FUZZ_SECONDS=600` runs longer.
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
 test: deps build lint ui-test
 	@$(MAKE) test-rust-and-e2e
+	@$(MAKE) fuzz
 
 # The UI smoke test alone (needs a built `weft`: make build).
 test-e2e:
@@ -104,3 +113,10 @@ test-e2e:
 
 bench:
 	$(CARGO) bench -p weft-engine --bench weft
+
+# The sync simulation over any seed range and device count, e.g.
+#   make sim SEEDS=5000..7000 DEVICES=5
+SEEDS ?= 0..2000
+DEVICES ?= 3
+sim:
+	WEFT_SIM_SEEDS=$(SEEDS) WEFT_SIM_DEVICES=$(DEVICES) $(CARGO) nextest run -p weft-engine --test sim

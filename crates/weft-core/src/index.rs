@@ -241,6 +241,20 @@ impl Index {
         Ok(())
     }
 
+    /// True while some imported updates wait for a predecessor that has not
+    /// arrived (sync delivers each device's changes in order, but not in
+    /// causal order across devices). Loro keeps them and applies them once
+    /// the predecessor comes, but a snapshot omits them, so a snapshot taken
+    /// now would lose them: callers skip snapshotting until this is false.
+    pub fn has_pending(&self) -> bool {
+        // An encoding failure is treated as "pending": skipping a snapshot
+        // (a cache) is always safe, losing updates is not.
+        self.doc
+            .export_pending_updates()
+            .map(|p| p.is_some())
+            .unwrap_or(true)
+    }
+
     /// The whole document as a Loro snapshot.
     pub fn export_snapshot(&self) -> Vec<u8> {
         // Exporting a snapshot of a live document cannot fail in Loro 1.x

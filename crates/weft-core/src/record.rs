@@ -208,6 +208,13 @@ impl Record {
         Ok(r)
     }
 
+    /// True while some imported changes wait for a dependency that has not
+    /// arrived. Automerge queues them and applies them once it comes, but
+    /// `save` omits them, so callers skip snapshotting until this is false.
+    pub fn has_pending(&mut self) -> bool {
+        !self.doc.get_missing_deps(&[]).is_empty()
+    }
+
     /// Applies foreign bytes (change bytes from another device, or a
     /// snapshot). Invalid bytes are an error, never a panic. After
     /// [`RecordError::Panicked`] the record may be half-updated: drop it and

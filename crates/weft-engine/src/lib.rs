@@ -2,13 +2,15 @@
 //!
 //! This is the API both shells call: the `weft` CLI and the Tauri app. It is
 //! synchronous (SQLite and the CRDT libraries are); async callers run it on
-//! a blocking thread. Later, the network layer drives the same [`Workspace`].
+//! a blocking thread. The network layer drives the same [`Workspace`]
+//! through its sync sessions (see `sync.rs`).
 
 mod envelope;
 mod error;
 mod export;
 mod home;
 mod ops;
+mod sync;
 mod workspace;
 
 pub use envelope::Envelope;
@@ -16,6 +18,7 @@ pub use error::EngineError;
 pub use export::{ExportReport, ImportReport};
 pub use home::{DB_FILE, KEY_FILE, default_home};
 pub use ops::{DocSummary, Shown, Status, Version};
+pub use sync::{Ingested, StoreLog};
 pub use workspace::{KeyBackend, Workspace};
 
 pub use weft_core::{DocId, DocKind};

@@ -500,6 +500,19 @@ impl Workspace {
         )
     }
 
+    /// Moves the folder `path` (with everything in it) under the folder
+    /// `new_parent` ("" is the root). Moving a folder into itself or below
+    /// itself is refused; when two devices concurrently make moves that
+    /// together would form a cycle, one of them is dropped on merge.
+    pub fn move_folder(&mut self, path: &str, new_parent: &str) -> Result<(), EngineError> {
+        let from = parse_folder_path(path)?;
+        let to = parse_folder_path(new_parent)?;
+        self.index_action(
+            format!("moved folder /{} to /{}", from.join("/"), to.join("/")),
+            |i| i.move_folder(&from, &to),
+        )
+    }
+
     /// Renames a document.
     pub fn rename(&mut self, doc: &DocId, title: &str) -> Result<(), EngineError> {
         let e = self.live_entry(doc)?;

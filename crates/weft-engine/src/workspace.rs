@@ -24,6 +24,18 @@ const META_KEYS: &str = "keys";
 const META_NAME: &str = "name";
 const KEYS_KEYRING: &[u8] = b"os-keyring";
 const KEYS_FILE: &[u8] = b"passphrase-file";
+/// Keys held by a secret store the embedder passes to every open.
+const KEYS_EXTERNAL: &[u8] = b"external";
+
+fn backend(home: &Path, keys: KeyBackend) -> (Box<dyn SecretStore>, &'static [u8]) {
+    match keys {
+        KeyBackend::OsKeyring => (Box::new(KeyringStore::new(KEYRING_SERVICE)), KEYS_KEYRING),
+        KeyBackend::Passphrase(p) => (
+            Box::new(PassphraseFile::new(home.join(KEY_FILE), p)),
+            KEYS_FILE,
+        ),
+    }
+}
 
 /// The index document has a fixed, well-known id in every workspace, so a
 /// device that has never seen a workspace knows where titles live.
@@ -51,9 +63,14 @@ pub(crate) trait Crdt: Sized {
     fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), String>;
     fn snapshot(&mut self) -> Vec<u8>;
     fn take_pending(&mut self) -> Option<Vec<u8>>;
+    /// Imported changes still wait for a dependency (see `Note::has_pending`).
+    fn waiting(&mut self) -> bool;
 }
 
 impl Crdt for Note {
+    fn waiting(&mut self) -> bool {
+        self.has_pending()
+    }
     fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String> {
         Note::load(chunks).map_err(|e| e.to_string())
     }
@@ -69,6 +86,9 @@ impl Crdt for Note {
 }
 
 impl Crdt for Record {
+    fn waiting(&mut self) -> bool {
+        self.has_pending()
+    }
     fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String> {
         Record::load(chunks).map_err(|e| e.to_string())
     }
@@ -84,6 +104,9 @@ impl Crdt for Record {
 }
 
 impl Crdt for Index {
+    fn waiting(&mut self) -> bool {
+        self.has_pending()
+    }
     fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String> {
         Index::load(chunks).map_err(|e| e.to_string())
     }
@@ -112,10 +135,16 @@ impl Body {
             Body::Record(_) => DocKind::Record,
         }
     }
-    fn import_bytes(&mut self, b: &[u8]) -> Result<(), String> {
+    pub(crate) fn import_bytes(&mut self, b: &[u8]) -> Result<(), String> {
         match self {
             Body::Note(n) => n.import_bytes(b),
             Body::Record(r) => r.import_bytes(b),
+        }
+    }
+    fn waiting(&mut self) -> bool {
+        match self {
+            Body::Note(n) => n.waiting(),
+            Body::Record(r) => r.waiting(),
         }
     }
     fn snapshot(&mut self) -> Vec<u8> {
@@ -136,7 +165,7 @@ impl Body {
 pub(crate) struct Loaded<T> {
     pub(crate) doc: T,
     /// Every change row of this document with id ≤ `upto` is in `doc`.
-    upto: i64,
+    pub(crate) upto: i64,
     /// Per author, the highest seq of this document's changes in `doc`.
     vector: VersionVector,
     /// Rows and bytes committed since the stored snapshot.
@@ -180,6 +209,30 @@ impl<T> Loaded<T> {
         self.upto = row;
         self.tail_rows += 1;
         self.tail_bytes += len;
+        Ok(())
+    }
+}
+
+impl<T> Loaded<T> {
+    /// Imports stored changes of this document that it does not hold yet
+    /// (rows after `upto`, read inside the transaction that appended them).
+    pub(crate) fn absorb_rows(
+        &mut self,
+        rows: &[StoredChange],
+        data_key: &DataKey,
+        import: impl Fn(&mut T, &[u8]) -> Result<(), String>,
+    ) -> Result<(), EngineError> {
+        for c in rows {
+            let env = open_change(data_key, c)?;
+            let h = c.change.header();
+            import(&mut self.doc, &env.body).map_err(corrupt(h.doc))?;
+            if h.seq > self.vector.get(&h.author) {
+                self.vector.set(h.author, h.seq);
+            }
+            self.upto = self.upto.max(c.row);
+            self.tail_rows += 1;
+            self.tail_bytes += env.body.len();
+        }
         Ok(())
     }
 }
@@ -245,6 +298,67 @@ impl Workspace {
     /// key and device key, stored in the chosen [`KeyBackend`]. Nothing is
     /// left behind if any step fails.
     pub fn init(home: &Path, name: &str, keys: KeyBackend) -> Result<Self, EngineError> {
+        let (store_impl, marker) = backend(home, keys);
+        let secrets = WorkspaceSecrets {
+            workspace_key: WorkspaceKey::generate(),
+            device_key: DeviceKey::generate(),
+        };
+        let workspace = weft_core::WorkspaceId::random();
+        Self::create(home, name, workspace, secrets, store_impl.as_ref(), marker)
+    }
+
+    /// Makes `home` a new device of an existing workspace: the workspace's
+    /// id and key (from an invite), a fresh device key, and an empty log
+    /// that sync fills.
+    pub fn join(
+        home: &Path,
+        name: &str,
+        workspace: weft_core::WorkspaceId,
+        key: WorkspaceKey,
+        keys: KeyBackend,
+    ) -> Result<Self, EngineError> {
+        let (store_impl, marker) = backend(home, keys);
+        let secrets = WorkspaceSecrets {
+            workspace_key: key,
+            device_key: DeviceKey::generate(),
+        };
+        Self::create(home, name, workspace, secrets, store_impl.as_ref(), marker)
+    }
+
+    /// Creates a device of `workspace` whose secrets the caller chose
+    /// (a new workspace, or one being joined), kept in a secret store the
+    /// caller provides: for embedders with their own store, and for tests
+    /// that run many deterministic devices in one process. Reopen it with
+    /// [`Workspace::open_in`] and the same store.
+    pub fn create_in(
+        home: &Path,
+        name: &str,
+        workspace: weft_core::WorkspaceId,
+        secrets: WorkspaceSecrets,
+        store: &dyn SecretStore,
+    ) -> Result<Self, EngineError> {
+        Self::create(home, name, workspace, secrets, store, KEYS_EXTERNAL)
+    }
+
+    /// Opens a workspace made with [`Workspace::create_in`].
+    pub fn open_in(home: &Path, secrets: &dyn SecretStore) -> Result<Self, EngineError> {
+        let db = home.join(DB_FILE);
+        if !db.is_file() {
+            return Err(EngineError::NoWorkspace {
+                home: home.to_owned(),
+            });
+        }
+        Self::open_with(home, secrets)
+    }
+
+    fn create(
+        home: &Path,
+        name: &str,
+        workspace: weft_core::WorkspaceId,
+        secrets: WorkspaceSecrets,
+        store_impl: &dyn SecretStore,
+        marker: &[u8],
+    ) -> Result<Self, EngineError> {
         let db = home.join(DB_FILE);
         if db.exists() {
             return Err(EngineError::AlreadyExists {
@@ -252,18 +366,6 @@ impl Workspace {
             });
         }
         std::fs::create_dir_all(home).map_err(EngineError::io(home))?;
-        let workspace = weft_core::WorkspaceId::random();
-        let secrets = WorkspaceSecrets {
-            workspace_key: WorkspaceKey::generate(),
-            device_key: DeviceKey::generate(),
-        };
-        let (store_impl, marker): (Box<dyn SecretStore>, &[u8]) = match keys {
-            KeyBackend::OsKeyring => (Box::new(KeyringStore::new(KEYRING_SERVICE)), KEYS_KEYRING),
-            KeyBackend::Passphrase(p) => (
-                Box::new(PassphraseFile::new(home.join(KEY_FILE), p)),
-                KEYS_FILE,
-            ),
-        };
         store_impl.save(&workspace, &secrets)?;
         // Build the database under a temporary name and rename it into place
         // last, so a crash mid-init leaves no half-made workspace.
@@ -281,7 +383,7 @@ impl Workspace {
             let _ = store_impl.delete(&workspace);
             return Err(e);
         }
-        Self::open_with(home, store_impl.as_ref())
+        Self::open_with(home, store_impl)
     }
 
     /// Opens the workspace in `home`. Keys come from the OS keyring, or from
@@ -566,7 +668,7 @@ impl Workspace {
         Ok(())
     }
 
-    fn maybe_snapshot(&mut self) -> Result<(), EngineError> {
+    pub(crate) fn maybe_snapshot(&mut self) -> Result<(), EngineError> {
         let due: Vec<DocId> = self
             .docs
             .iter()
@@ -591,13 +693,23 @@ impl Workspace {
     /// next writer: a snapshot is only a cache).
     pub(crate) fn snapshot_doc(&mut self, doc: &DocId) -> Result<(), EngineError> {
         let workspace = self.store.workspace();
+        // A document holding changes that wait for a dependency is not
+        // snapshotted: the snapshot would omit them while `upto` claimed
+        // them, and they would be lost on the next load. The log still has
+        // them; the next snapshot after the dependency arrives covers them.
         let (kind, bytes, upto, vector) = if *doc == INDEX_DOC {
             let l = &mut self.index;
+            if l.doc.waiting() {
+                return Ok(());
+            }
             (DocKind::Index, l.doc.snapshot(), l.upto, l.vector.encode())
         } else {
             let Some(l) = self.docs.get_mut(doc) else {
                 return Ok(());
             };
+            if l.doc.waiting() {
+                return Ok(());
+            }
             (l.doc.kind(), l.doc.snapshot(), l.upto, l.vector.encode())
         };
         let header = SnapshotHeader {

@@ -49,4 +49,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER changes_append_only_delete BEFORE DELETE ON changes
     BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
     "#,
+    // 2: per-author heads, the highest seq stored. Sync reads the version
+    // vector on every acknowledgement; computing it from `changes` scans the
+    // whole log (100k+ rows), this table makes it O(authors). `append` keeps
+    // it in the same transaction and refuses gaps, so the head is also the
+    // top of the contiguous run 1..=head. Backfilling with MAX(seq) is exact
+    // because schema 1 only ever stored local commits numbered MAX+1, which
+    // cannot leave a gap.
+    r#"
+    CREATE TABLE heads (
+        author BLOB    PRIMARY KEY,
+        seq    INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO heads (author, seq) SELECT author, MAX(seq) FROM changes GROUP BY author;
+    "#,
 ];

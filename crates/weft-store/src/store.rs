@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use weft_core::{ChangeKind, DeviceId, DocId, DocKind, Seq, VersionVector, WorkspaceId};
+use weft_crypto::sealed::{MAX_CIPHERTEXT_LEN, NONCE_LEN, SIGNATURE_LEN, TAG_LEN};
 use weft_crypto::{ChangeHeader, SealedChange};
 
 use crate::migrations::{APPLICATION_ID, MIGRATIONS};
@@ -63,6 +64,32 @@ pub enum StoreError {
         row: i64,
         /// The document it belongs to (hex, as stored).
         doc: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A change that does not directly follow the author's stored changes:
+    /// storing it would leave a hole, and the version vector could no longer
+    /// say "1..=N are all here".
+    #[error(
+        "change {seq} of device {author} does not follow the stored {stored}; \
+         changes of one device are stored in order",
+        stored = .expected.saturating_sub(1)
+    )]
+    Gap {
+        /// The author.
+        author: DeviceId,
+        /// The seq offered.
+        seq: Seq,
+        /// The only seq that would have been accepted (one past the stored).
+        expected: Seq,
+    },
+    /// A row of the per-author heads table could not be decoded.
+    #[error("database {path}: the stored head of device {author} is corrupt: {detail}")]
+    CorruptHead {
+        /// The database file.
+        path: PathBuf,
+        /// The author column, hex, as stored.
+        author: String,
         /// What is wrong with it.
         detail: String,
     },
@@ -349,44 +376,53 @@ impl Store {
     }
 
     /// The version vector of the whole log: per author, the highest seq
-    /// such that 1..=seq are all stored.
+    /// such that 1..=seq are all stored (the store refuses gaps, so that is
+    /// the author's head). One row per author, whatever the log's length.
     pub fn version_vector(&self) -> Result<VersionVector, StoreError> {
         let err = sql_err(&self.path);
-        // For each author: the lowest seq whose successor is missing. That is
-        // the top of the contiguous run starting at 1, if seq 1 is present.
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT c.author, MIN(c.seq),
-                        EXISTS (SELECT 1 FROM changes o WHERE o.author = c.author AND o.seq = 1)
-                 FROM changes c
-                 WHERE NOT EXISTS (SELECT 1 FROM changes d WHERE d.author = c.author AND d.seq = c.seq + 1)
-                 GROUP BY c.author",
-            )
+            .prepare_cached("SELECT author, seq FROM heads")
             .map_err(&err)?;
         let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, bool>(2)?,
-                ))
-            })
+            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
             .map_err(&err)?;
         let mut vv = VersionVector::new();
         for row in rows {
-            let (author, top, has_first) = row.map_err(&err)?;
-            if !has_first {
-                continue;
-            }
-            let author = DeviceId::from_slice(&author).map_err(|e| StoreError::CorruptChange {
-                row: 0,
-                doc: String::new(),
-                detail: e.to_string(),
-            })?;
-            vv.set(author, top.max(0) as u64);
+            let (author, seq) = row.map_err(&err)?;
+            let corrupt = |detail: String| StoreError::CorruptHead {
+                path: self.path.clone(),
+                author: hex::encode(&author),
+                detail,
+            };
+            let id = DeviceId::from_slice(&author).map_err(|e| corrupt(e.to_string()))?;
+            let seq = u64::try_from(seq).map_err(|_| corrupt(format!("negative seq {seq}")))?;
+            vv.set(id, seq);
         }
         Ok(vv)
+    }
+
+    /// The changes of `author` with seq greater than `after`, in seq order:
+    /// at most `max_count`, and stopping once the serialized size
+    /// ([`SealedChange::to_bytes`]) of those collected reaches `max_bytes`
+    /// (so the last one may cross it), but always at least one if any
+    /// exists and `max_count` is not zero.
+    pub fn changes_after(
+        &self,
+        author: &DeviceId,
+        after: Seq,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<SealedChange>, StoreError> {
+        changes_after(
+            &self.conn,
+            &self.path,
+            self.workspace,
+            author,
+            after,
+            max_count,
+            max_bytes,
+        )
     }
 
     /// Bytes used on disk by the database and its WAL.
@@ -440,8 +476,11 @@ impl WriteTx<'_> {
     pub fn next_seq(&self, author: &DeviceId) -> Result<Seq, StoreError> {
         let max: Option<i64> = self
             .tx
-            .prepare_cached("SELECT MAX(seq) FROM changes WHERE author = ?1")
-            .and_then(|mut s| s.query_row([author.public_key().as_slice()], |r| r.get(0)))
+            .prepare_cached("SELECT seq FROM heads WHERE author = ?1")
+            .and_then(|mut s| {
+                s.query_row([author.public_key().as_slice()], |r| r.get(0))
+                    .optional()
+            })
             .map_err(sql_err(self.path))?;
         Ok(max.unwrap_or(0).max(0) as u64 + 1)
     }
@@ -483,6 +522,16 @@ impl WriteTx<'_> {
                 seq: h.seq,
             });
         }
+        // After the duplicate check: a change re-delivered below the head is
+        // a no-op, not a gap.
+        let expected = self.next_seq(&h.author)?;
+        if h.seq != expected {
+            return Err(StoreError::Gap {
+                author: h.author,
+                seq: h.seq,
+                expected,
+            });
+        }
         self.tx
             .prepare_cached(
                 "INSERT INTO changes (doc, author, seq, kind, nonce, ciphertext, signature, stored_at)
@@ -502,6 +551,13 @@ impl WriteTx<'_> {
             })
             .map_err(&err)?;
         let row = self.tx.last_insert_rowid();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO heads (author, seq) VALUES (?1, ?2)
+                 ON CONFLICT (author) DO UPDATE SET seq = excluded.seq",
+            )
+            .and_then(|mut s| s.execute(params![h.author.public_key().as_slice(), seq]))
+            .map_err(&err)?;
         self.tx
             .prepare_cached(
                 "INSERT INTO docs (doc, kind, changes, updated_at) VALUES (?1, ?2, 1, ?3)
@@ -561,6 +617,25 @@ impl WriteTx<'_> {
     /// transaction (so nothing can be appended between reading and writing).
     pub fn changes_of_doc(&self, doc: &DocId, after: i64) -> Result<Vec<StoredChange>, StoreError> {
         changes_of_doc(self.tx, self.path, self.workspace, doc, after)
+    }
+
+    /// [`Store::changes_after`], inside this transaction.
+    pub fn changes_after(
+        &self,
+        author: &DeviceId,
+        after: Seq,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<SealedChange>, StoreError> {
+        changes_after(
+            self.tx,
+            self.path,
+            self.workspace,
+            author,
+            after,
+            max_count,
+            max_bytes,
+        )
     }
 }
 
@@ -655,37 +730,127 @@ fn changes_of_doc(
     let mut out = Vec::new();
     for row in rows {
         let (id, author, seq, kind, nonce, ciphertext, signature, stored_at) = row.map_err(&err)?;
-        let corrupt = |detail: &str| StoreError::CorruptChange {
+        let change = decode_change(
+            workspace, *doc, &author, seq, kind, nonce, ciphertext, signature,
+        )
+        .map_err(|detail| StoreError::CorruptChange {
             row: id,
             doc: doc.to_hex(),
-            detail: detail.to_owned(),
-        };
-        let author = DeviceId::from_slice(&author).map_err(|_| corrupt("bad author id"))?;
-        let seq = u64::try_from(seq).map_err(|_| corrupt("negative seq"))?;
-        let kind = u8::try_from(kind)
-            .ok()
-            .and_then(|k| ChangeKind::from_code(k).ok())
-            .ok_or_else(|| corrupt("unknown change kind"))?;
-        let nonce: [u8; 12] = nonce
-            .as_slice()
-            .try_into()
-            .map_err(|_| corrupt("nonce is not 12 bytes"))?;
-        let signature: [u8; 64] = signature
-            .as_slice()
-            .try_into()
-            .map_err(|_| corrupt("signature is not 64 bytes"))?;
-        let header = ChangeHeader {
-            workspace,
-            doc: *doc,
-            author,
-            seq,
-            kind,
-        };
+            detail,
+        })?;
         out.push(StoredChange {
             row: id,
             stored_at_ms: stored_at,
-            change: SealedChange::from_parts(header, nonce, ciphertext, signature),
+            change,
         });
     }
     Ok(out)
+}
+
+fn changes_after(
+    conn: &Connection,
+    path: &Path,
+    workspace: WorkspaceId,
+    author: &DeviceId,
+    after: Seq,
+    max_count: usize,
+    max_bytes: usize,
+) -> Result<Vec<SealedChange>, StoreError> {
+    let err = sql_err(path);
+    // Seqs are stored as i64: nothing lies beyond i64::MAX.
+    let Ok(after) = i64::try_from(after) else {
+        return Ok(Vec::new());
+    };
+    let limit = i64::try_from(max_count).unwrap_or(i64::MAX);
+    // Served by the UNIQUE (author, seq) index: a range scan from `after`,
+    // never a pass over the log.
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, doc, seq, kind, nonce, ciphertext, signature
+             FROM changes WHERE author = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )
+        .map_err(&err)?;
+    let mut rows = stmt
+        .query(params![author.public_key().as_slice(), after, limit])
+        .map_err(&err)?;
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    // The budget is checked before stepping to the next row, so a change
+    // that would not be returned is never read.
+    while bytes < max_bytes || out.is_empty() {
+        let Some(r) = rows.next().map_err(&err)? else {
+            break;
+        };
+        let id: i64 = r.get(0).map_err(&err)?;
+        let doc: Vec<u8> = r.get(1).map_err(&err)?;
+        let corrupt = |detail: String| StoreError::CorruptChange {
+            row: id,
+            doc: hex::encode(&doc),
+            detail,
+        };
+        let doc_id =
+            DocId::from_slice(&doc).map_err(|e| corrupt(format!("bad document id: {e}")))?;
+        let ciphertext: Vec<u8> = r.get(5).map_err(&err)?;
+        bytes = bytes.saturating_add(SERIALIZED_OVERHEAD + ciphertext.len());
+        let change = decode_change(
+            workspace,
+            doc_id,
+            author.public_key().as_slice(),
+            r.get(2).map_err(&err)?,
+            r.get(3).map_err(&err)?,
+            r.get(4).map_err(&err)?,
+            ciphertext,
+            r.get(6).map_err(&err)?,
+        )
+        .map_err(corrupt)?;
+        out.push(change);
+    }
+    Ok(out)
+}
+
+/// Bytes a serialized sealed change takes besides its ciphertext: header,
+/// nonce, ciphertext length and signature (see `SealedChange::to_bytes`).
+const SERIALIZED_OVERHEAD: usize = weft_crypto::HEADER_LEN + NONCE_LEN + 4 + SIGNATURE_LEN;
+
+/// Rebuilds a sealed change from its row's columns.
+#[allow(clippy::too_many_arguments)]
+fn decode_change(
+    workspace: WorkspaceId,
+    doc: DocId,
+    author: &[u8],
+    seq: i64,
+    kind: i64,
+    nonce: Vec<u8>,
+    ciphertext: Vec<u8>,
+    signature: Vec<u8>,
+) -> Result<SealedChange, String> {
+    let author = DeviceId::from_slice(author).map_err(|_| "bad author id".to_owned())?;
+    let seq = u64::try_from(seq).map_err(|_| "negative seq".to_owned())?;
+    let kind = u8::try_from(kind)
+        .ok()
+        .and_then(|k| ChangeKind::from_code(k).ok())
+        .ok_or_else(|| "unknown change kind".to_owned())?;
+    // A peer's `SealedChange::from_bytes` refuses these lengths: better
+    // reported here, naming the row, than as a malformed change over there.
+    if !(TAG_LEN..=MAX_CIPHERTEXT_LEN).contains(&ciphertext.len()) {
+        return Err(format!("ciphertext of {} bytes", ciphertext.len()));
+    }
+    let nonce: [u8; NONCE_LEN] = nonce
+        .as_slice()
+        .try_into()
+        .map_err(|_| "nonce is not 12 bytes".to_owned())?;
+    let signature: [u8; SIGNATURE_LEN] = signature
+        .as_slice()
+        .try_into()
+        .map_err(|_| "signature is not 64 bytes".to_owned())?;
+    let header = ChangeHeader {
+        workspace,
+        doc,
+        author,
+        seq,
+        kind,
+    };
+    Ok(SealedChange::from_parts(
+        header, nonce, ciphertext, signature,
+    ))
 }

@@ -115,27 +115,294 @@ fn duplicates_are_ignored_and_conflicting_rewrites_refused() {
         })
         .unwrap();
     assert_eq!(store.change_count().unwrap(), 1);
+    // Sync re-delivers old changes after newer ones: still a no-op (not a
+    // gap), and the head does not move back.
+    store
+        .write(|tx| -> Result<(), StoreError> {
+            assert!(tx.append(&seal(&f, &f.dev, doc, 2, b"two"), 4)?.is_some());
+            assert!(tx.append(&again, 5)?.is_none());
+            let err = tx.append(&forged, 6).unwrap_err();
+            assert!(matches!(err, StoreError::Conflict { seq: 1, .. }), "{err}");
+            assert_eq!(tx.next_seq(&f.dev.device_id())?, 3);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.change_count().unwrap(), 2);
+    assert_eq!(store.version_vector().unwrap().get(&f.dev.device_id()), 2);
 }
 
 #[test]
-fn version_vector_counts_only_contiguous_runs() {
+fn gaps_are_refused_and_the_vector_is_each_authors_run() {
     let (f, mut store) = fixture();
     let other = DeviceKey::generate();
     let doc = DocId::random();
     store
         .write(|tx| -> Result<(), StoreError> {
-            for s in [1, 2, 3, 5] {
+            for s in [1, 2, 3] {
                 tx.append(&seal(&f, &f.dev, doc, s, b"x"), 0)?;
-            }
-            for s in [2, 3] {
-                tx.append(&seal(&f, &other, doc, s, b"y"), 0)?;
             }
             Ok(())
         })
         .unwrap();
+    for (dev, s, expected) in [(&f.dev, 5, 4), (&f.dev, 0, 4), (&other, 2, 1)] {
+        let err = store
+            .write(|tx| tx.append(&seal(&f, dev, doc, s, b"y"), 0))
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Gap { seq, expected: e, .. } if seq == s && e == expected),
+            "{err}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("change {s} of device"))
+                && msg.contains(&format!("does not follow the stored {}", expected - 1)),
+            "{msg}"
+        );
+    }
+    // A gap in the middle of a batch refuses the batch: 4 was valid on its
+    // own but is not kept either.
+    let err = store
+        .write(|tx| -> Result<(), StoreError> {
+            tx.append(&seal(&f, &f.dev, doc, 4, b"four"), 0)?;
+            tx.append(&seal(&f, &f.dev, doc, 6, b"six"), 0)?;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Gap {
+                seq: 6,
+                expected: 5,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        store.change_count().unwrap(),
+        3,
+        "a refused gap stores nothing"
+    );
     let vv = store.version_vector().unwrap();
-    assert_eq!(vv.get(&f.dev.device_id()), 3, "seq 4 is missing");
-    assert_eq!(vv.get(&other.device_id()), 0, "seq 1 is missing");
+    assert_eq!(vv.get(&f.dev.device_id()), 3);
+    assert_eq!(vv.get(&other.device_id()), 0);
+    assert_eq!(vv.iter().count(), 1, "no head for an author with no change");
+    // The head did not move: the next change in order is still accepted.
+    store
+        .write(|tx| -> Result<(), StoreError> {
+            assert_eq!(tx.next_seq(&f.dev.device_id())?, 4);
+            tx.append(&seal(&f, &f.dev, doc, 4, b"four"), 0)?;
+            tx.append(&seal(&f, &other, doc, 1, b"o"), 0)?;
+            Ok(())
+        })
+        .unwrap();
+    let vv = store.version_vector().unwrap();
+    assert_eq!(vv.get(&f.dev.device_id()), 4);
+    assert_eq!(vv.get(&other.device_id()), 1);
+}
+
+/// Ten changes by the fixture's device interleaved with ten by `other`,
+/// all in one document; the fixture's carry 100-byte bodies.
+fn two_authors(f: &Fixture, store: &mut Store, other: &DeviceKey) {
+    let doc = DocId::random();
+    store
+        .write(|tx| -> Result<(), StoreError> {
+            for s in 1..=10 {
+                tx.append(&seal(f, &f.dev, doc, s, &[s as u8; 100]), 0)?;
+                tx.append(&seal(f, other, doc, s, b"o"), 0)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn seqs(v: &[SealedChange]) -> Vec<u64> {
+    v.iter().map(|c| c.header().seq).collect()
+}
+
+#[test]
+fn changes_after_reads_one_author_in_order_within_limits() {
+    let (f, mut store) = fixture();
+    let other = DeviceKey::generate();
+    two_authors(&f, &mut store, &other);
+    let me = f.dev.device_id();
+    let all = store.changes_after(&me, 0, 100, usize::MAX).unwrap();
+    assert_eq!(seqs(&all), (1..=10).collect::<Vec<_>>());
+    assert!(
+        all.iter()
+            .all(|c| c.header().author == me && c.verify().is_ok()),
+        "only this author's changes, read back intact"
+    );
+    assert_eq!(
+        seqs(
+            &store
+                .changes_after(&other.device_id(), 4, 100, usize::MAX)
+                .unwrap()
+        ),
+        (5..=10).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        seqs(&store.changes_after(&me, 7, 100, usize::MAX).unwrap()),
+        vec![8, 9, 10]
+    );
+    assert_eq!(
+        seqs(&store.changes_after(&me, 2, 3, usize::MAX).unwrap()),
+        vec![3, 4, 5]
+    );
+    assert!(
+        store
+            .changes_after(&me, 2, 0, usize::MAX)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .changes_after(&me, 10, 100, usize::MAX)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .changes_after(&me, u64::MAX, 100, usize::MAX)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .changes_after(&DeviceKey::generate().device_id(), 0, 100, usize::MAX)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn changes_after_stops_once_the_byte_budget_is_reached() {
+    let (f, mut store) = fixture();
+    let other = DeviceKey::generate();
+    two_authors(&f, &mut store, &other);
+    let me = f.dev.device_id();
+    let all = store.changes_after(&me, 0, 100, usize::MAX).unwrap();
+    // Budgets in the unit the protocol frames them in.
+    let size = all[0].to_bytes().len();
+    assert!(all.iter().all(|c| c.to_bytes().len() == size));
+    let at = |budget| seqs(&store.changes_after(&me, 0, 100, budget).unwrap());
+    assert_eq!(at(size), vec![1], "the first change fills the budget");
+    assert_eq!(at(size + 1), vec![1, 2], "the second crosses it");
+    assert_eq!(at(2 * size), vec![1, 2]);
+    assert_eq!(at(2 * size + 1), vec![1, 2, 3]);
+    assert_eq!(at(1), vec![1], "at least one, whatever the budget");
+    assert_eq!(at(0), vec![1]);
+    assert_eq!(
+        seqs(&store.changes_after(&me, 9, 100, 1).unwrap()),
+        vec![10]
+    );
+    // The same read inside a write transaction.
+    store
+        .write(|tx| -> Result<(), StoreError> {
+            assert_eq!(seqs(&tx.changes_after(&me, 3, 2, size + 1)?), vec![4, 5]);
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn the_sync_reads_use_indexes_not_a_scan_of_the_log() {
+    let (f, store) = fixture();
+    drop(store);
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    };
+    // The statements `changes_after` and `next_seq` run.
+    let after = plan(
+        "SELECT id, doc, seq, kind, nonce, ciphertext, signature
+         FROM changes WHERE author = x'00' AND seq > 5 ORDER BY seq LIMIT 10",
+    );
+    assert!(
+        after.contains("USING INDEX") && after.contains("seq>?"),
+        "{after}"
+    );
+    assert!(!after.contains("TEMP B-TREE"), "no sort: {after}");
+    let head = plan("SELECT seq FROM heads WHERE author = x'00'");
+    assert!(head.contains("USING INDEX"), "{head}");
+}
+
+#[test]
+fn a_corrupt_row_is_an_error_not_a_panic() {
+    let (f, mut store) = fixture();
+    let doc = DocId::random();
+    store
+        .write(|tx| tx.append(&seal(&f, &f.dev, doc, 1, b"x"), 0))
+        .unwrap();
+    drop(store);
+    {
+        // Appended behind the store's back: a nonce of 3 bytes.
+        let conn = rusqlite::Connection::open(&f.path).unwrap();
+        conn.execute(
+            "INSERT INTO changes (doc, author, seq, kind, nonce, ciphertext, signature, stored_at)
+             SELECT doc, author, 2, kind, x'010203', ciphertext, signature, 0 FROM changes",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&f.path).unwrap();
+    let me = f.dev.device_id();
+    assert_eq!(
+        seqs(&store.changes_after(&me, 0, 1, usize::MAX).unwrap()),
+        vec![1]
+    );
+    let err = store.changes_after(&me, 0, 10, usize::MAX).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::CorruptChange { detail, .. } if detail.contains("nonce")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_version_1_database_gains_its_heads_on_open() {
+    let (f, mut store) = fixture();
+    let other = DeviceKey::generate();
+    two_authors(&f, &mut store, &other);
+    let doc = DocId::random();
+    store
+        .write(|tx| tx.append(&seal(&f, &f.dev, doc, 11, b"x"), 0))
+        .unwrap();
+    let before = store.version_vector().unwrap();
+    drop(store);
+    {
+        // What a database written before heads existed looks like.
+        let conn = rusqlite::Connection::open(&f.path).unwrap();
+        conn.execute_batch("DROP TABLE heads; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let mut store = Store::open(&f.path).unwrap();
+    let vv = store.version_vector().unwrap();
+    assert_eq!(vv, before);
+    assert_eq!(vv.get(&f.dev.device_id()), 11);
+    assert_eq!(vv.get(&other.device_id()), 10);
+    {
+        let conn = rusqlite::Connection::open(&f.path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+    }
+    // Appends carry on from the rebuilt heads, and still refuse gaps.
+    store
+        .write(|tx| -> Result<(), StoreError> {
+            assert_eq!(tx.next_seq(&other.device_id())?, 11);
+            tx.append(&seal(&f, &f.dev, doc, 12, b"x"), 0)?;
+            Ok(())
+        })
+        .unwrap();
+    let err = store
+        .write(|tx| tx.append(&seal(&f, &other, doc, 12, b"x"), 0))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Gap { expected: 11, .. }), "{err}");
+    assert_eq!(store.version_vector().unwrap().get(&f.dev.device_id()), 12);
 }
 
 #[test]
