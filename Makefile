@@ -112,7 +112,7 @@ test-e2e:
 	scripts/with-keyring.sh node --test ui/e2e/
 
 bench:
-	$(CARGO) bench -p weft-engine --bench weft
+	$(CARGO) bench -p weft-engine --bench weft --bench sync
 
 # The sync simulation over any seed range and device count, e.g.
 #   make sim SEEDS=5000..7000 DEVICES=5

@@ -298,6 +298,38 @@ pub enum SignatureError {
     },
 }
 
+/// How many decompressed device keys each thread keeps. A workspace has a
+/// handful of devices; decompressing a key costs about as much as a third
+/// of a verification, and sync verifies thousands of changes by the same
+/// few authors.
+const KEY_CACHE: usize = 32;
+
+thread_local! {
+    static VERIFYING_KEYS: std::cell::RefCell<Vec<(DeviceId, VerifyingKey)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn verifying_key(device: &DeviceId) -> Result<VerifyingKey, SignatureError> {
+    if let Some(vk) = VERIFYING_KEYS.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(d, _)| d == device)
+            .map(|(_, vk)| *vk)
+    }) {
+        return Ok(vk);
+    }
+    let vk = VerifyingKey::from_bytes(device.public_key())
+        .map_err(|_| SignatureError::MalformedKey { device: *device })?;
+    VERIFYING_KEYS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= KEY_CACHE {
+            c.remove(0);
+        }
+        c.push((*device, vk));
+    });
+    Ok(vk)
+}
+
 /// Checks an Ed25519 signature by `device` over `msg`.
 ///
 /// Uses `verify_strict`, which also rejects small-order public keys and
@@ -309,8 +341,7 @@ pub fn verify_signature(
     msg: &[u8],
     sig: &[u8; 64],
 ) -> Result<(), SignatureError> {
-    let vk = VerifyingKey::from_bytes(device.public_key())
-        .map_err(|_| SignatureError::MalformedKey { device: *device })?;
+    let vk = verifying_key(device)?;
     vk.verify_strict(msg, &Signature::from_bytes(sig))
         .map_err(|_| SignatureError::Invalid { device: *device })
 }

@@ -5,16 +5,17 @@
 //! moves frames; this module is where verified changes meet the store and
 //! the open documents.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use weft_core::{DeviceId, DocId, Seq, VersionVector};
 use weft_crypto::SealedChange;
-use weft_store::{Store, StoreError};
+use weft_store::{Store, StoreError, StoredChange};
 use weft_sync::{Credentials, Limits, Log, LogError, Role, Session, SessionConfig, VerifiedChange};
 
 use crate::EngineError;
-use crate::workspace::{Crdt, INDEX_DOC, Workspace, now_ms};
+use crate::envelope::Envelope;
+use crate::workspace::{Crdt, INDEX_DOC, Workspace, now_ms, open_change};
 
 /// A store seen through the protocol's [`Log`] trait. Public so a relay
 /// (which has a store but no workspace keys) can serve sessions too.
@@ -108,6 +109,25 @@ impl Workspace {
         let mut out = Ingested::default();
         let mut touched = BTreeSet::new();
         let data_key = &self.data_key;
+        // The session already decrypted these: merge from its plaintexts
+        // rather than verifying and decrypting each row a second time.
+        let known: HashMap<(DeviceId, Seq), &[u8]> = changes
+            .iter()
+            .filter_map(|v| {
+                let h = v.sealed().header();
+                v.plaintext().map(|p| ((h.author, h.seq), p))
+            })
+            .collect();
+        let open = |c: &StoredChange| -> Result<Envelope, EngineError> {
+            let h = c.change.header();
+            match known.get(&(h.author, h.seq)) {
+                Some(plain) => Envelope::decode(plain).map_err(|e| EngineError::Corrupt {
+                    doc: h.doc,
+                    detail: format!("change {} of {}: {e}", h.seq, h.author),
+                }),
+                None => open_change(data_key, c),
+            }
+        };
         let index = &mut self.index;
         let docs = &mut self.docs;
         self.store.write(|tx| -> Result<(), EngineError> {
@@ -132,10 +152,10 @@ impl Workspace {
             for doc in &touched {
                 if *doc == INDEX_DOC {
                     let rows = tx.changes_of_doc(doc, index.upto)?;
-                    index.absorb_rows(&rows, data_key, |d, b| d.import_bytes(b))?;
+                    index.absorb_rows(&rows, open, |d, b| d.import_bytes(b))?;
                 } else if let Some(l) = docs.get_mut(doc) {
                     let rows = tx.changes_of_doc(doc, l.upto)?;
-                    l.absorb_rows(&rows, data_key, |d, b| d.import_bytes(b))?;
+                    l.absorb_rows(&rows, open, |d, b| d.import_bytes(b))?;
                 }
             }
             Ok(())

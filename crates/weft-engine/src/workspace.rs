@@ -216,14 +216,16 @@ impl<T> Loaded<T> {
 impl<T> Loaded<T> {
     /// Imports stored changes of this document that it does not hold yet
     /// (rows after `upto`, read inside the transaction that appended them).
+    /// `open` turns a row into its envelope (the caller may already hold
+    /// the plaintext of rows it just verified).
     pub(crate) fn absorb_rows(
         &mut self,
         rows: &[StoredChange],
-        data_key: &DataKey,
+        open: impl Fn(&StoredChange) -> Result<Envelope, EngineError>,
         import: impl Fn(&mut T, &[u8]) -> Result<(), String>,
     ) -> Result<(), EngineError> {
         for c in rows {
-            let env = open_change(data_key, c)?;
+            let env = open(c)?;
             let h = c.change.header();
             import(&mut self.doc, &env.body).map_err(corrupt(h.doc))?;
             if h.seq > self.vector.get(&h.author) {

@@ -706,8 +706,9 @@ impl Session {
         self.accepted.merge(&log.vector()?);
         let mut ready = Vec::new();
         let mut rejections = Vec::new();
-        for bytes in list {
-            match self.verify(&bytes) {
+        let checked = verify_all(&list, &self.cfg.workspace, &self.creds);
+        for (bytes, result) in list.into_iter().zip(checked) {
+            match result {
                 Ok(v) => {
                     self.stats.bytes_in += bytes.len() as u64;
                     self.admit(v, bytes.len(), &mut ready);
@@ -738,38 +739,6 @@ impl Session {
         // peers, what to offer) once the driver has stored them.
         self.dirty = true;
         Ok(())
-    }
-
-    /// Parses and checks one received change.
-    #[allow(clippy::type_complexity)]
-    fn verify(
-        &self,
-        bytes: &[u8],
-    ) -> Result<VerifiedChange, (Option<(DeviceId, Seq, DocId)>, RejectCode, String)> {
-        let change = SealedChange::from_bytes(bytes)
-            .map_err(|e| (None, RejectCode::Malformed, e.to_string()))?;
-        let h = change.header();
-        let who = Some((h.author, h.seq, h.doc));
-        if h.workspace != self.cfg.workspace {
-            return Err((
-                who,
-                RejectCode::WrongWorkspace,
-                format!("change is of workspace {}", h.workspace),
-            ));
-        }
-        let bad = |e: OpenError| {
-            let code = match e {
-                OpenError::Decrypt { .. } => RejectCode::BadCiphertext,
-                _ => RejectCode::BadSignature,
-            };
-            (who, code, e.to_string())
-        };
-        change.verify().map_err(bad)?;
-        let plaintext = match &self.creds {
-            Credentials::Member(k) => Some(change.open(&k.data).map_err(bad)?),
-            Credentials::Relay(_) => None,
-        };
-        Ok(VerifiedChange { change, plaintext })
     }
 
     /// Accepts a verified change if it is the next of its author, buffers
@@ -949,4 +918,91 @@ impl Session {
         }
         Ok(if out.is_empty() { None } else { Some(out) })
     }
+}
+
+/// Why one received change was refused: its claimed (author, seq, doc) if
+/// the header could be read, the code, and the verifier's message.
+type Refusal = (Option<(DeviceId, Seq, DocId)>, RejectCode, String);
+
+/// Below this many changes a batch is verified on the calling thread.
+const PARALLEL_VERIFY_MIN: usize = 32;
+
+/// Checks every change of a batch, in order. Verification (one Ed25519
+/// check each) dominates the cost of receiving, so a large batch is split
+/// across the machine's cores; the result is the same as checking one by
+/// one, so the session stays deterministic.
+fn verify_all(
+    list: &[Vec<u8>],
+    workspace: &WorkspaceId,
+    creds: &Credentials,
+) -> Vec<Result<VerifiedChange, Refusal>> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get().min(8))
+        .unwrap_or(1);
+    if threads < 2 || list.len() < PARALLEL_VERIFY_MIN {
+        return list.iter().map(|b| verify(b, workspace, creds)).collect();
+    }
+    let chunk = list.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = list
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|b| verify(b, workspace, creds))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(list.chunks(chunk))
+            .flat_map(|(h, part)| {
+                // A panic in a verifier thread (not expected: parsing and
+                // verification return errors) rejects that part rather than
+                // taking the session down.
+                h.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|_| Err((None, RejectCode::Malformed, "verifier panicked".into())))
+                        .collect()
+                })
+            })
+            .collect()
+    })
+}
+
+/// Parses and checks one received change.
+fn verify(
+    bytes: &[u8],
+    workspace: &WorkspaceId,
+    creds: &Credentials,
+) -> Result<VerifiedChange, Refusal> {
+    let change = SealedChange::from_bytes(bytes)
+        .map_err(|e| (None, RejectCode::Malformed, e.to_string()))?;
+    let h = change.header();
+    let who = Some((h.author, h.seq, h.doc));
+    if h.workspace != *workspace {
+        return Err((
+            who,
+            RejectCode::WrongWorkspace,
+            format!("change is of workspace {}", h.workspace),
+        ));
+    }
+    let bad = |e: OpenError| {
+        let code = match e {
+            OpenError::Decrypt { .. } => RejectCode::BadCiphertext,
+            _ => RejectCode::BadSignature,
+        };
+        (who, code, e.to_string())
+    };
+    // `open` verifies the signature before decrypting; a relay, with no
+    // key, can only verify.
+    let plaintext = match creds {
+        Credentials::Member(k) => Some(change.open(&k.data).map_err(bad)?),
+        Credentials::Relay(_) => {
+            change.verify().map_err(bad)?;
+            None
+        }
+    };
+    Ok(VerifiedChange { change, plaintext })
 }
