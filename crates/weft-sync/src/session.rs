@@ -109,7 +109,11 @@ impl Default for Limits {
             window_bytes: 8 << 20,
             window_changes: 4096,
             reorder_bytes: 8 << 20,
-            retransmit_ms: 5_000,
+            // On a reliable stream (libp2p) nothing is ever lost, and a
+            // rewind would resend a window a slow link is still carrying;
+            // so by default only a peer silent for a minute is retried.
+            // The simulator, whose links lose frames, sets it far lower.
+            retransmit_ms: 60_000,
             keepalive_ms: 15_000,
             handshake_timeout_ms: 30_000,
         }
