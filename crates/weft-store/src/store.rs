@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use weft_core::{ChangeKind, DeviceId, DocId, DocKind, Seq, VersionVector, WorkspaceId};
-use weft_crypto::sealed::{MAX_CIPHERTEXT_LEN, NONCE_LEN, SIGNATURE_LEN, TAG_LEN};
+use weft_crypto::sealed::{NONCE_LEN, SIGNATURE_LEN};
 use weft_crypto::{ChangeHeader, SealedChange};
 
 use crate::migrations::{APPLICATION_ID, MIGRATIONS};
@@ -830,11 +830,10 @@ fn decode_change(
         .ok()
         .and_then(|k| ChangeKind::from_code(k).ok())
         .ok_or_else(|| "unknown change kind".to_owned())?;
-    // A peer's `SealedChange::from_bytes` refuses these lengths: better
-    // reported here, naming the row, than as a malformed change over there.
-    if !(TAG_LEN..=MAX_CIPHERTEXT_LEN).contains(&ciphertext.len()) {
-        return Err(format!("ciphertext of {} bytes", ciphertext.len()));
-    }
+    // The ciphertext's length is not checked here: opening the change
+    // checks it (and everything else), and the engine then reports the
+    // document as unreadable, naming it, while the rest of the workspace
+    // keeps working.
     let nonce: [u8; NONCE_LEN] = nonce
         .as_slice()
         .try_into()
