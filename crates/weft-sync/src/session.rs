@@ -316,6 +316,15 @@ pub enum SessionError {
     },
 }
 
+/// A received membership proof.
+#[derive(Clone, Copy)]
+enum Proof<'a> {
+    /// HMAC with the peer-auth key (device to device).
+    Member(&'a [u8; 32]),
+    /// Signature with the relay-auth key (device to relay).
+    Relay(&'a [u8; 64]),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Handshake,
@@ -499,8 +508,8 @@ impl Session {
         };
         match frame {
             Frame::Hello(h) => self.on_hello(h, log),
-            Frame::MemberProof(tag) => self.on_member_proof(&tag, now_ms, log),
-            Frame::RelayProof(sig) => self.on_relay_proof(&sig, now_ms, log),
+            Frame::MemberProof(tag) => self.on_proof(Proof::Member(&tag), log),
+            Frame::RelayProof(sig) => self.on_proof(Proof::Relay(&sig), log),
             Frame::Refuse { code, message } => {
                 self.phase = Phase::Closed;
                 self.control.clear();
@@ -615,40 +624,22 @@ impl Session {
         }
     }
 
-    fn on_member_proof(
-        &mut self,
-        tag: &[u8; 32],
-        _now_ms: u64,
-        log: &dyn Log,
-    ) -> Result<(), SessionError> {
+    fn on_proof(&mut self, proof: Proof<'_>, log: &dyn Log) -> Result<(), SessionError> {
         let Some(h) = self.remote_hello.clone() else {
             // Overtook its hello on a reordering link; the prover repeats
             // it when it sees our repeated hello.
             return Ok(());
         };
-        let ok = match &self.creds {
-            Credentials::Member(k) => k
-                .peer_auth
-                .verify_mac(&self.their_transcript(&h).member(), tag),
-            Credentials::Relay(_) => return Err(self.protocol("a member proof sent to a relay")),
-        };
-        self.on_proof_checked(ok, log)
-    }
-
-    fn on_relay_proof(
-        &mut self,
-        sig: &[u8; 64],
-        _now_ms: u64,
-        log: &dyn Log,
-    ) -> Result<(), SessionError> {
-        let Some(h) = self.remote_hello.clone() else {
-            // Overtook its hello on a reordering link; the prover repeats
-            // it when it sees our repeated hello.
-            return Ok(());
-        };
-        let ok = match &self.creds {
-            Credentials::Relay(v) => v.verify(&self.their_transcript(&h).relay(), sig),
-            Credentials::Member(_) => {
+        let t = self.their_transcript(&h);
+        let ok = match (&self.creds, proof) {
+            (Credentials::Member(k), Proof::Member(tag)) => {
+                k.peer_auth.verify_mac(&t.member(), tag)
+            }
+            (Credentials::Relay(v), Proof::Relay(sig)) => v.verify(&t.relay(), sig),
+            (Credentials::Relay(_), Proof::Member(_)) => {
+                return Err(self.protocol("a member proof sent to a relay"));
+            }
+            (Credentials::Member(_), Proof::Relay(_)) => {
                 return Err(self.protocol("a relay proof sent to a device"));
             }
         };
