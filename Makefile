@@ -16,11 +16,13 @@ NPM ?= npm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Tauri 2 on Linux (WebKitGTK), the Secret Service keyring, and the UI test tools:
-# Xvfb for a display, WebKitWebDriver for WebDriver, ImageMagick for screenshots.
+# Xvfb for a display, WebKitWebDriver for WebDriver, ImageMagick for screenshots;
+# iproute2 (and ping) for the LAN tests in network namespaces.
 APT_PACKAGES := \
 	libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev \
 	libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev pkg-config \
-	xvfb x11-apps imagemagick webkit2gtk-driver gnome-keyring dbus dbus-x11 keyutils xdotool
+	xvfb x11-apps imagemagick webkit2gtk-driver gnome-keyring dbus dbus-x11 keyutils xdotool \
+	iproute2 iputils-ping
 
 # npm writes this file on every install; it is newer than the lock file exactly when
 # node_modules matches it.
@@ -112,7 +114,7 @@ test-e2e:
 	scripts/with-keyring.sh node --test ui/e2e/
 
 bench:
-	$(CARGO) bench -p weft-engine --bench weft --bench sync
+	$(CARGO) bench -p weft-engine --bench weft --bench sync --bench lan
 
 # The sync simulation over any seed range and device count, e.g.
 #   make sim SEEDS=5000..7000 DEVICES=5

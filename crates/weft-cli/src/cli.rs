@@ -152,17 +152,97 @@ pub enum Command {
         /// Source directory (an export, or any folder of .md/.json files).
         dir: PathBuf,
     },
-    /// Workspace id, device id, counts, storage and where keys are kept.
+    /// Workspace id, device id, counts, storage and where keys are kept;
+    /// with DOC, which devices have that document's latest changes.
     Status {
+        /// Id, id prefix or exact title of a document.
+        doc: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// The other devices seen: name, peer id, connection, addresses, last
+    /// sync; and the addresses added with `weft peer add`.
+    Peers {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add or remove an address for the daemon to dial.
+    #[command(subcommand)]
+    Peer(PeerCommand),
+    /// Sync continuously with this workspace's other devices, in the
+    /// foreground (for systemd): logs to stderr (RUST_LOG), stops on SIGTERM
+    /// or SIGINT. Other weft commands keep working while it runs.
+    Daemon {
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Sync with the devices found on the network; with --once, exit when
+    /// every one of them is in sync and print a summary.
+    Sync {
+        /// Sync once and exit, instead of staying on like `weft daemon`.
+        #[arg(long)]
+        once: bool,
+        /// With --once: give up after this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+        timeout: u64,
+        #[command(flatten)]
+        net: NetArgs,
+    },
+    /// Print a code that lets another device join this workspace.
+    ///
+    /// Run `weft join CODE` on the other device. The code gives full access
+    /// to the workspace: share it like a password. The code goes to standard
+    /// output, with a QR code of it when that is a terminal; the warning and
+    /// the next step go to standard error.
+    Invite {
+        /// Do not draw the QR code (drawn only when standard output is a
+        /// terminal).
+        #[arg(long)]
+        no_qr: bool,
+        /// Print JSON: {"code", "workspace", "name"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Join a workspace with a code from `weft invite` on another device,
+    /// then pull everything from the devices it can reach.
+    Join {
+        /// The invite code (weft1-...).
+        code: String,
+        /// Keep the keys in a passphrase-protected file instead of the OS
+        /// keyring (WEFT_PASSPHRASE or a prompt).
+        #[arg(long)]
+        passphrase: bool,
+        /// Give up pulling after this many seconds (the device stays joined).
+        #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+        timeout: u64,
+        #[command(flatten)]
+        net: NetArgs,
     },
     /// Print shell completions.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+}
+
+/// Network options (they override `weft.toml` in the workspace home).
+#[derive(Debug, Args)]
+pub struct NetArgs {
+    /// TCP and QUIC port (default 4466; 0 for any free port).
+    #[arg(long, env = "WEFT_PORT")]
+    pub port: Option<u16>,
+    /// Do not find or announce devices on the LAN by mDNS.
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// The name other devices see (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    pub device_name: Option<String>,
+    /// Also connect to this address (repeatable), e.g.
+    /// /ip4/192.168.1.20/tcp/4466.
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    pub peers: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,5 +268,20 @@ pub enum NewCommand {
         /// Initial content: a JSON object in FILE, or - for standard input.
         #[arg(long, value_name = "FILE")]
         from_json: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// Remember an address to dial, e.g. /ip4/192.168.1.20/tcp/4466 or
+    /// /dns4/example.org/udp/4466/quic-v1.
+    Add {
+        /// The multiaddr.
+        multiaddr: String,
+    },
+    /// Forget an address added with `weft peer add`.
+    Rm {
+        /// The multiaddr, as `weft peers` lists it.
+        multiaddr: String,
     },
 }

@@ -8,10 +8,10 @@ use clap::CommandFactory;
 use weft_engine::{DocId, EngineError, KeyBackend, Workspace};
 use zeroize::Zeroizing;
 
-use crate::cli::{Cli, Command, Global, NewCommand};
+use crate::cli::{Cli, Command, Global, NewCommand, PeerCommand};
 use crate::output;
 
-fn home(g: &Global) -> Result<PathBuf> {
+pub(crate) fn home(g: &Global) -> Result<PathBuf> {
     match &g.home {
         Some(h) => Ok(h.clone()),
         None => Ok(weft_engine::default_home()?),
@@ -19,7 +19,7 @@ fn home(g: &Global) -> Result<PathBuf> {
 }
 
 /// The passphrase from WEFT_PASSPHRASE, or a prompt on the terminal.
-fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
+pub(crate) fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
     if let Some(p) = std::env::var_os("WEFT_PASSPHRASE") {
         let p = p
             .into_string()
@@ -49,7 +49,7 @@ fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
     Ok(p)
 }
 
-fn open(g: &Global) -> Result<Workspace> {
+pub(crate) fn open(g: &Global) -> Result<Workspace> {
     let home = home(g)?;
     match Workspace::open(&home, None) {
         Err(EngineError::PassphraseRequired { .. }) => {
@@ -83,6 +83,27 @@ fn parse_json(text: &str, source: &str) -> Result<serde_json::Value> {
 /// Runs one command.
 pub fn run(g: &Global, command: Command) -> Result<()> {
     match command {
+        Command::Daemon { net } => crate::net::daemon(g, &net)?,
+        Command::Sync { once, timeout, net } => {
+            if once {
+                crate::net::sync_once(g, &net, std::time::Duration::from_secs(timeout))?
+            } else {
+                crate::net::daemon(g, &net)?
+            }
+        }
+        Command::Join {
+            code,
+            passphrase: use_pass,
+            timeout,
+            net,
+        } => crate::net::join(
+            g,
+            &code,
+            use_pass,
+            &net,
+            std::time::Duration::from_secs(timeout),
+        )?,
+        Command::Invite { no_qr, json } => crate::invite::run(g, no_qr, json)?,
         Command::Init {
             name,
             passphrase: use_pass,
@@ -270,7 +291,16 @@ pub fn run(g: &Global, command: Command) -> Result<()> {
             println!("Imported {} notes and {} records", r.notes, r.records);
             ws.close()?;
         }
-        Command::Status { json } => {
+        Command::Status {
+            doc: Some(doc),
+            json,
+        } => crate::peers::doc_status(&open(g)?, &doc, json)?,
+        Command::Peers { json } => crate::peers::list(&open(g)?, json)?,
+        Command::Peer(PeerCommand::Add { multiaddr }) => crate::peers::add(|| open(g), &multiaddr)?,
+        Command::Peer(PeerCommand::Rm { multiaddr }) => {
+            crate::peers::remove(&open(g)?, &multiaddr)?
+        }
+        Command::Status { doc: None, json } => {
             let ws = open(g)?;
             let s = ws.status()?;
             if json {

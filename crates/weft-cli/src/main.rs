@@ -6,7 +6,10 @@ use clap::Parser;
 
 mod cli;
 mod commands;
+mod invite;
+mod net;
 mod output;
+mod peers;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

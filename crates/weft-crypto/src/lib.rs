@@ -7,10 +7,12 @@
 //! plaintext key types never implement `Clone`, `Serialize` or a revealing
 //! `Debug`, and are wiped on drop.
 
+pub mod invite;
 pub mod keys;
 pub mod sealed;
 pub mod secrets;
 
+pub use invite::{Invite, InviteError};
 pub use keys::{
     DataKey, DerivedKeys, DeviceKey, PeerAuthKey, RelayAuthKey, RelayVerifier, SignatureError,
     WorkspaceKey, verify_signature,

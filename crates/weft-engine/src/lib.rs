@@ -9,7 +9,10 @@ mod envelope;
 mod error;
 mod export;
 mod home;
+mod invite;
+pub mod node;
 mod ops;
+mod peers;
 mod sync;
 mod workspace;
 
@@ -18,7 +21,10 @@ pub use error::EngineError;
 pub use export::{ExportReport, ImportReport};
 pub use home::{DB_FILE, KEY_FILE, default_home};
 pub use ops::{DocSummary, Shown, Status, Version};
+pub use peers::Holder;
 pub use sync::{Ingested, StoreLog};
 pub use workspace::{KeyBackend, Workspace};
 
 pub use weft_core::{DocId, DocKind};
+pub use weft_crypto::{Invite, InviteError};
+pub use weft_store::PeerRecord;

@@ -3,7 +3,10 @@
 //!
 //! The file holds ciphertext only: sealed changes, sealed snapshots, ids,
 //! sequence numbers and times. Titles, text and field values never touch it
-//! in plaintext.
+//! in plaintext. The exception is local bookkeeping about the network
+//! (`peers`, `peer_addrs`): the names and network addresses of other
+//! devices as this device last saw them: no document content, and never
+//! synced.
 //!
 //! Durability: WAL with `synchronous=NORMAL`. A committed transaction
 //! survives the process being killed at any moment (the WAL is written
@@ -13,6 +16,8 @@
 //! local write goal, and sync repairs the rare power-loss case from peers.
 
 mod migrations;
+mod peers;
 mod store;
 
+pub use peers::PeerRecord;
 pub use store::{DocRow, Store, StoreError, StoredChange, WriteTx};

@@ -63,4 +63,28 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO heads (author, seq) SELECT author, MAX(seq) FROM changes GROUP BY author;
     "#,
+    // 3: local bookkeeping of the other devices, for `weft peers` and
+    // `weft status DOC`. Never synced and never document content: ids,
+    // addresses, times and version vectors only, like the rest of the file.
+    // `peers.vector` is `VersionVector::encode` (40 bytes per author), the
+    // same encoding as `docs.snapshot_vector`. Addresses are newline
+    // separated because a multiaddr cannot contain one, and a side table
+    // per address would buy nothing: the row is always replaced whole.
+    r#"
+    CREATE TABLE peers (
+        device       BLOB    PRIMARY KEY,
+        name         TEXT    NOT NULL,
+        addrs        TEXT    NOT NULL,
+        connection   TEXT    NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        last_sync_ms INTEGER,
+        vector       BLOB    NOT NULL
+    ) STRICT;
+    -- Addresses the user added by hand (`weft peer add`), for the daemon
+    -- to dial.
+    CREATE TABLE peer_addrs (
+        addr     TEXT    PRIMARY KEY,
+        added_ms INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];

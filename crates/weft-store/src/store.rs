@@ -93,6 +93,24 @@ pub enum StoreError {
         /// What is wrong with it.
         detail: String,
     },
+    /// A row of the peers table could not be decoded (edited outside Weft).
+    #[error("database {path}: the stored record of peer {device} is corrupt: {detail}")]
+    CorruptPeer {
+        /// The database file.
+        path: PathBuf,
+        /// The device column, hex, as stored.
+        device: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A peer record that cannot be stored as given.
+    #[error("peer {device}: address {addr:?} contains a line break, which no multiaddr has")]
+    BadPeerAddr {
+        /// The peer.
+        device: DeviceId,
+        /// The offending address.
+        addr: String,
+    },
     /// A change with this (author, seq) is already stored with other bytes.
     #[error("change {seq} of device {author} is already stored with different contents")]
     Conflict {
@@ -133,8 +151,10 @@ pub struct DocRow {
 
 /// One workspace's SQLite database.
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    // Crate-visible for the `impl Store` blocks in sibling modules (peers.rs),
+    // which keeps this file under the size convention.
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
     workspace: WorkspaceId,
 }
 
@@ -366,6 +386,15 @@ impl Store {
     /// The changes of `doc` with row id greater than `after`, in row order.
     pub fn changes_of_doc(&self, doc: &DocId, after: i64) -> Result<Vec<StoredChange>, StoreError> {
         changes_of_doc(&self.conn, &self.path, self.workspace, doc, after)
+    }
+
+    /// SQLite's `data_version`: it changes whenever another connection (a
+    /// CLI command, the app) commits to the file. A daemon polls it to
+    /// notice local edits it did not make itself; the query touches no page.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(sql_err(&self.path))
     }
 
     /// Total number of stored changes.
@@ -639,7 +668,7 @@ impl WriteTx<'_> {
     }
 }
 
-fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+pub(crate) fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |source| StoreError::Sqlite {
         path: path.to_owned(),
         source,

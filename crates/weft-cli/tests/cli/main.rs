@@ -9,4 +9,6 @@
 mod durability;
 mod errors;
 mod harness;
+mod invite;
+mod peers;
 mod scenarios;

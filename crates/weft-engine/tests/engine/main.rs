@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod concurrency;
+mod node;
+mod peers;
 mod roundtrip;
 
 use weft_engine::{KeyBackend, Workspace};

@@ -1,0 +1,338 @@
+//! `weft peers`, `weft peer add|rm` and `weft status DOC`: this device's
+//! bookkeeping of the others. Reading and writing the table only; the
+//! daemon does the networking.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+use weft_engine::{Holder, PeerRecord, Workspace};
+
+use crate::output;
+
+/// One peer as `weft peers --json` prints it.
+#[derive(Serialize)]
+struct PeerJson<'a> {
+    device: String,
+    name: &'a str,
+    addrs: &'a [String],
+    connection: &'a str,
+    last_seen_ms: i64,
+    last_sync_ms: Option<i64>,
+    /// Changes the peer acknowledged holding, over all authors: a quick
+    /// "how far along" without decoding the vector.
+    vector_total: u64,
+}
+
+#[derive(Serialize)]
+struct PeersJson<'a> {
+    peers: Vec<PeerJson<'a>>,
+    added: &'a [String],
+}
+
+/// `weft peers`.
+pub fn list(ws: &Workspace, json: bool) -> Result<()> {
+    let peers = ws.peers()?;
+    let added = ws.peer_addrs()?;
+    if json {
+        let peers = peers
+            .iter()
+            .map(|p| PeerJson {
+                device: p.device.to_string(),
+                name: &p.name,
+                addrs: &p.addrs,
+                connection: &p.connection,
+                last_seen_ms: p.last_seen_ms,
+                last_sync_ms: p.last_sync_ms,
+                vector_total: p.vector.iter().fold(0u64, |t, (_, s)| t.saturating_add(*s)),
+            })
+            .collect();
+        return output::json(&PeersJson {
+            peers,
+            added: &added,
+        });
+    }
+    if peers.is_empty() {
+        println!(
+            "No other device seen yet: `weft daemon` finds them on this network, \
+             `weft peer add MULTIADDR` adds one by address."
+        );
+    } else {
+        print_table(&peers, now_ms());
+    }
+    if !added.is_empty() {
+        println!();
+        println!("Added by hand (`weft peer rm MULTIADDR` forgets one):");
+        for a in &added {
+            println!("  {a}");
+        }
+    }
+    Ok(())
+}
+
+fn print_table(peers: &[PeerRecord], now: i64) {
+    let rows: Vec<[String; 4]> = peers
+        .iter()
+        .map(|p| {
+            [
+                display_name(&p.name, false),
+                p.device.to_string(),
+                if p.connection.is_empty() {
+                    "-".to_owned()
+                } else {
+                    p.connection.clone()
+                },
+                p.last_sync_ms
+                    .map_or_else(|| "never".to_owned(), |t| ago(now, t)),
+            ]
+        })
+        .collect();
+    let width = |i: usize, head: &str| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .chain([head.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (wn, wd, wc) = (width(0, "NAME"), width(1, "DEVICE"), width(2, "CONNECTION"));
+    let wa = peers
+        .iter()
+        .flat_map(|p| p.addrs.iter().map(|a| a.chars().count()))
+        .chain(["ADDRESSES".len()])
+        .max()
+        .unwrap_or(0);
+    println!(
+        "{:<wn$}  {:<wd$}  {:<wc$}  {:<wa$}  LAST SYNC",
+        "NAME", "DEVICE", "CONNECTION", "ADDRESSES"
+    );
+    for (p, [name, device, conn, sync]) in peers.iter().zip(&rows) {
+        let first = p.addrs.first().map_or("-", String::as_str);
+        println!("{name:<wn$}  {device:<wd$}  {conn:<wc$}  {first:<wa$}  {sync}");
+        // Further addresses under the first, so each stays copyable whole.
+        for a in p.addrs.iter().skip(1) {
+            println!("{:<wn$}  {:<wd$}  {:<wc$}  {a}", "", "", "");
+        }
+    }
+}
+
+fn display_name(name: &str, this_device: bool) -> String {
+    if this_device {
+        "this device".to_owned()
+    } else if name.is_empty() {
+        "(unnamed)".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// "12 s ago", "3 min ago", "5 h ago", "2 d ago". A time in the future
+/// (another device's clock ahead of ours) reads as "just now".
+fn ago(now_ms: i64, then_ms: i64) -> String {
+    let s = now_ms.saturating_sub(then_ms) / 1000;
+    match s {
+        i64::MIN..=0 => "just now".to_owned(),
+        1..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
+}
+
+/// `weft peer add`. The address is checked before the workspace is
+/// opened, so a typo fails fast, without a passphrase prompt.
+pub fn add(open: impl FnOnce() -> Result<Workspace>, addr: &str) -> Result<()> {
+    let addr = canonical_multiaddr(addr)?;
+    if open()?.add_peer_addr(&addr)? {
+        println!("added {addr}");
+    } else {
+        println!("already known: {addr}");
+    }
+    Ok(())
+}
+
+/// `weft peer rm`.
+pub fn remove(ws: &Workspace, addr: &str) -> Result<()> {
+    // Stored addresses are canonical; an address that no longer parses
+    // (stored by a future version, say) can still be removed as typed.
+    let canonical = canonical_multiaddr(addr).unwrap_or_else(|_| addr.to_owned());
+    if ws.remove_peer_addr(&canonical)? || ws.remove_peer_addr(addr)? {
+        println!("removed {canonical}");
+        Ok(())
+    } else {
+        bail!("{addr} was not added by hand (see `weft peers`); nothing was changed")
+    }
+}
+
+/// Checks the syntax of a multiaddr the daemon will dial, without libp2p
+/// (the CLI does not link it), and returns it in canonical form (addresses
+/// and ports re-printed) so the same address typed twice is stored once.
+/// Only the protocols Weft dials are accepted.
+pub fn canonical_multiaddr(addr: &str) -> Result<String> {
+    let bad = |why: String| {
+        anyhow::anyhow!(
+            "`{addr}` is not a valid multiaddr: {why} \
+             (expected e.g. /ip4/192.168.1.20/tcp/4001 or /dns4/example.org/udp/4001/quic-v1)"
+        )
+    };
+    let Some(rest) = addr.strip_prefix('/') else {
+        return Err(bad("it must start with `/`".to_owned()));
+    };
+    if rest.is_empty() {
+        return Err(bad("it has no components".to_owned()));
+    }
+    let mut parts = rest.split('/');
+    let mut out = String::with_capacity(addr.len());
+    while let Some(proto) = parts.next() {
+        if proto.is_empty() {
+            return Err(bad(
+                "it has an empty component (`//` or a trailing `/`)".to_owned()
+            ));
+        }
+        out.push('/');
+        out.push_str(proto);
+        // `quic-v1` and `p2p-circuit` are markers; the rest carry a value.
+        if matches!(proto, "quic-v1" | "p2p-circuit") {
+            continue;
+        }
+        if !matches!(
+            proto,
+            "ip4" | "ip6" | "dns" | "dns4" | "dns6" | "tcp" | "udp" | "p2p"
+        ) {
+            return Err(bad(format!(
+                "unknown protocol `{proto}` (known: ip4, ip6, dns, dns4, dns6, tcp, udp, \
+                 quic-v1, p2p, p2p-circuit)"
+            )));
+        }
+        let value = match parts.next() {
+            Some(v) if !v.is_empty() => v,
+            _ => return Err(bad(format!("`/{proto}` needs a value"))),
+        };
+        let value = match proto {
+            "ip4" => value
+                .parse::<Ipv4Addr>()
+                .map_err(|_| bad(format!("`{value}` is not an IPv4 address")))?
+                .to_string(),
+            "ip6" => value
+                .parse::<Ipv6Addr>()
+                .map_err(|_| bad(format!("`{value}` is not an IPv6 address")))?
+                .to_string(),
+            "tcp" | "udp" => value
+                .parse::<u16>()
+                .map_err(|_| bad(format!("`{value}` is not a port (0 to 65535)")))?
+                .to_string(),
+            "dns" | "dns4" | "dns6" => {
+                if !value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+                {
+                    return Err(bad(format!("`{value}` is not a host name")));
+                }
+                value.to_owned()
+            }
+            // "p2p": a peer id as libp2p prints it, base58btc.
+            _ => {
+                const BASE58: &str = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+                if !value.chars().all(|c| BASE58.contains(c)) {
+                    return Err(bad(format!("`{value}` is not a peer id")));
+                }
+                value.to_owned()
+            }
+        };
+        out.push('/');
+        out.push_str(&value);
+    }
+    Ok(out)
+}
+
+#[derive(Serialize)]
+struct DocStatusJson<'a> {
+    doc: String,
+    title: &'a str,
+    devices: &'a [Holder],
+}
+
+/// `weft status DOC`.
+pub fn doc_status(ws: &Workspace, query: &str, json: bool) -> Result<()> {
+    let entry = ws.resolve(query, false)?;
+    let holders = ws.doc_holders(&entry.doc)?;
+    if json {
+        return output::json(&DocStatusJson {
+            doc: entry.doc.to_hex(),
+            title: &entry.title,
+            devices: &holders,
+        });
+    }
+    println!("\"{}\" ({})", entry.title, entry.doc);
+    let now = now_ms();
+    let names: Vec<String> = holders
+        .iter()
+        .map(|h| display_name(&h.name, h.this_device))
+        .collect();
+    let wn = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for (h, name) in holders.iter().zip(&names) {
+        let state = if h.latest {
+            "has the latest changes".to_owned()
+        } else {
+            match h.last_sync_ms {
+                Some(t) => format!("missing recent changes (last in sync {})", ago(now, t)),
+                None => "never synced".to_owned(),
+            }
+        };
+        println!("  {name:<wn$}  {}  {state}", h.device);
+    }
+    if holders.len() == 1 {
+        println!("No other device seen yet.");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multiaddrs_are_checked_and_made_canonical() {
+        let ok = |a: &str| canonical_multiaddr(a).unwrap();
+        assert_eq!(
+            ok("/ip4/192.168.1.20/tcp/4001"),
+            "/ip4/192.168.1.20/tcp/4001"
+        );
+        assert_eq!(ok("/ip4/10.0.0.1/tcp/04001"), "/ip4/10.0.0.1/tcp/4001");
+        assert_eq!(ok("/ip6/0:0::1/udp/9/quic-v1"), "/ip6/::1/udp/9/quic-v1");
+        assert_eq!(
+            ok("/dns4/relay.example.org/tcp/443/p2p/12D3KooWabc/p2p-circuit/p2p/12D3KooWdef"),
+            "/dns4/relay.example.org/tcp/443/p2p/12D3KooWabc/p2p-circuit/p2p/12D3KooWdef"
+        );
+        for (bad, why) in [
+            ("ip4/1.2.3.4/tcp/1", "start with `/`"),
+            ("/", "no components"),
+            ("/ip4/1.2.3.4/tcp/1/", "empty component"),
+            ("/ip4/1.2.3.4//tcp/1", "empty component"),
+            ("/ip4/1.2.3.400/tcp/1", "`1.2.3.400` is not an IPv4 address"),
+            ("/ip4/1.2.3.4/tcp/70000", "`70000` is not a port"),
+            ("/ip4/1.2.3.4/tcp", "`/tcp` needs a value"),
+            ("/ip4/1.2.3.4/sctp/5", "unknown protocol `sctp`"),
+            ("/ip6/1.2.3.4", "not an IPv6 address"),
+            ("/dns/a b", "not a host name"),
+            ("/p2p/0OIl", "not a peer id"),
+            // quic-v1 takes no value: "4001" is then read as a protocol.
+            ("/ip4/1.2.3.4/udp/1/quic-v1/4001", "unknown protocol `4001`"),
+        ] {
+            let err = canonical_multiaddr(bad).unwrap_err().to_string();
+            assert!(err.contains(why) && err.contains(bad), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn times_read_as_a_person_would_say_them() {
+        assert_eq!(ago(100_000, 88_000), "12 s ago");
+        assert_eq!(ago(1_000_000, 1_000_000 - 3 * 60_000), "3 min ago");
+        assert_eq!(ago(10 * 3_600_000, 5 * 3_600_000), "5 h ago");
+        assert_eq!(ago(3 * 86_400_000, 0), "3 d ago");
+        assert_eq!(ago(0, 5_000), "just now");
+    }
+}

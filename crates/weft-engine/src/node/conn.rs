@@ -1,0 +1,85 @@
+//! One sync stream: a reader task that splits it into frames for the core,
+//! and a writer task that drains the peer's bounded outbound queue.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use weft_core::DeviceId;
+use weft_sync::FrameReader;
+
+use super::core::CoreMsg;
+
+/// Frames queued for one peer's writer. The core stops producing for that
+/// peer (and only that peer) when it is full.
+pub(crate) const OUTBOUND_FRAMES: usize = 32;
+
+/// Runs one stream until either side closes it.
+pub(crate) async fn run(
+    key: u64,
+    peer: DeviceId,
+    stream: weft_net::Stream,
+    core: mpsc::Sender<CoreMsg>,
+) {
+    let (mut rd, mut wr) = stream.split();
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(OUTBOUND_FRAMES);
+    let wake = Arc::new(AtomicBool::new(false));
+    if core
+        .send(CoreMsg::Attach {
+            key,
+            peer,
+            tx,
+            wake: wake.clone(),
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let core_w = core.clone();
+    tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            if wr.write_all(&frame).await.is_err() {
+                break;
+            }
+            // Flush once the queue is empty, so a burst of frames shares
+            // Noise and Yamux frames instead of one each.
+            if rx.is_empty() && wr.flush().await.is_err() {
+                break;
+            }
+            // The core found the queue full and is waiting for room.
+            if wake.swap(false, Ordering::AcqRel)
+                && core_w.send(CoreMsg::Writable { key }).await.is_err()
+            {
+                break;
+            }
+        }
+        let _ = wr.close().await;
+    });
+    let mut frames = FrameReader::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let reason = 'read: loop {
+        match rd.read(&mut buf).await {
+            Ok(0) => break "the peer closed the stream".to_owned(),
+            Ok(n) => {
+                frames.extend(&buf[..n]);
+                loop {
+                    match frames.next_frame() {
+                        Ok(Some(body)) => {
+                            // Waits while the core is behind: back-pressure
+                            // reaches the peer through the stream window.
+                            if core.send(CoreMsg::Frame { key, body }).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => break 'read format!("peer {peer}: {e}"),
+                    }
+                }
+            }
+            Err(e) => break e.to_string(),
+        }
+    };
+    let _ = core.send(CoreMsg::Detach { key, reason }).await;
+}

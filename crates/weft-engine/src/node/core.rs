@@ -1,0 +1,699 @@
+//! The core thread: owns the Workspace and every session, and is the only
+//! place either is touched. Its loop takes one message at a time; nothing
+//! in it awaits the network.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+use weft_core::{DeviceId, VersionVector};
+use weft_net::{NetEvent, NetHandle, Via};
+use weft_store::PeerRecord;
+use weft_sync::{Event, Limits, Role, Session, SessionError};
+
+use super::lock::NodeLock;
+use super::{NodeEvent, NodeHandle, REFUSED_FOR, SessionInfo};
+use crate::workspace::now_ms;
+use crate::{EngineError, Workspace};
+
+/// Peer rows are written at most this often (and on shutdown).
+const PERSIST_EVERY_MS: u64 = 1_000;
+
+pub(crate) enum CoreMsg {
+    Attach {
+        key: u64,
+        peer: DeviceId,
+        tx: mpsc::Sender<Vec<u8>>,
+        wake: Arc<AtomicBool>,
+    },
+    Frame {
+        key: u64,
+        body: Vec<u8>,
+    },
+    Detach {
+        key: u64,
+        reason: String,
+    },
+    Writable {
+        key: u64,
+    },
+    OpenFailed {
+        peer: DeviceId,
+    },
+    Tick,
+    Net(NetEvent),
+    Call(Box<dyn FnOnce(&mut Workspace) + Send>),
+    Sessions(oneshot::Sender<Vec<SessionInfo>>),
+    Shutdown(oneshot::Sender<Result<(), EngineError>>),
+}
+
+struct Conn {
+    peer: DeviceId,
+    session: Session,
+    tx: mpsc::Sender<Vec<u8>>,
+    wake: Arc<AtomicBool>,
+    authenticated: bool,
+    announced_sync: bool,
+}
+
+/// What is known of a peer beyond its stored row.
+#[derive(Default)]
+struct Live {
+    via: Option<Via>,
+    addr: Option<String>,
+    name: Option<String>,
+    listen: Vec<String>,
+    member: bool,
+    dirty: bool,
+}
+
+pub(crate) struct Core {
+    ws: Workspace,
+    lock: NodeLock,
+    net: NetHandle,
+    rt: tokio::runtime::Handle,
+    node: NodeHandle,
+    events: broadcast::Sender<NodeEvent>,
+    conns: HashMap<u64, Conn>,
+    by_peer: HashMap<DeviceId, u64>,
+    opening: HashSet<DeviceId>,
+    records: HashMap<DeviceId, PeerRecord>,
+    live: HashMap<DeviceId, Live>,
+    refused_logged: HashSet<DeviceId>,
+    data_version: i64,
+    started: Instant,
+    last_persist_ms: u64,
+}
+
+/// Is `e` the other side not being a member of this workspace (as opposed
+/// to a broken link or a bug)?
+fn is_refusal(e: &SessionError) -> bool {
+    matches!(
+        e,
+        SessionError::NotMember { .. }
+            | SessionError::WrongWorkspace { .. }
+            | SessionError::UnexpectedRole { .. }
+            | SessionError::Refused { .. }
+    )
+}
+
+/// The name in an identify agent string `weft/<version> (<name>)`.
+fn agent_name(agent: &str) -> Option<String> {
+    let rest = agent.strip_prefix("weft/")?;
+    let open = rest.find('(')?;
+    let close = rest.rfind(')')?;
+    (close > open).then(|| rest[open + 1..close].trim().to_owned())
+}
+
+/// An address worth dialling again: not loopback, not unspecified.
+fn dialable(addr: &weft_net::Multiaddr) -> bool {
+    use weft_net::Protocol;
+    addr.iter().all(|p| match p {
+        Protocol::Ip4(ip) => !ip.is_loopback() && !ip.is_unspecified(),
+        Protocol::Ip6(ip) => !ip.is_loopback() && !ip.is_unspecified(),
+        _ => true,
+    })
+}
+
+fn total(v: &VersionVector) -> u64 {
+    v.iter().map(|(_, s)| *s).sum()
+}
+
+impl Core {
+    pub(crate) fn new(
+        ws: Workspace,
+        lock: NodeLock,
+        net: NetHandle,
+        rt: tokio::runtime::Handle,
+        node: NodeHandle,
+        events: broadcast::Sender<NodeEvent>,
+    ) -> Result<Self, EngineError> {
+        let records = ws.peers()?.into_iter().map(|p| (p.device, p)).collect();
+        let data_version = ws.store.data_version()?;
+        Ok(Self {
+            ws,
+            lock,
+            net,
+            rt,
+            node,
+            events,
+            conns: HashMap::new(),
+            by_peer: HashMap::new(),
+            opening: HashSet::new(),
+            records,
+            live: HashMap::new(),
+            refused_logged: HashSet::new(),
+            data_version,
+            started: Instant::now(),
+            last_persist_ms: 0,
+        })
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn emit(&self, ev: NodeEvent) {
+        // No subscriber is fine: events are for whoever listens.
+        let _ = self.events.send(ev);
+    }
+
+    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<CoreMsg>) {
+        // Spawning network work (`NodeHandle::open`) from this thread.
+        let rt = self.rt.clone();
+        let _in_runtime = rt.enter();
+        while let Some(msg) = rx.blocking_recv() {
+            match msg {
+                CoreMsg::Shutdown(reply) => {
+                    let r = self.shutdown();
+                    let _ = reply.send(r);
+                    return;
+                }
+                msg => self.handle(msg),
+            }
+        }
+        // Every sender is gone without a shutdown: still close cleanly.
+        if let Err(e) = self.shutdown() {
+            tracing::warn!("closing the workspace: {e}");
+        }
+    }
+
+    fn handle(&mut self, msg: CoreMsg) {
+        match msg {
+            CoreMsg::Attach {
+                key,
+                peer,
+                tx,
+                wake,
+            } => self.attach(key, peer, tx, wake),
+            CoreMsg::Frame { key, body } => {
+                let now = self.now();
+                let Some(c) = self.conns.get_mut(&key) else {
+                    return;
+                };
+                let r = c.session.handle_frame(&body, now, &self.ws.sync_log());
+                match r {
+                    Ok(()) => self.pump(key),
+                    Err(e) => self.fail(key, e),
+                }
+            }
+            CoreMsg::Detach { key, reason } => {
+                if let Some(c) = self.remove(key) {
+                    tracing::debug!(peer = %c.peer, "sync stream closed: {reason}");
+                    self.emit(NodeEvent::SessionEnded {
+                        peer: c.peer,
+                        error: None,
+                    });
+                }
+            }
+            CoreMsg::Writable { key } => self.pump(key),
+            CoreMsg::OpenFailed { peer } => {
+                self.opening.remove(&peer);
+            }
+            CoreMsg::Tick => self.tick(),
+            CoreMsg::Net(ev) => self.on_net(ev),
+            CoreMsg::Call(job) => {
+                job(&mut self.ws);
+                self.local_change();
+            }
+            CoreMsg::Sessions(reply) => {
+                let ours = self.ws.version_vector().unwrap_or_default();
+                let list = self
+                    .conns
+                    .values()
+                    .map(|c| SessionInfo {
+                        peer: c.peer,
+                        name: self.display_name(c.peer),
+                        authenticated: c.authenticated,
+                        in_sync: c.authenticated && *c.session.remote_has() == ours,
+                        stats: c.session.stats().clone(),
+                    })
+                    .collect();
+                let _ = reply.send(list);
+            }
+            CoreMsg::Shutdown(_) => {}
+        }
+    }
+
+    fn attach(
+        &mut self,
+        key: u64,
+        peer: DeviceId,
+        tx: mpsc::Sender<Vec<u8>>,
+        wake: Arc<AtomicBool>,
+    ) {
+        self.opening.remove(&peer);
+        // A newer stream replaces an older one to the same peer: after a
+        // reconnect the old one may linger until its connection times out.
+        if let Some(old) = self.by_peer.get(&peer).copied() {
+            self.remove(old);
+        }
+        let mut nonce = [0u8; 32];
+        if let Err(e) = getrandom::fill(&mut nonce) {
+            tracing::error!("no randomness for a session nonce: {e}");
+            return;
+        }
+        let now = self.now();
+        let session = self
+            .ws
+            .sync_session(peer, Role::Device, Limits::default(), nonce, now);
+        self.conns.insert(
+            key,
+            Conn {
+                peer,
+                session,
+                tx,
+                wake,
+                authenticated: false,
+                announced_sync: false,
+            },
+        );
+        self.by_peer.insert(peer, key);
+        self.pump(key);
+    }
+
+    fn remove(&mut self, key: u64) -> Option<Conn> {
+        let c = self.conns.remove(&key)?;
+        if self.by_peer.get(&c.peer) == Some(&key) {
+            self.by_peer.remove(&c.peer);
+        }
+        Some(c)
+    }
+
+    /// Sends what the session has to send while the peer's queue has room,
+    /// then handles the session's events.
+    fn pump(&mut self, key: u64) {
+        loop {
+            let now = self.now();
+            let Some(c) = self.conns.get_mut(&key) else {
+                return;
+            };
+            let permit = match c.tx.try_reserve() {
+                Ok(p) => p,
+                Err(mpsc::error::TrySendError::Full(())) => {
+                    c.wake.store(true, Ordering::Release);
+                    break;
+                }
+                Err(mpsc::error::TrySendError::Closed(())) => {
+                    // The writer is gone; its reader reports the detach.
+                    return;
+                }
+            };
+            match c.session.poll_transmit(now, &self.ws.sync_log()) {
+                Ok(Some(body)) => {
+                    let mut frame = Vec::with_capacity(4 + body.len());
+                    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+                    frame.extend_from_slice(&len.to_be_bytes());
+                    frame.extend_from_slice(&body);
+                    permit.send(frame);
+                }
+                Ok(None) => {
+                    drop(permit);
+                    if !self.drain_events(key) {
+                        break;
+                    }
+                    // Storing changes queued an acknowledgement: send it.
+                }
+                Err(e) => {
+                    drop(permit);
+                    self.fail(key, e);
+                    return;
+                }
+            }
+        }
+        self.drain_events(key);
+    }
+
+    /// Handles the session's pending events; true if any of them may have
+    /// given the session more to send.
+    fn drain_events(&mut self, key: u64) -> bool {
+        let mut more = false;
+        loop {
+            let Some(c) = self.conns.get_mut(&key) else {
+                return false;
+            };
+            let Some(ev) = c.session.poll_event() else {
+                return more;
+            };
+            let peer = c.peer;
+            match ev {
+                Event::Authenticated { .. } => {
+                    c.authenticated = true;
+                    self.authenticated(peer);
+                    more = true;
+                }
+                Event::Store(list) => {
+                    match self.ws.ingest(list) {
+                        Ok(out) => {
+                            for (author, seq, why) in &out.refused {
+                                tracing::warn!(%peer, "refused change {seq} of {author}: {why}");
+                            }
+                            if out.stored > 0 {
+                                self.emit(NodeEvent::DocsChanged { docs: out.docs });
+                                // Pass them on to every other peer, and tell
+                                // this session too: that is how it learns
+                                // that both sides now hold the same (InSync).
+                                for other in self.conns.values_mut() {
+                                    other.session.notify_local_change();
+                                }
+                                let others: Vec<u64> =
+                                    self.conns.keys().copied().filter(|k| *k != key).collect();
+                                for k in others {
+                                    self.pump(k);
+                                }
+                                self.progress();
+                            }
+                        }
+                        Err(e) => {
+                            // Nothing was acknowledged: the peer sends again
+                            // on the next session.
+                            tracing::error!(%peer, "storing changes: {e}");
+                            if let Some(c) = self.remove(key) {
+                                self.emit(NodeEvent::SessionEnded {
+                                    peer: c.peer,
+                                    error: Some(e.to_string()),
+                                });
+                            }
+                            return false;
+                        }
+                    }
+                    more = true;
+                }
+                Event::Rejected {
+                    change,
+                    code,
+                    detail,
+                    ..
+                } => {
+                    tracing::warn!(%peer, ?change, ?code, "rejected a change: {detail}");
+                }
+                Event::RemoteHas(v) => {
+                    let rec = self.record(peer);
+                    rec.vector = v;
+                    rec.last_seen_ms = now_ms();
+                    self.live.entry(peer).or_default().dirty = true;
+                    self.progress();
+                }
+                Event::PeerRejected(list) => {
+                    tracing::warn!(%peer, "the peer refused {} of our changes", list.len());
+                }
+                Event::InSync => {
+                    let first = !c.announced_sync;
+                    c.announced_sync = true;
+                    let name = self.display_name(peer);
+                    if first {
+                        tracing::info!(%peer, "in sync with {name}");
+                    } else {
+                        tracing::debug!(%peer, "in sync with {name}");
+                    }
+                    let rec = self.record(peer);
+                    rec.last_sync_ms = Some(now_ms());
+                    self.live.entry(peer).or_default().dirty = true;
+                    self.emit(NodeEvent::Synced { peer });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn progress(&self) {
+        let Ok(mut known) = self.ws.version_vector() else {
+            return;
+        };
+        let held = total(&known);
+        for c in self.conns.values() {
+            known.merge(c.session.remote_has());
+        }
+        self.emit(NodeEvent::Progress {
+            held,
+            known: total(&known),
+        });
+    }
+
+    fn display_name(&self, peer: DeviceId) -> String {
+        self.live
+            .get(&peer)
+            .and_then(|l| l.name.clone())
+            .or_else(|| self.records.get(&peer).map(|r| r.name.clone()))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| peer.short())
+    }
+
+    fn record(&mut self, peer: DeviceId) -> &mut PeerRecord {
+        self.records.entry(peer).or_insert_with(|| PeerRecord {
+            device: peer,
+            name: String::new(),
+            addrs: Vec::new(),
+            connection: String::new(),
+            last_seen_ms: now_ms(),
+            last_sync_ms: None,
+            vector: VersionVector::new(),
+        })
+    }
+
+    fn authenticated(&mut self, peer: DeviceId) {
+        let live = self.live.entry(peer).or_default();
+        live.member = true;
+        live.dirty = true;
+        let via = live.via.map(|v| v.as_str()).unwrap_or("?");
+        let name = self.display_name(peer);
+        tracing::info!(%peer, "syncing with {name} ({via})");
+        self.refused_logged.remove(&peer);
+        self.keep(peer);
+        self.emit(NodeEvent::Authenticated { peer });
+    }
+
+    /// Asks the network to stay connected to a member, redialling with
+    /// backoff at the addresses it announced.
+    fn keep(&self, peer: DeviceId) {
+        let Some(live) = self.live.get(&peer) else {
+            return;
+        };
+        if !live.member {
+            return;
+        }
+        let addrs: Vec<weft_net::Multiaddr> = live
+            .listen
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .filter(dialable)
+            .collect();
+        let net = self.net.clone();
+        self.rt.spawn(async move {
+            let _ = net.keep(Some(peer), addrs).await;
+        });
+    }
+
+    fn fail(&mut self, key: u64, e: SessionError) {
+        // Send the refusal frame the session queued, then let go.
+        let now = self.now();
+        if let Some(c) = self.conns.get_mut(&key) {
+            while let Ok(permit) = c.tx.try_reserve() {
+                match c.session.poll_transmit(now, &self.ws.sync_log()) {
+                    Ok(Some(body)) => {
+                        let mut frame = Vec::with_capacity(4 + body.len());
+                        let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+                        frame.extend_from_slice(&len.to_be_bytes());
+                        frame.extend_from_slice(&body);
+                        permit.send(frame);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let Some(c) = self.remove(key) else {
+            return;
+        };
+        let peer = c.peer;
+        if is_refusal(&e) {
+            // Once per peer per run: mDNS rediscovers a stranger every
+            // query interval, and a log line each time would be a loop.
+            if self.refused_logged.insert(peer) {
+                tracing::warn!(%peer, "refused: {e}");
+            } else {
+                tracing::debug!(%peer, "refused again: {e}");
+            }
+            let net = self.net.clone();
+            self.rt.spawn(async move {
+                let _ = net.block(peer, REFUSED_FOR).await;
+            });
+            self.emit(NodeEvent::Refused {
+                peer,
+                reason: e.to_string(),
+            });
+        } else {
+            tracing::warn!(%peer, "sync session ended: {e}");
+            self.emit(NodeEvent::SessionEnded {
+                peer,
+                error: Some(e.to_string()),
+            });
+        }
+    }
+
+    fn tick(&mut self) {
+        let now = self.now();
+        let keys: Vec<u64> = self.conns.keys().copied().collect();
+        for key in keys {
+            let Some(c) = self.conns.get_mut(&key) else {
+                continue;
+            };
+            match c.session.handle_tick(now) {
+                Ok(()) => self.pump(key),
+                Err(e) => self.fail(key, e),
+            }
+        }
+        match self.ws.store.data_version() {
+            Ok(v) if v != self.data_version => {
+                self.data_version = v;
+                self.local_change();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("polling the database: {e}"),
+        }
+        if now.saturating_sub(self.last_persist_ms) >= PERSIST_EVERY_MS {
+            self.last_persist_ms = now;
+            self.persist();
+        }
+    }
+
+    /// The log grew locally (an edit here or in another process): offer it
+    /// to every peer.
+    fn local_change(&mut self) {
+        if let Ok(v) = self.ws.store.data_version() {
+            self.data_version = v;
+        }
+        let keys: Vec<u64> = self.conns.keys().copied().collect();
+        for key in keys {
+            if let Some(c) = self.conns.get_mut(&key) {
+                c.session.notify_local_change();
+            }
+            self.pump(key);
+        }
+    }
+
+    fn on_net(&mut self, ev: NetEvent) {
+        match ev {
+            NetEvent::Listening(addr) => {
+                let peer = weft_net::peer_of(&self.ws.device_id());
+                let full = addr.clone().with_p2p(peer).unwrap_or(addr);
+                self.lock.add_addr(full.to_string());
+                self.emit(NodeEvent::Listening(full));
+            }
+            NetEvent::Connected { peer, addr, via } => {
+                let live = self.live.entry(peer).or_default();
+                live.via = Some(via);
+                live.addr = Some(addr.to_string());
+                live.dirty = true;
+                self.emit(NodeEvent::PeerConnected { peer, via });
+                // One stream per pair: the device with the lower id opens
+                // it, so two devices that dial each other at once still end
+                // up with one session.
+                if self.ws.device_id() < peer
+                    && !self.by_peer.contains_key(&peer)
+                    && self.opening.insert(peer)
+                {
+                    self.node.open(peer);
+                }
+            }
+            NetEvent::Disconnected { peer } => {
+                if let Some(l) = self.live.get_mut(&peer) {
+                    l.via = None;
+                    l.dirty = true;
+                }
+                self.emit(NodeEvent::PeerDisconnected { peer });
+            }
+            NetEvent::Identified {
+                peer,
+                agent,
+                listen_addrs,
+            } => {
+                let live = self.live.entry(peer).or_default();
+                live.name = agent_name(&agent);
+                live.listen = listen_addrs
+                    .iter()
+                    .filter(|a| dialable(a))
+                    .map(|a| a.to_string())
+                    .collect();
+                live.dirty = true;
+                let member = live.member;
+                if member {
+                    self.keep(peer);
+                }
+            }
+            NetEvent::Discovered { .. } | NetEvent::DialFailed { .. } => {}
+            _ => {}
+        }
+    }
+
+    /// Writes the rows of members whose state changed.
+    fn persist(&mut self) {
+        let dirty: Vec<DeviceId> = self
+            .live
+            .iter()
+            .filter(|(_, l)| l.dirty && l.member)
+            .map(|(d, _)| *d)
+            .collect();
+        for peer in dirty {
+            let (name, addrs, via) = {
+                let l = &self.live[&peer];
+                let mut addrs = l.listen.clone();
+                if addrs.is_empty() {
+                    addrs.extend(l.addr.clone());
+                }
+                (l.name.clone(), addrs, l.via)
+            };
+            let rec = self.record(peer);
+            if let Some(n) = name {
+                rec.name = n;
+            }
+            if !addrs.is_empty() {
+                rec.addrs = addrs;
+            }
+            if let Some(v) = via {
+                rec.connection = v.as_str().to_owned();
+                rec.last_seen_ms = now_ms();
+            }
+            let rec = rec.clone();
+            match self.ws.record_peer(&rec) {
+                Ok(()) => {
+                    if let Some(l) = self.live.get_mut(&peer) {
+                        l.dirty = false;
+                    }
+                }
+                Err(e) => tracing::warn!(%peer, "saving the peer table: {e}"),
+            }
+        }
+    }
+
+    fn shutdown(mut self) -> Result<(), EngineError> {
+        // Acknowledgements owed are sent; nothing unacknowledged is lost,
+        // since every acknowledged change is already committed.
+        let keys: Vec<u64> = self.conns.keys().copied().collect();
+        for key in keys {
+            self.pump(key);
+        }
+        for l in self.live.values_mut() {
+            l.dirty = l.member;
+        }
+        self.persist();
+        self.conns.clear();
+        self.ws.close()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_device_name_from_the_agent() {
+        assert_eq!(
+            agent_name("weft/0.1.0 (Ada's laptop)").as_deref(),
+            Some("Ada's laptop")
+        );
+        assert_eq!(agent_name("rust-libp2p/0.47"), None);
+        assert_eq!(agent_name("weft/0.1.0"), None);
+    }
+}

@@ -1,0 +1,199 @@
+//! The fast network tier: nodes in one process over real libp2p sockets on
+//! loopback (mDNS off: it skips loopback, so peers are added by address).
+
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use weft_core::WorkspaceId;
+use weft_crypto::{DeviceKey, MemoryStore, WorkspaceKey, WorkspaceSecrets};
+use weft_engine::Workspace;
+use weft_engine::node::{self, NodeConfig, NodeEvent, NodeHandle};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn device(
+    dir: &tempfile::TempDir,
+    name: &str,
+    workspace: [u8; 16],
+    key: [u8; 32],
+    seed: u8,
+) -> Workspace {
+    // The MemoryStore only needs to live through create_in: the node owns
+    // the open Workspace from then on.
+    Workspace::create_in(
+        &dir.path().join(name),
+        name,
+        WorkspaceId::from_bytes(workspace),
+        WorkspaceSecrets {
+            workspace_key: WorkspaceKey::from_bytes(key),
+            device_key: DeviceKey::from_seed([seed; 32]),
+        },
+        &MemoryStore::new(),
+    )
+    .unwrap()
+}
+
+fn loopback() -> NodeConfig {
+    NodeConfig {
+        port: 0,
+        mdns: false,
+        device_name: "test".into(),
+        peers: Vec::new(),
+    }
+}
+
+/// A loopback address `node` listens on (TCP).
+async fn tcp_addr(node: &NodeHandle) -> node::Multiaddr {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let addrs = node.listen_addrs().await.unwrap();
+        if let Some(a) = addrs
+            .into_iter()
+            .find(|a| a.to_string().starts_with("/ip4/127.0.0.1/tcp/"))
+        {
+            return a;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_for(
+    rx: &mut broadcast::Receiver<NodeEvent>,
+    what: &str,
+    mut pred: impl FnMut(&NodeEvent) -> bool,
+) -> NodeEvent {
+    let r = tokio::time::timeout(WAIT, async {
+        loop {
+            match rx.recv().await {
+                Ok(ev) if pred(&ev) => return ev,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => panic!("node stopped"),
+            }
+        }
+    })
+    .await;
+    r.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+async fn titles(node: &NodeHandle) -> Vec<String> {
+    let mut t: Vec<String> = node
+        .call(|ws| ws.list(false).unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.title)
+        .collect();
+    t.sort();
+    t
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_flow_both_ways_between_two_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a_ws = device(&dir, "a", [1; 16], [7; 32], 1);
+    a_ws.create_note("Before", "", "written before the peers met")
+        .unwrap();
+    let b_ws = device(&dir, "b", [1; 16], [7; 32], 2);
+    let a = node::start(a_ws, loopback()).unwrap();
+    let b = node::start(b_ws, loopback()).unwrap();
+    let mut a_ev = a.subscribe();
+    let mut b_ev = b.subscribe();
+    b.keep(tcp_addr(&a).await).await.unwrap();
+    wait_for(&mut b_ev, "B in sync with A", |e| {
+        matches!(e, NodeEvent::Synced { .. })
+    })
+    .await;
+    assert_eq!(titles(&b).await, ["Before"]);
+
+    // Live: an edit on either side is pushed to the other.
+    a.call(|ws| ws.create_note("From A", "", "hello").map(|_| ()))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_for(&mut b_ev, "A's note on B", |e| {
+        matches!(e, NodeEvent::DocsChanged { .. })
+    })
+    .await;
+    b.call(|ws| {
+        ws.create_record("From B", "", &serde_json::json!({"n": 1}))
+            .map(|_| ())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    wait_for(&mut a_ev, "B's record on A", |e| {
+        matches!(e, NodeEvent::DocsChanged { .. })
+    })
+    .await;
+    assert_eq!(titles(&a).await, ["Before", "From A", "From B"]);
+    assert_eq!(titles(&b).await, ["Before", "From A", "From B"]);
+    let md = b
+        .call(|ws| {
+            let doc = ws.resolve("From A", false).unwrap().doc;
+            ws.note_markdown(&doc).unwrap()
+        })
+        .await
+        .unwrap();
+    assert_eq!(md.trim(), "hello");
+
+    // The peer table remembers who holds what after the nodes stop.
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+    let b_again = Workspace::open_in(&dir.path().join("b"), &reopen_secrets(2)).unwrap();
+    let peers = b_again.peers().unwrap();
+    assert_eq!(peers.len(), 1, "{peers:?}");
+    assert!(peers[0].last_sync_ms.is_some());
+}
+
+fn reopen_secrets(seed: u8) -> MemoryStore {
+    let s = MemoryStore::new();
+    use weft_crypto::SecretStore;
+    s.save(
+        &WorkspaceId::from_bytes([1; 16]),
+        &WorkspaceSecrets {
+            workspace_key: WorkspaceKey::from_bytes([7; 32]),
+            device_key: DeviceKey::from_seed([seed; 32]),
+        },
+    )
+    .unwrap();
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_of_another_workspace_is_refused_and_gets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a_ws = device(&dir, "a", [1; 16], [7; 32], 1);
+    a_ws.create_note("Secret plans", "", "members only")
+        .unwrap();
+    // Same workspace id, wrong key: it cannot produce the membership proof.
+    let c_ws = device(&dir, "c", [1; 16], [8; 32], 3);
+    let a = node::start(a_ws, loopback()).unwrap();
+    let c = node::start(c_ws, loopback()).unwrap();
+    let mut a_ev = a.subscribe();
+    let mut c_ev = c.subscribe();
+    c.keep(tcp_addr(&a).await).await.unwrap();
+    wait_for(&mut a_ev, "A refusing C", |e| {
+        matches!(e, NodeEvent::Refused { .. })
+    })
+    .await;
+    wait_for(&mut c_ev, "C refused", |e| {
+        matches!(
+            e,
+            NodeEvent::Refused { .. } | NodeEvent::SessionEnded { .. }
+        )
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        titles(&c).await.is_empty(),
+        "a non-member received documents"
+    );
+    let vv = c.call(|ws| ws.version_vector().unwrap()).await.unwrap();
+    assert!(vv.is_empty(), "a non-member stored changes: {vv:?}");
+    a.shutdown().await.unwrap();
+    c.shutdown().await.unwrap();
+}
