@@ -91,8 +91,11 @@ pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("warn,weft=info,weft_engine=info,weft_net=info")
     });
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour for a person at a terminal, plain text for journald.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
@@ -107,25 +110,45 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// SIGTERM or SIGINT (Ctrl-C).
-async fn stop_signal() -> Result<&'static str> {
+/// SIGTERM or SIGINT (Ctrl-C), registered when made: a signal that comes
+/// before anyone waits is kept, not left to the default action (death).
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
-        // Both are cancel-safe: a signal is either taken or still pending.
-        tokio::select! {
-            _ = term.recv() => Ok("SIGTERM"),
-            _ = int.recv() => Ok("SIGINT"),
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn register() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+                int: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .context("listening for Ctrl-C")?;
-        Ok("Ctrl-C")
+
+    async fn wait(&mut self) -> Result<&'static str> {
+        #[cfg(unix)]
+        {
+            // Both are cancel-safe: a signal is either taken or still pending.
+            tokio::select! {
+                _ = self.term.recv() => Ok("SIGTERM"),
+                _ = self.int.recv() => Ok("SIGINT"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c()
+                .await
+                .context("listening for Ctrl-C")?;
+            Ok("Ctrl-C")
+        }
     }
 }
 
@@ -137,13 +160,14 @@ pub fn daemon(g: &Global, args: &NetArgs) -> Result<()> {
     let ws = open(g)?;
     let rt = runtime()?;
     rt.block_on(async move {
+        let mut stop = StopSignal::register()?;
         let node = node::start(ws, cfg).context("starting the network")?;
         tracing::info!(
             "weft daemon for {} as device {}",
             home.display(),
             node.device()
         );
-        let sig = stop_signal().await?;
+        let sig = stop.wait().await?;
         tracing::info!("{sig}: stopping");
         node.shutdown().await.context("stopping")?;
         tracing::info!("stopped");

@@ -10,5 +10,6 @@ mod durability;
 mod errors;
 mod harness;
 mod invite;
+mod net;
 mod peers;
 mod scenarios;

@@ -411,6 +411,9 @@ impl Core {
                     let rec = self.record(peer);
                     rec.last_sync_ms = Some(now_ms());
                     self.live.entry(peer).or_default().dirty = true;
+                    // Saved now, not on the next periodic write: this is
+                    // what `weft status DOC` reads to say who has the latest.
+                    self.persist();
                     self.emit(NodeEvent::Synced { peer });
                 }
                 _ => {}
@@ -555,6 +558,32 @@ impl Core {
         if now.saturating_sub(self.last_persist_ms) >= PERSIST_EVERY_MS {
             self.last_persist_ms = now;
             self.persist();
+            self.reopen_missing();
+        }
+    }
+
+    /// Opens a session to every connected Weft device that has none: the
+    /// first open failed, or the session ended while the connection stayed
+    /// up. Only this side's own streams (see `on_net`), and only to peers
+    /// that identified as Weft, so other libp2p nodes are not pestered.
+    fn reopen_missing(&mut self) {
+        let me = self.ws.device_id();
+        let due: Vec<DeviceId> = self
+            .live
+            .iter()
+            .filter(|(p, l)| {
+                me < **p
+                    && l.via.is_some()
+                    && l.name.is_some()
+                    && !self.by_peer.contains_key(*p)
+                    && !self.opening.contains(*p)
+                    && !self.refused_logged.contains(*p)
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in due {
+            self.opening.insert(peer);
+            self.node.open(peer);
         }
     }
 
