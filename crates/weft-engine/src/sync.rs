@@ -134,7 +134,13 @@ impl Workspace {
             for v in &changes {
                 let c = v.sealed();
                 let h = c.header();
-                match tx.append(c, now) {
+                // The author's time (capped at now: a fast clock elsewhere
+                // must not put a document in the future here).
+                let changed = known
+                    .get(&(h.author, h.seq))
+                    .and_then(|p| Envelope::decode(p).ok())
+                    .map_or(now, |e| e.time_ms.min(now));
+                match tx.append_at(c, now, changed) {
                     Ok(Some(_)) => {
                         out.stored += 1;
                         touched.insert(h.doc);

@@ -524,6 +524,20 @@ impl WriteTx<'_> {
     /// delivers duplicates); the same (author, seq) with other bytes is a
     /// [`StoreError::Conflict`].
     pub fn append(&self, change: &SealedChange, now_ms: i64) -> Result<Option<i64>, StoreError> {
+        self.append_at(change, now_ms, now_ms)
+    }
+
+    /// [`append`](Self::append) for a change made elsewhere: `stored_at_ms`
+    /// is when it arrived here, `changed_at_ms` when its author made it
+    /// (from its envelope), which is what the document's "updated" shows,
+    /// so every device shows the same time for the same edit.
+    pub fn append_at(
+        &self,
+        change: &SealedChange,
+        stored_at_ms: i64,
+        changed_at_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let now_ms = stored_at_ms;
         let err = sql_err(self.path);
         let h = change.header();
         let seq = i64::try_from(h.seq).map_err(|_| StoreError::Conflict {
@@ -597,7 +611,7 @@ impl WriteTx<'_> {
                 s.execute(params![
                     h.doc.as_bytes().as_slice(),
                     h.kind.doc_kind().code(),
-                    now_ms
+                    changed_at_ms
                 ])
             })
             .map_err(&err)?;
