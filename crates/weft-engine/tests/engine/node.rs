@@ -197,3 +197,118 @@ async fn a_device_of_another_workspace_is_refused_and_gets_nothing() {
     a.shutdown().await.unwrap();
     c.shutdown().await.unwrap();
 }
+
+/// A member that completes the handshake and then never reads again: its
+/// stream's windows fill, its writer queue fills, and the node must go on
+/// serving everyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_reading_does_not_stall_the_others() {
+    use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+    use weft_sync::{FrameReader, Limits, Role};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut a_ws = device(&dir, "a", [1; 16], [7; 32], 1);
+    // About 2 MB of changes: far more than a stream's flow-control window
+    // and the writer queue hold.
+    for i in 0..1500 {
+        a_ws.create_record(
+            &format!("r{i}"),
+            "",
+            &serde_json::json!({"pad": "x".repeat(600), "i": i}),
+        )
+        .unwrap();
+    }
+    let b_ws = device(&dir, "b", [1; 16], [7; 32], 2);
+    let s_ws = device(&dir, "s", [1; 16], [7; 32], 3);
+    let a = node::start(a_ws, loopback()).unwrap();
+    let a_addr = tcp_addr(&a).await;
+
+    // The stuck member: a bare libp2p node and a session of its own.
+    let mut s_cfg = weft_net::NetConfig::on_port([3; 32], 0, "weft/0 (stuck)".into());
+    s_cfg.mdns = false;
+    s_cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    let mut s_net = weft_net::start(s_cfg).unwrap();
+    s_net.handle.keep(None, vec![a_addr.clone()]).await.unwrap();
+    let a_dev = a.device();
+    let mut stream = if s_ws.device_id() < a_dev {
+        loop {
+            match s_net.handle.open_sync_stream(a_dev).await {
+                Ok(st) => break st,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    } else {
+        tokio::time::timeout(WAIT, s_net.incoming.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+    };
+    let mut session = s_ws.sync_session(a_dev, Role::Device, Limits::default(), [9; 32], 0);
+    let mut frames = FrameReader::new();
+    let mut buf = vec![0u8; 4096];
+    let log = s_ws.sync_log();
+    tokio::time::timeout(WAIT, async {
+        while !session.is_open() {
+            while let Some(body) = session.poll_transmit(0, &log).unwrap() {
+                stream
+                    .write_all(&(body.len() as u32).to_be_bytes())
+                    .await
+                    .unwrap();
+                stream.write_all(&body).await.unwrap();
+            }
+            stream.flush().await.unwrap();
+            let n = stream.read(&mut buf).await.unwrap();
+            frames.extend(&buf[..n]);
+            while let Some(f) = frames.next_frame().unwrap() {
+                session.handle_frame(&f, 0, &log).unwrap();
+            }
+        }
+        // Our `have` (empty), so A starts streaming everything to us.
+        while let Some(body) = session.poll_transmit(0, &log).unwrap() {
+            stream
+                .write_all(&(body.len() as u32).to_be_bytes())
+                .await
+                .unwrap();
+            stream.write_all(&body).await.unwrap();
+        }
+        stream.flush().await.unwrap();
+    })
+    .await
+    .expect("the stuck member's handshake");
+    // From here on nothing reads `stream`.
+
+    let b = node::start(b_ws, loopback()).unwrap();
+    let mut b_ev = b.subscribe();
+    b.keep(a_addr).await.unwrap();
+    wait_for(&mut b_ev, "B in sync with A despite the stuck peer", |e| {
+        matches!(e, NodeEvent::Synced { .. })
+    })
+    .await;
+    let t = std::time::Instant::now();
+    a.call(|ws| ws.create_note("Live", "", "still flowing").map(|_| ()))
+        .await
+        .unwrap()
+        .unwrap();
+    wait_for(&mut b_ev, "a live edit on B", |e| {
+        matches!(e, NodeEvent::DocsChanged { .. })
+    })
+    .await;
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "a live edit took {:?}",
+        t.elapsed()
+    );
+    // And the stuck member really is stuck: A still owes it changes.
+    let stuck = a
+        .sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.peer == s_ws.device_id())
+        .expect("the stuck member's session is still there");
+    assert!(!stuck.in_sync, "the stuck member cannot be in sync");
+    drop(stream);
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
