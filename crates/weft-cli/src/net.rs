@@ -152,13 +152,28 @@ impl StopSignal {
     }
 }
 
-/// `weft daemon` (and `weft sync` without `--once`).
-pub fn daemon(g: &Global, args: &NetArgs) -> Result<()> {
+/// What every command that runs a node needs: logging, the home, its
+/// network configuration (checked before the workspace is opened, so a bad
+/// `weft.toml` costs no passphrase prompt), the workspace and a runtime.
+fn prepare(
+    g: &Global,
+    args: &NetArgs,
+) -> Result<(
+    std::path::PathBuf,
+    NodeConfig,
+    Workspace,
+    tokio::runtime::Runtime,
+)> {
     init_logging();
     let home = home(g)?;
     let cfg = node_config(&home, args)?;
     let ws = open(g)?;
-    let rt = runtime()?;
+    Ok((home, cfg, ws, runtime()?))
+}
+
+/// `weft daemon` (and `weft sync` without `--once`).
+pub fn daemon(g: &Global, args: &NetArgs) -> Result<()> {
+    let (home, cfg, ws, rt) = prepare(g, args)?;
     rt.block_on(async move {
         let mut stop = StopSignal::register()?;
         let node = node::start(ws, cfg).context("starting the network")?;
@@ -259,11 +274,7 @@ fn summary(r: &Round) -> String {
 
 /// `weft sync --once`.
 pub fn sync_once(g: &Global, args: &NetArgs, timeout: Duration) -> Result<()> {
-    init_logging();
-    let home = home(g)?;
-    let cfg = node_config(&home, args)?;
-    let ws = open(g)?;
-    let rt = runtime()?;
+    let (_, cfg, ws, rt) = prepare(g, args)?;
     rt.block_on(async move {
         let node = match node::start(ws, cfg) {
             Ok(n) => n,

@@ -116,6 +116,25 @@ pub fn status(s: &Status) {
     println!("changes    {}", s.changes);
     println!("storage    {}", human_bytes(s.storage_bytes));
     println!("keys       {}", s.keys);
+    let last = s
+        .last_sync_ms
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "never".to_owned());
+    match &s.node {
+        Some(n) => println!(
+            "sync       running (pid {}); {} devices, last in sync {last}",
+            n.pid, s.peers
+        ),
+        None => println!(
+            "sync       not running (`weft daemon` syncs continuously); {} devices, last in sync {last}",
+            s.peers
+        ),
+    }
 }
 
 fn human_bytes(b: u64) -> String {

@@ -114,6 +114,13 @@ pub struct Status {
     pub storage_bytes: u64,
     /// Where the keys are kept.
     pub keys: String,
+    /// The process syncing this workspace (`weft daemon`, the app), if one
+    /// runs: its pid and listen addresses.
+    pub node: Option<crate::node::RunningNode>,
+    /// Other devices of this workspace this one has synced with.
+    pub peers: usize,
+    /// When this device was last in sync with one of them.
+    pub last_sync_ms: Option<i64>,
 }
 
 pub(crate) fn rfc3339(ms: i64) -> String {
@@ -592,6 +599,7 @@ impl Workspace {
     pub fn status(&self) -> Result<Status, EngineError> {
         let entries = self.index().entries();
         let live = |k: DocKind| entries.iter().filter(|e| !e.deleted && e.kind == k).count();
+        let peers = self.store.peers()?;
         Ok(Status {
             workspace_id: self.workspace_id().to_hex(),
             name: self.name()?,
@@ -604,6 +612,9 @@ impl Workspace {
             changes: self.store.change_count()?,
             storage_bytes: self.store.disk_usage(),
             keys: self.key_location.clone(),
+            node: crate::node::running_node(&self.home),
+            peers: peers.len(),
+            last_sync_ms: peers.iter().filter_map(|p| p.last_sync_ms).max(),
         })
     }
 }

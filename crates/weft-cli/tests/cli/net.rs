@@ -92,8 +92,20 @@ fn edits_work_while_the_daemon_runs_and_a_second_node_is_refused() {
     // `sync --once` has nothing to add to a running daemon, and says so.
     let once = h.run(&["sync", "--once", "--port", "0", "--no-mdns"]).ok();
     assert!(once.stdout().contains("already syncs"), "{}", once.stdout());
+    // `weft status` tells that a daemon syncs this workspace, and where.
+    let st = h.run(&["status", "--json"]).ok().json();
+    assert_eq!(st["node"]["pid"], d.id(), "{st}");
+    assert!(
+        st["node"]["addrs"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{st}"
+    );
     signal(&d, "-TERM");
     assert_eq!(wait_exit(&mut d).code(), Some(0));
+    let st = h.run(&["status", "--json"]).ok().json();
+    assert!(st["node"].is_null(), "a stopped daemon still shows: {st}");
+    assert!(h.run(&["status"]).ok().stdout().contains("not running"));
 }
 
 #[test]

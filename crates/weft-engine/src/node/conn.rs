@@ -15,6 +15,12 @@ use super::core::CoreMsg;
 /// peer (and only that peer) when it is full.
 pub(crate) const OUTBOUND_FRAMES: usize = 32;
 
+/// Bytes a peer may send before it has proved membership: a hello and a
+/// proof are under 200 bytes, so anything near this is not a Weft device.
+/// Without it a stranger could make every stream buffer a whole maximum
+/// frame (16 MiB) before the session looks at it.
+pub(crate) const PRE_AUTH_BYTES: usize = 64 * 1024;
+
 /// Runs one stream until either side closes it.
 pub(crate) async fn run(
     key: u64,
@@ -25,12 +31,14 @@ pub(crate) async fn run(
     let (mut rd, mut wr) = stream.split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(OUTBOUND_FRAMES);
     let wake = Arc::new(AtomicBool::new(false));
+    let authenticated = Arc::new(AtomicBool::new(false));
     if core
         .send(CoreMsg::Attach {
             key,
             peer,
             tx,
             wake: wake.clone(),
+            authenticated: authenticated.clone(),
         })
         .await
         .is_err()
@@ -59,11 +67,18 @@ pub(crate) async fn run(
     });
     let mut frames = FrameReader::new();
     let mut buf = vec![0u8; 64 * 1024];
+    let mut received = 0usize;
     let reason = 'read: loop {
         match rd.read(&mut buf).await {
             Ok(0) => break "the peer closed the stream".to_owned(),
             Ok(n) => {
                 frames.extend(&buf[..n]);
+                received = received.saturating_add(n);
+                if received > PRE_AUTH_BYTES && !authenticated.load(Ordering::Acquire) {
+                    break 'read format!(
+                        "peer {peer} sent over {PRE_AUTH_BYTES} bytes without proving membership"
+                    );
+                }
                 loop {
                     match frames.next_frame() {
                         Ok(Some(body)) => {

@@ -27,6 +27,8 @@ pub(crate) enum CoreMsg {
         peer: DeviceId,
         tx: mpsc::Sender<Vec<u8>>,
         wake: Arc<AtomicBool>,
+        /// Set once the peer proved membership (the reader's size bound).
+        authenticated: Arc<AtomicBool>,
     },
     Frame {
         key: u64,
@@ -55,6 +57,7 @@ struct Conn {
     tx: mpsc::Sender<Vec<u8>>,
     wake: Arc<AtomicBool>,
     authenticated: bool,
+    authenticated_flag: Arc<AtomicBool>,
     announced_sync: bool,
 }
 
@@ -115,6 +118,17 @@ fn dialable(addr: &weft_net::Multiaddr) -> bool {
         Protocol::Ip6(ip) => !ip.is_loopback() && !ip.is_unspecified(),
         _ => true,
     })
+}
+
+/// A frame body with its `u32` length prefix, as the stream carries it
+/// (docs/protocol.md "Framing"; a session never makes a body over
+/// `MAX_FRAME_LEN`, far below `u32::MAX`).
+fn prefixed(body: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(4 + body.len());
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(body);
+    frame
 }
 
 fn total(v: &VersionVector) -> u64 {
@@ -187,13 +201,19 @@ impl Core {
                 peer,
                 tx,
                 wake,
-            } => self.attach(key, peer, tx, wake),
+                authenticated,
+            } => self.attach(key, peer, tx, wake, authenticated),
             CoreMsg::Frame { key, body } => {
                 let now = self.now();
                 let Some(c) = self.conns.get_mut(&key) else {
                     return;
                 };
                 let r = c.session.handle_frame(&body, now, &self.ws.sync_log());
+                // Before anything is sent back: our `have` is what lets the
+                // peer start streaming, and its reader must not cut it off.
+                if c.session.is_open() {
+                    c.authenticated_flag.store(true, Ordering::Release);
+                }
                 match r {
                     Ok(()) => self.pump(key),
                     Err(e) => self.fail(key, e),
@@ -243,6 +263,7 @@ impl Core {
         peer: DeviceId,
         tx: mpsc::Sender<Vec<u8>>,
         wake: Arc<AtomicBool>,
+        authenticated_flag: Arc<AtomicBool>,
     ) {
         self.opening.remove(&peer);
         // A newer stream replaces an older one to the same peer: after a
@@ -267,6 +288,7 @@ impl Core {
                 tx,
                 wake,
                 authenticated: false,
+                authenticated_flag,
                 announced_sync: false,
             },
         );
@@ -303,11 +325,7 @@ impl Core {
             };
             match c.session.poll_transmit(now, &self.ws.sync_log()) {
                 Ok(Some(body)) => {
-                    let mut frame = Vec::with_capacity(4 + body.len());
-                    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-                    frame.extend_from_slice(&len.to_be_bytes());
-                    frame.extend_from_slice(&body);
-                    permit.send(frame);
+                    permit.send(prefixed(&body));
                 }
                 Ok(None) => {
                     drop(permit);
@@ -341,6 +359,7 @@ impl Core {
             match ev {
                 Event::Authenticated { .. } => {
                     c.authenticated = true;
+                    c.authenticated_flag.store(true, Ordering::Release);
                     self.authenticated(peer);
                     more = true;
                 }
@@ -496,11 +515,7 @@ impl Core {
             while let Ok(permit) = c.tx.try_reserve() {
                 match c.session.poll_transmit(now, &self.ws.sync_log()) {
                     Ok(Some(body)) => {
-                        let mut frame = Vec::with_capacity(4 + body.len());
-                        let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-                        frame.extend_from_slice(&len.to_be_bytes());
-                        frame.extend_from_slice(&body);
-                        permit.send(frame);
+                        permit.send(prefixed(&body));
                     }
                     _ => break,
                 }

@@ -19,7 +19,7 @@ use super::NodeError;
 pub const LOCK_FILE: &str = "node.lock";
 
 /// A node running on a workspace, as its lock file tells.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RunningNode {
     /// Its process id.
     pub pid: u32,

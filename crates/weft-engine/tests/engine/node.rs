@@ -198,12 +198,74 @@ async fn a_device_of_another_workspace_is_refused_and_gets_nothing() {
     c.shutdown().await.unwrap();
 }
 
+/// A bare libp2p node with `seed` and a sync stream between it and the node
+/// at `addr` (whichever side the protocol has open it).
+async fn raw_stream(
+    seed: [u8; 32],
+    addr: node::Multiaddr,
+    to: weft_core::DeviceId,
+) -> (weft_net::Network, weft_net::Stream) {
+    use futures::StreamExt;
+    let mut cfg = weft_net::NetConfig::on_port(seed, 0, "weft/0 (raw)".into());
+    cfg.mdns = false;
+    cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    let mut net = weft_net::start(cfg).unwrap();
+    net.handle.keep(None, vec![addr]).await.unwrap();
+    let stream = if net.handle.local() < to {
+        loop {
+            match net.handle.open_sync_stream(to).await {
+                Ok(st) => break st,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    } else {
+        tokio::time::timeout(WAIT, net.incoming.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+    };
+    (net, stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_flooding_before_its_proof_is_cut_off() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let a = node::start(device(&dir, "a", [1; 16], [7; 32], 1), loopback()).unwrap();
+    let (_net, mut stream) = raw_stream([4; 32], tcp_addr(&a).await, a.device()).await;
+    // A frame announced at 1 MiB, of which 128 KiB arrive: a member's hello
+    // is 60 bytes, so the node must not wait for the rest.
+    let mut junk = (1u32 << 20).to_be_bytes().to_vec();
+    junk.extend(std::iter::repeat_n(0u8, 128 * 1024));
+    let _ = stream.write_all(&junk).await;
+    let _ = stream.flush().await;
+    let mut buf = [0u8; 4096];
+    let closed = tokio::time::timeout(WAIT, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the node kept a stranger's flood buffered");
+    // And goes on working.
+    let n = a
+        .call(|ws| ws.create_note("fine", "", "").is_ok())
+        .await
+        .unwrap();
+    assert!(n);
+    a.shutdown().await.unwrap();
+}
+
 /// A member that completes the handshake and then never reads again: its
 /// stream's windows fill, its writer queue fills, and the node must go on
 /// serving everyone else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_stops_reading_does_not_stall_the_others() {
-    use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+    use futures::{AsyncReadExt, AsyncWriteExt};
     use weft_sync::{FrameReader, Limits, Role};
 
     let dir = tempfile::tempdir().unwrap();
@@ -224,26 +286,8 @@ async fn a_peer_that_stops_reading_does_not_stall_the_others() {
     let a_addr = tcp_addr(&a).await;
 
     // The stuck member: a bare libp2p node and a session of its own.
-    let mut s_cfg = weft_net::NetConfig::on_port([3; 32], 0, "weft/0 (stuck)".into());
-    s_cfg.mdns = false;
-    s_cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
-    let mut s_net = weft_net::start(s_cfg).unwrap();
-    s_net.handle.keep(None, vec![a_addr.clone()]).await.unwrap();
+    let (_s_net, mut stream) = raw_stream([3; 32], a_addr.clone(), a.device()).await;
     let a_dev = a.device();
-    let mut stream = if s_ws.device_id() < a_dev {
-        loop {
-            match s_net.handle.open_sync_stream(a_dev).await {
-                Ok(st) => break st,
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-    } else {
-        tokio::time::timeout(WAIT, s_net.incoming.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .1
-    };
     let mut session = s_ws.sync_session(a_dev, Role::Device, Limits::default(), [9; 32], 0);
     let mut frames = FrameReader::new();
     let mut buf = vec![0u8; 4096];
