@@ -10,6 +10,9 @@ use weft_engine::{Holder, PeerRecord, Workspace};
 
 use crate::output;
 
+/// What `connection` says of a device no node is connected to.
+const OFFLINE: &str = "offline";
+
 /// One peer as `weft peers --json` prints it.
 #[derive(Serialize)]
 struct PeerJson<'a> {
@@ -17,6 +20,8 @@ struct PeerJson<'a> {
     name: &'a str,
     addrs: &'a [String],
     connection: &'a str,
+    /// Connected right now (to the node running on this workspace).
+    online: bool,
     last_seen_ms: i64,
     last_sync_ms: Option<i64>,
     /// Changes the peer acknowledged holding, over all authors: a quick
@@ -32,7 +37,14 @@ struct PeersJson<'a> {
 
 /// `weft peers`.
 pub fn list(ws: &Workspace, json: bool) -> Result<()> {
-    let peers = ws.peers()?;
+    let mut peers = ws.peers()?;
+    // The node keeps `connection` current while it runs; with no node
+    // running (or one that was killed), nobody is connected.
+    if weft_engine::node::running_node(ws.home()).is_none() {
+        for p in &mut peers {
+            p.connection = OFFLINE.to_owned();
+        }
+    }
     let added = ws.peer_addrs()?;
     if json {
         let peers = peers
@@ -42,6 +54,7 @@ pub fn list(ws: &Workspace, json: bool) -> Result<()> {
                 name: &p.name,
                 addrs: &p.addrs,
                 connection: &p.connection,
+                online: p.connection != OFFLINE && !p.connection.is_empty(),
                 last_seen_ms: p.last_seen_ms,
                 last_sync_ms: p.last_sync_ms,
                 vector_total: p.vector.iter().fold(0u64, |t, (_, s)| t.saturating_add(*s)),

@@ -139,10 +139,44 @@ fn mdns_peers_converge_and_strangers_are_refused() {
         );
     }
 
+    // A lists B as a LAN peer it is connected to and in sync with, and
+    // knows that B holds the latest changes of a document both edited; C,
+    // never a member, is not in its peer table.
+    let b_id = b.device_id();
+    let synced = wait_until(CONVERGE, || {
+        let st = a.json(&["status", "Plan", "--json"]);
+        st["devices"].as_array().is_some_and(|d| {
+            d.iter()
+                .any(|x| x["device"] == b_id.as_str() && x["latest"] == true)
+        })
+    });
+    assert!(
+        synced,
+        "A never saw B holding Plan's latest changes:
+{}",
+        logs(&all)
+    );
+    let peers = a.json(&["peers", "--json"]);
+    let list = peers["peers"].as_array().unwrap();
+    let pb = list
+        .iter()
+        .find(|p| p["device"] == b_id.as_str())
+        .expect("B in A's peers");
+    assert_eq!(pb["connection"], "lan", "{peers}");
+    assert_eq!(pb["online"], true, "{peers}");
+    assert!(pb["last_sync_ms"].is_i64(), "{peers}");
+    assert!(
+        !list.iter().any(|p| p["device"] == c_id.as_str()),
+        "a refused stranger was recorded as a peer: {peers}"
+    );
+
     // SIGTERM drains and exits 0 (asserted by sigterm).
     dc.sigterm();
     db.sigterm();
     da.sigterm();
+    // With no node running, nobody is connected.
+    let peers = a.json(&["peers", "--json"]);
+    assert_eq!(peers["peers"][0]["connection"], "offline", "{peers}");
 }
 
 #[test]

@@ -695,9 +695,13 @@ impl Core {
             if !addrs.is_empty() {
                 rec.addrs = addrs;
             }
-            if let Some(v) = via {
-                rec.connection = v.as_str().to_owned();
-                rec.last_seen_ms = now_ms();
+            match via {
+                Some(v) => {
+                    rec.connection = v.as_str().to_owned();
+                    rec.last_seen_ms = now_ms();
+                }
+                // Keeps `weft peers` true: how it is connected *now*.
+                None => rec.connection = "offline".to_owned(),
             }
             let rec = rec.clone();
             match self.ws.record_peer(&rec) {
@@ -720,6 +724,7 @@ impl Core {
         }
         for l in self.live.values_mut() {
             l.dirty = l.member;
+            l.via = None;
         }
         self.persist();
         self.conns.clear();
