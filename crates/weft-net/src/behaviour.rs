@@ -1,5 +1,6 @@
 //! The one place the libp2p behaviour is composed, and the swarm built.
 
+use libp2p::connection_limits::{self, ConnectionLimits};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{Swarm, dcutr, identify, identity, mdns, noise, ping, relay, tcp, yamux};
@@ -9,8 +10,18 @@ use crate::{NetConfig, NetError};
 /// Identify's protocol version: peers that say something else are not Weft.
 pub(crate) const IDENTIFY_PROTOCOL: &str = "/weft/id/1";
 
+/// Connections a device keeps at once. A person's devices are a handful;
+/// these bound what strangers on the network can make a device hold
+/// (every connection costs buffers and a pre-proof session).
+const MAX_PER_PEER: u32 = 4;
+const MAX_PENDING_INCOMING: u32 = 32;
+const MAX_ESTABLISHED_INCOMING: u32 = 128;
+
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    /// Refuses connections past the limits above (first, so it decides
+    /// before the others set anything up).
+    pub(crate) limits: connection_limits::Behaviour,
     /// Circuit relay v2 client: reach and be reached through a relay.
     pub(crate) relay: relay::client::Behaviour,
     /// Hole punching over a relayed connection.
@@ -58,6 +69,12 @@ pub(crate) fn build(cfg: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
                 None
             };
             Ok(Behaviour {
+                limits: connection_limits::Behaviour::new(
+                    ConnectionLimits::default()
+                        .with_max_established_per_peer(Some(MAX_PER_PEER))
+                        .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+                        .with_max_established_incoming(Some(MAX_ESTABLISHED_INCOMING)),
+                ),
                 relay,
                 dcutr: dcutr::Behaviour::new(local),
                 identify: identify::Behaviour::new(

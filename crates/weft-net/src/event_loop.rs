@@ -401,6 +401,8 @@ impl EventLoop {
     /// run out.
     fn redial_due(&mut self) {
         let now = Instant::now();
+        // Forget blocks that ran out, so strangers seen once do not pile up.
+        self.blocked.retain(|_, until| *until > now);
         for i in 0..self.wanted.len() {
             let (peer, next) = (self.wanted[i].peer, self.wanted[i].next);
             if let Some(p) = peer

@@ -32,6 +32,7 @@ pub(crate) async fn run(
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(OUTBOUND_FRAMES);
     let wake = Arc::new(AtomicBool::new(false));
     let authenticated = Arc::new(AtomicBool::new(false));
+    let (stop_reader, mut stopped) = tokio::sync::oneshot::channel::<()>();
     if core
         .send(CoreMsg::Attach {
             key,
@@ -39,6 +40,7 @@ pub(crate) async fn run(
             tx,
             wake: wake.clone(),
             authenticated: authenticated.clone(),
+            stop_reader,
         })
         .await
         .is_err()
@@ -69,7 +71,13 @@ pub(crate) async fn run(
     let mut buf = vec![0u8; 64 * 1024];
     let mut received = 0usize;
     let reason = 'read: loop {
-        match rd.read(&mut buf).await {
+        // Both branches are cancel-safe: a read that loses the race has
+        // consumed nothing, and the stop signal is a oneshot.
+        let r = tokio::select! {
+            r = rd.read(&mut buf) => r,
+            _ = &mut stopped => return,
+        };
+        match r {
             Ok(0) => break "the peer closed the stream".to_owned(),
             Ok(n) => {
                 frames.extend(&buf[..n]);

@@ -29,6 +29,8 @@ pub(crate) enum CoreMsg {
         wake: Arc<AtomicBool>,
         /// Set once the peer proved membership (the reader's size bound).
         authenticated: Arc<AtomicBool>,
+        /// Dropping it stops the reader.
+        stop_reader: oneshot::Sender<()>,
     },
     Frame {
         key: u64,
@@ -52,6 +54,9 @@ pub(crate) enum CoreMsg {
 }
 
 struct Conn {
+    /// Dropped with the Conn: tells the stream's reader to stop, so a
+    /// session that ended (timeout, replacement) holds no buffers.
+    _stop_reader: oneshot::Sender<()>,
     peer: DeviceId,
     session: Session,
     tx: mpsc::Sender<Vec<u8>>,
@@ -132,7 +137,8 @@ fn prefixed(body: &[u8]) -> Vec<u8> {
 }
 
 fn total(v: &VersionVector) -> u64 {
-    v.iter().map(|(_, s)| *s).sum()
+    // Saturating: the seqs come from a peer's `have`.
+    v.iter().fold(0u64, |t, (_, s)| t.saturating_add(*s))
 }
 
 impl Core {
@@ -202,7 +208,8 @@ impl Core {
                 tx,
                 wake,
                 authenticated,
-            } => self.attach(key, peer, tx, wake, authenticated),
+                stop_reader,
+            } => self.attach(key, peer, tx, wake, authenticated, stop_reader),
             CoreMsg::Frame { key, body } => {
                 let now = self.now();
                 let Some(c) = self.conns.get_mut(&key) else {
@@ -264,6 +271,7 @@ impl Core {
         tx: mpsc::Sender<Vec<u8>>,
         wake: Arc<AtomicBool>,
         authenticated_flag: Arc<AtomicBool>,
+        stop_reader: oneshot::Sender<()>,
     ) {
         self.opening.remove(&peer);
         // A newer stream replaces an older one to the same peer: after a
@@ -283,6 +291,7 @@ impl Core {
         self.conns.insert(
             key,
             Conn {
+                _stop_reader: stop_reader,
                 peer,
                 session,
                 tx,
@@ -307,6 +316,11 @@ impl Core {
     /// Sends what the session has to send while the peer's queue has room,
     /// then handles the session's events.
     fn pump(&mut self, key: u64) {
+        // Events first: a `changes` frame queued its Store event and an
+        // acknowledgement, and the acknowledgement must be read from the log
+        // *after* those changes are stored, or it does not cover them and
+        // the sender waits for the next keepalive to learn that we have them.
+        self.drain_events(key);
         loop {
             let now = self.now();
             let Some(c) = self.conns.get_mut(&key) else {
@@ -316,7 +330,16 @@ impl Core {
                 Ok(p) => p,
                 Err(mpsc::error::TrySendError::Full(())) => {
                     c.wake.store(true, Ordering::Release);
-                    break;
+                    // The writer may have emptied the queue between the
+                    // failed reserve and the flag, and be parked without
+                    // seeing it: try once more before waiting for it.
+                    match c.tx.try_reserve() {
+                        Ok(p) => {
+                            c.wake.store(false, Ordering::Release);
+                            p
+                        }
+                        Err(_) => break,
+                    }
                 }
                 Err(mpsc::error::TrySendError::Closed(())) => {
                     // The writer is gone; its reader reports the detach.
@@ -645,6 +668,11 @@ impl Core {
                 if let Some(l) = self.live.get_mut(&peer) {
                     l.via = None;
                     l.dirty = true;
+                    // Only members are worth remembering: a stranger's entry
+                    // would otherwise stay for as long as the node runs.
+                    if !l.member {
+                        self.live.remove(&peer);
+                    }
                 }
                 self.emit(NodeEvent::PeerDisconnected { peer });
             }

@@ -88,9 +88,11 @@ impl NodeLock {
             text.push_str(a);
             text.push('\n');
         }
-        self.file.set_len(0)?;
+        // Write, then cut to length: truncating first would let a reader
+        // see an empty file and think no node runs.
         self.file.seek(SeekFrom::Start(0))?;
-        self.file.write_all(text.as_bytes())
+        self.file.write_all(text.as_bytes())?;
+        self.file.set_len(text.len() as u64)
     }
 
     pub(crate) fn add_addr(&mut self, addr: String) {

@@ -263,7 +263,10 @@ pub fn start(ws: Workspace, cfg: NodeConfig) -> Result<NodeHandle, NodeError> {
         .name("weft-core".into())
         .spawn(move || core.run(core_rx))
         .map_err(|e| NodeError::Net(NetError::Build(format!("starting the core thread: {e}"))))?;
-    // Dispatcher: network events and inbound streams into the core.
+    // Network events into the core, and inbound streams onto their tasks:
+    // two tasks, because libp2p-stream drops an inbound stream when nobody
+    // is waiting to take it, and the event forwarder waits whenever the
+    // core's queue is full.
     let weft_net::Network {
         mut events,
         mut incoming,
@@ -271,26 +274,19 @@ pub fn start(ws: Workspace, cfg: NodeConfig) -> Result<NodeHandle, NodeError> {
     } = network;
     let h = handle.clone();
     tokio::spawn(async move {
+        while let Some(ev) = events.recv().await {
+            if h.core.send(CoreMsg::Net(ev)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let h = handle.clone();
+    tokio::spawn(async move {
         use futures::StreamExt;
-        loop {
-            // Both branches are cancel-safe (a channel receive and a
-            // stream's next); neither holds state across the await.
-            tokio::select! {
-                ev = events.recv() => match ev {
-                    Some(ev) => {
-                        if h.core.send(CoreMsg::Net(ev)).await.is_err() {
-                            break;
-                        }
-                    }
-                    None => break,
-                },
-                s = incoming.next() => match s {
-                    Some((peer_id, stream)) => match weft_net::device_of(&peer_id) {
-                        Some(peer) => h.attach(peer, stream),
-                        None => tracing::debug!(%peer_id, "a sync stream from a non-Ed25519 peer"),
-                    },
-                    None => break,
-                },
+        while let Some((peer_id, stream)) = incoming.next().await {
+            match weft_net::device_of(&peer_id) {
+                Some(peer) => h.attach(peer, stream),
+                None => tracing::debug!(%peer_id, "a sync stream from a non-Ed25519 peer"),
             }
         }
     });

@@ -118,6 +118,21 @@ async fn edits_flow_both_ways_between_two_nodes() {
         matches!(e, NodeEvent::DocsChanged { .. })
     })
     .await;
+    // B acknowledges what it stored at once, so A knows B has it (what
+    // `weft sync --once` and `weft status DOC` go by) in well under the 15 s
+    // keepalive.
+    let t = std::time::Instant::now();
+    loop {
+        let s = a.sessions().await.unwrap();
+        if s.iter().any(|s| s.in_sync) {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "A never learned that B has its note: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     b.call(|ws| {
         ws.create_record("From B", "", &serde_json::json!({"n": 1}))
             .map(|_| ())
