@@ -128,15 +128,19 @@ fn sync_once_with_nobody_around_fails_and_says_why() {
     );
 }
 
+/// The code line of `weft invite --no-qr`.
+fn invite_code(h: &Home) -> String {
+    let out = h.run(&["invite", "--no-qr"]).ok().stdout();
+    out.lines()
+        .find(|l| l.starts_with("weft1-"))
+        .expect("an invite code line")
+        .to_owned()
+}
+
 #[test]
 fn a_mistyped_invite_code_creates_nothing() {
     let inviter = Home::new();
-    let code = inviter.run(&["invite", "--no-qr"]).ok().stdout();
-    let code = code
-        .lines()
-        .find(|l| l.starts_with("weft1-"))
-        .unwrap()
-        .to_owned();
+    let code = invite_code(&inviter);
     // One character changed in the middle of the code.
     let mut chars: Vec<char> = code.chars().collect();
     let i = chars.len() / 2;
@@ -170,12 +174,7 @@ fn a_mistyped_invite_code_creates_nothing() {
 #[test]
 fn join_into_an_existing_workspace_is_refused() {
     let inviter = Home::new();
-    let code = inviter.run(&["invite", "--no-qr"]).ok().stdout();
-    let code = code
-        .lines()
-        .find(|l| l.starts_with("weft1-"))
-        .unwrap()
-        .to_owned();
+    let code = invite_code(&inviter);
     let other = Home::new();
     let before = other.fingerprint();
     other

@@ -61,7 +61,8 @@ struct Conn {
     session: Session,
     tx: mpsc::Sender<Vec<u8>>,
     wake: Arc<AtomicBool>,
-    authenticated: bool,
+    /// Set once the peer proved membership, for the reader's size bound
+    /// (the core itself asks `session.is_open()`).
     authenticated_flag: Arc<AtomicBool>,
     announced_sync: bool,
 }
@@ -253,8 +254,8 @@ impl Core {
                     .map(|c| SessionInfo {
                         peer: c.peer,
                         name: self.display_name(c.peer),
-                        authenticated: c.authenticated,
-                        in_sync: c.authenticated && *c.session.remote_has() == ours,
+                        authenticated: c.session.is_open(),
+                        in_sync: c.session.is_open() && *c.session.remote_has() == ours,
                         stats: c.session.stats().clone(),
                     })
                     .collect();
@@ -296,7 +297,6 @@ impl Core {
                 session,
                 tx,
                 wake,
-                authenticated: false,
                 authenticated_flag,
                 announced_sync: false,
             },
@@ -381,8 +381,6 @@ impl Core {
             let peer = c.peer;
             match ev {
                 Event::Authenticated { .. } => {
-                    c.authenticated = true;
-                    c.authenticated_flag.store(true, Ordering::Release);
                     self.authenticated(peer);
                     more = true;
                 }

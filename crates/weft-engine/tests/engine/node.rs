@@ -308,7 +308,9 @@ async fn a_peer_that_stops_reading_does_not_stall_the_others() {
     let mut buf = vec![0u8; 4096];
     let log = s_ws.sync_log();
     tokio::time::timeout(WAIT, async {
-        while !session.is_open() {
+        loop {
+            // Everything the session has to say; once open, that includes
+            // our (empty) `have`, so A starts streaming everything to us.
             while let Some(body) = session.poll_transmit(0, &log).unwrap() {
                 stream
                     .write_all(&(body.len() as u32).to_be_bytes())
@@ -317,21 +319,15 @@ async fn a_peer_that_stops_reading_does_not_stall_the_others() {
                 stream.write_all(&body).await.unwrap();
             }
             stream.flush().await.unwrap();
+            if session.is_open() {
+                break;
+            }
             let n = stream.read(&mut buf).await.unwrap();
             frames.extend(&buf[..n]);
             while let Some(f) = frames.next_frame().unwrap() {
                 session.handle_frame(&f, 0, &log).unwrap();
             }
         }
-        // Our `have` (empty), so A starts streaming everything to us.
-        while let Some(body) = session.poll_transmit(0, &log).unwrap() {
-            stream
-                .write_all(&(body.len() as u32).to_be_bytes())
-                .await
-                .unwrap();
-            stream.write_all(&body).await.unwrap();
-        }
-        stream.flush().await.unwrap();
     })
     .await
     .expect("the stuck member's handshake");
@@ -344,7 +340,7 @@ async fn a_peer_that_stops_reading_does_not_stall_the_others() {
         matches!(e, NodeEvent::Synced { .. })
     })
     .await;
-    let t = std::time::Instant::now();
+    // A stalled core would never deliver it: wait_for's bound fails that.
     a.call(|ws| ws.create_note("Live", "", "still flowing").map(|_| ()))
         .await
         .unwrap()
@@ -353,11 +349,6 @@ async fn a_peer_that_stops_reading_does_not_stall_the_others() {
         matches!(e, NodeEvent::DocsChanged { .. })
     })
     .await;
-    assert!(
-        t.elapsed() < Duration::from_secs(2),
-        "a live edit took {:?}",
-        t.elapsed()
-    );
     // And the stuck member really is stuck: A still owes it changes.
     let stuck = a
         .sessions()
