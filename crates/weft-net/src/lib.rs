@@ -28,6 +28,13 @@ use weft_core::DeviceId;
 /// The stream protocol id of the weft sync protocol (docs/protocol.md).
 pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/weft/sync/1");
 
+/// The stream protocol id of the relay control protocol: register a
+/// workspace on a relay, ask its usage, forget it (docs/protocol.md).
+pub const RELAY_CONTROL_PROTOCOL: StreamProtocol = StreamProtocol::new("/weft/relay/1");
+
+/// The TCP and UDP (QUIC) port a relay listens on unless told otherwise.
+pub const RELAY_PORT: u16 = 4467;
+
 /// The TCP and UDP (QUIC) port a device listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 4466;
 

@@ -13,6 +13,7 @@
 //! control. The wire format is in docs/protocol.md, "Sync".
 
 mod auth;
+pub mod relay;
 mod session;
 pub mod wire;
 

@@ -107,6 +107,12 @@ pub enum RefuseCode {
     Protocol,
     /// The relay does not know the workspace.
     UnknownWorkspace,
+    /// The relay's storage quota for the workspace is full: the batch was
+    /// not stored (the message says how full).
+    QuotaExceeded,
+    /// The peer sent faster than the relay's rate limit allows; the message
+    /// says when to come back.
+    RateLimited,
     /// A code this build does not know (a newer peer).
     Other(u8),
 }
@@ -120,6 +126,8 @@ impl RefuseCode {
             RefuseCode::UnexpectedRole => 4,
             RefuseCode::Protocol => 5,
             RefuseCode::UnknownWorkspace => 6,
+            RefuseCode::QuotaExceeded => 7,
+            RefuseCode::RateLimited => 8,
             RefuseCode::Other(c) => c,
         }
     }
@@ -131,6 +139,8 @@ impl RefuseCode {
             4 => RefuseCode::UnexpectedRole,
             5 => RefuseCode::Protocol,
             6 => RefuseCode::UnknownWorkspace,
+            7 => RefuseCode::QuotaExceeded,
+            8 => RefuseCode::RateLimited,
             other => RefuseCode::Other(other),
         }
     }

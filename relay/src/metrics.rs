@@ -1,0 +1,186 @@
+//! Counters for `/metrics` (Prometheus text format), shared by every task
+//! and shard through atomics.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use crate::store::Totals;
+
+/// Why the relay turned something away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// A failed relay-auth proof (sync or control).
+    Proof,
+    /// A workspace the relay does not know.
+    UnknownWorkspace,
+    /// A frame over the size bounds, or bytes that are not the protocol.
+    Malformed,
+    /// A batch over the workspace's quota.
+    Quota,
+    /// A peer over its rate limit for too long.
+    RateLimited,
+    /// A change that failed verification (signature, workspace).
+    InvalidChange,
+    /// A registration refused (relay full, verifier mismatch).
+    Registration,
+}
+
+impl Rejection {
+    const ALL: [Rejection; 7] = [
+        Rejection::Proof,
+        Rejection::UnknownWorkspace,
+        Rejection::Malformed,
+        Rejection::Quota,
+        Rejection::RateLimited,
+        Rejection::InvalidChange,
+        Rejection::Registration,
+    ];
+    fn label(self) -> &'static str {
+        match self {
+            Rejection::Proof => "proof",
+            Rejection::UnknownWorkspace => "unknown_workspace",
+            Rejection::Malformed => "malformed",
+            Rejection::Quota => "quota",
+            Rejection::RateLimited => "rate_limited",
+            Rejection::InvalidChange => "invalid_change",
+            Rejection::Registration => "registration",
+        }
+    }
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    }
+}
+
+/// The relay's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Peers with at least one connection.
+    pub connected_peers: AtomicI64,
+    /// Sync sessions open (proved or not).
+    pub sessions: AtomicI64,
+    /// Changes stored from devices.
+    pub changes_in: AtomicU64,
+    /// Changes sent to devices.
+    pub changes_out: AtomicU64,
+    /// Bytes of sealed changes stored.
+    pub bytes_in: AtomicU64,
+    /// Bytes of sealed changes sent.
+    pub bytes_out: AtomicU64,
+    /// Times a peer's stream was paused by its rate limit.
+    pub throttled: AtomicU64,
+    /// Wake-ups from other relay nodes' commits (PostgreSQL).
+    pub remote_wakeups: AtomicU64,
+    rejections: [AtomicU64; 7],
+}
+
+impl Metrics {
+    /// Counts one rejection.
+    pub fn reject(&self, why: Rejection) {
+        self.rejections[why.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Rejections of one kind so far.
+    pub fn rejections(&self, why: Rejection) -> u64 {
+        self.rejections[why.index()].load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition, with the store's totals.
+    pub fn render(&self, totals: Option<Totals>, draining: bool) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        let g = |a: &AtomicI64| a.load(Ordering::Relaxed).max(0).to_string();
+        let c = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+        metric(
+            "weft_relay_connected_peers",
+            "gauge",
+            "Peers with a live libp2p connection.",
+            g(&self.connected_peers),
+        );
+        metric(
+            "weft_relay_sessions",
+            "gauge",
+            "Open sync sessions.",
+            g(&self.sessions),
+        );
+        metric(
+            "weft_relay_changes_in_total",
+            "counter",
+            "Sealed changes stored from devices.",
+            c(&self.changes_in),
+        );
+        metric(
+            "weft_relay_changes_out_total",
+            "counter",
+            "Sealed changes sent to devices.",
+            c(&self.changes_out),
+        );
+        metric(
+            "weft_relay_bytes_in_total",
+            "counter",
+            "Bytes of sealed changes stored.",
+            c(&self.bytes_in),
+        );
+        metric(
+            "weft_relay_bytes_out_total",
+            "counter",
+            "Bytes of sealed changes sent.",
+            c(&self.bytes_out),
+        );
+        metric(
+            "weft_relay_throttled_total",
+            "counter",
+            "Times a peer's stream was paused by its rate limit.",
+            c(&self.throttled),
+        );
+        metric(
+            "weft_relay_remote_wakeups_total",
+            "counter",
+            "Wake-ups caused by other relay nodes' commits.",
+            c(&self.remote_wakeups),
+        );
+        metric(
+            "weft_relay_draining",
+            "gauge",
+            "1 while the relay shuts down.",
+            u8::from(draining).to_string(),
+        );
+        if let Some(t) = totals {
+            metric(
+                "weft_relay_workspaces",
+                "gauge",
+                "Registered workspaces.",
+                t.workspaces.to_string(),
+            );
+            metric(
+                "weft_relay_stored_changes",
+                "gauge",
+                "Sealed changes stored, over every workspace.",
+                t.changes.to_string(),
+            );
+            metric(
+                "weft_relay_stored_bytes",
+                "gauge",
+                "Bytes of sealed changes stored, over every workspace.",
+                t.bytes.to_string(),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP weft_relay_rejections_total Things the relay turned away, by reason.\n# TYPE weft_relay_rejections_total counter"
+        );
+        for r in Rejection::ALL {
+            let _ = writeln!(
+                out,
+                "weft_relay_rejections_total{{reason=\"{}\"}} {}",
+                r.label(),
+                self.rejections(r)
+            );
+        }
+        out
+    }
+}

@@ -1,0 +1,157 @@
+//! The relay's libp2p swarm: TCP and QUIC, Noise, Yamux, identify, ping,
+//! the circuit relay v2 *server*, connection limits, and the `/weft/sync/1`
+//! and `/weft/relay/1` streams. No mDNS, no relay client, no DCUtR: the
+//! relay is the fixed point others find.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::connection_limits::{self, ConnectionLimits};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, noise, ping, relay, tcp, yamux};
+use tokio::sync::{mpsc, oneshot};
+
+/// Identify's protocol version, as devices announce it.
+const IDENTIFY_PROTOCOL: &str = "/weft/id/1";
+
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    limits: connection_limits::Behaviour,
+    relay: relay::Behaviour,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    pub(crate) stream: libp2p_stream::Behaviour,
+}
+
+pub(crate) enum NetCmd {
+    /// Stop accepting: close every listener.
+    StopListening(oneshot::Sender<()>),
+    /// Close every connection and end the loop.
+    Shutdown(oneshot::Sender<()>),
+    Listening(oneshot::Sender<Vec<Multiaddr>>),
+}
+
+/// Limits on what the swarm holds.
+#[derive(Debug, Clone)]
+pub(crate) struct NetLimits {
+    pub(crate) max_connections: u32,
+    pub(crate) max_reservations: usize,
+    pub(crate) max_circuits: usize,
+}
+
+pub(crate) fn build(
+    key: identity::Keypair,
+    limits: &NetLimits,
+    agent: String,
+) -> anyhow::Result<Swarm<Behaviour>> {
+    // Circuits keep libp2p's default bounds (2 minutes, 128 KiB): they are
+    // for devices to find each other and hole-punch, while bulk sync goes
+    // device to relay on a direct connection.
+    let relay_cfg = relay::Config {
+        max_reservations: limits.max_reservations,
+        max_reservations_per_peer: 4,
+        max_circuits: limits.max_circuits,
+        max_circuits_per_peer: 8,
+        ..Default::default()
+    };
+    let max_conns = limits.max_connections;
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )?
+        .with_quic()
+        .with_behaviour(|key| {
+            let local = key.public().to_peer_id();
+            Behaviour {
+                limits: connection_limits::Behaviour::new(
+                    ConnectionLimits::default()
+                        .with_max_established_per_peer(Some(4))
+                        .with_max_pending_incoming(Some(256))
+                        .with_max_established(Some(max_conns)),
+                ),
+                relay: relay::Behaviour::new(local, relay_cfg),
+                identify: identify::Behaviour::new(
+                    identify::Config::new(IDENTIFY_PROTOCOL.to_owned(), key.public())
+                        .with_agent_version(agent),
+                ),
+                ping: ping::Behaviour::new(ping::Config::new()),
+                stream: libp2p_stream::Behaviour::new(),
+            }
+        })?
+        // Devices keep their relay connection open with sessions; an idle
+        // one (no stream) is closed after a while.
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    Ok(swarm)
+}
+
+/// Owns the swarm until shut down.
+pub(crate) async fn run(
+    mut swarm: Swarm<Behaviour>,
+    mut cmds: mpsc::Receiver<NetCmd>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) {
+    use std::sync::atomic::Ordering;
+    let mut listeners = Vec::new();
+    let mut listening: Vec<Multiaddr> = Vec::new();
+    loop {
+        tokio::select! {
+            ev = swarm.select_next_some() => match ev {
+                SwarmEvent::NewListenAddr { listener_id, address } => {
+                    let me = *swarm.local_peer_id();
+                    tracing::info!("listening on {address}/p2p/{me}");
+                    if !listeners.contains(&listener_id) {
+                        listeners.push(listener_id);
+                    }
+                    listening.push(address);
+                }
+                SwarmEvent::ExpiredListenAddr { address, .. } => {
+                    listening.retain(|a| *a != address);
+                }
+                SwarmEvent::ConnectionEstablished { num_established, .. } => {
+                    if num_established.get() == 1 {
+                        metrics.connected_peers.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                SwarmEvent::ConnectionClosed { num_established, .. } => {
+                    if num_established == 0 {
+                        metrics.connected_peers.fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Relay(ev)) => {
+                    tracing::debug!("circuit relay: {ev:?}");
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. })) => {
+                    // The address a device is seen at is what it can be
+                    // reached by (for DCUtR); identify tells it so.
+                    tracing::trace!(%peer_id, agent = %info.agent_version, "identified");
+                }
+                _ => {}
+            },
+            cmd = cmds.recv() => match cmd {
+                Some(NetCmd::StopListening(done)) => {
+                    for id in listeners.drain(..) {
+                        swarm.remove_listener(id);
+                    }
+                    listening.clear();
+                    let _ = done.send(());
+                }
+                Some(NetCmd::Listening(reply)) => {
+                    let _ = reply.send(listening.clone());
+                }
+                Some(NetCmd::Shutdown(done)) => {
+                    let peers: Vec<PeerId> = swarm.connected_peers().copied().collect();
+                    for p in peers {
+                        let _ = swarm.disconnect_peer_id(p);
+                    }
+                    let _ = done.send(());
+                    break;
+                }
+                None => break,
+            },
+        }
+    }
+}
