@@ -171,6 +171,10 @@ pub enum Command {
     /// Add or remove an address for the daemon to dial.
     #[command(subcommand)]
     Peer(PeerCommand),
+    /// Sync through a relay (weft-relay), for devices that are not on one
+    /// network or not online at the same time.
+    #[command(subcommand)]
+    Relay(RelayCommand),
     /// Sync continuously with this workspace's other devices, in the
     /// foreground (for systemd): logs to stderr (RUST_LOG), stops on SIGTERM
     /// or SIGINT. Other weft commands keep working while it runs.
@@ -268,6 +272,38 @@ pub enum NewCommand {
         /// Initial content: a JSON object in FILE, or - for standard input.
         #[arg(long, value_name = "FILE")]
         from_json: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// Sync through this relay from now on: registers the workspace there
+    /// (the relay learns its id and a public verifier, nothing it could
+    /// read with) and pushes what this device holds.
+    Add {
+        /// The address weft-relay printed, ending in /p2p/<relay id>.
+        multiaddr: String,
+        /// Give up waiting for the relay after this many seconds (it stays
+        /// added; a running node keeps trying).
+        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+        timeout: u64,
+    },
+    /// The relays, whether they are in sync, their usage and problems.
+    Ls {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete this workspace from the relay (every change it stores) and
+    /// stop using it. The other devices stop using it too once they learn
+    /// it no longer knows the workspace.
+    Forget {
+        /// The relay's address, as `weft relay ls` lists it.
+        multiaddr: String,
+        /// Give up after this many seconds (the request stays pending; a
+        /// running node completes it).
+        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+        timeout: u64,
     },
 }
 

@@ -8,7 +8,7 @@ use clap::CommandFactory;
 use weft_engine::{DocId, EngineError, KeyBackend, Workspace};
 use zeroize::Zeroizing;
 
-use crate::cli::{Cli, Command, Global, NewCommand, PeerCommand};
+use crate::cli::{Cli, Command, Global, NewCommand, PeerCommand, RelayCommand};
 use crate::output;
 
 pub(crate) fn home(g: &Global) -> Result<PathBuf> {
@@ -299,6 +299,13 @@ pub fn run(g: &Global, command: Command) -> Result<()> {
         Command::Peer(PeerCommand::Add { multiaddr }) => crate::peers::add(|| open(g), &multiaddr)?,
         Command::Peer(PeerCommand::Rm { multiaddr }) => {
             crate::peers::remove(&open(g)?, &multiaddr)?
+        }
+        Command::Relay(RelayCommand::Add { multiaddr, timeout }) => {
+            crate::relay::add(g, &multiaddr, std::time::Duration::from_secs(timeout))?
+        }
+        Command::Relay(RelayCommand::Ls { json }) => crate::relay::list(&open(g)?, json)?,
+        Command::Relay(RelayCommand::Forget { multiaddr, timeout }) => {
+            crate::relay::forget(g, &multiaddr, std::time::Duration::from_secs(timeout))?
         }
         Command::Status { doc: None, json } => {
             let ws = open(g)?;

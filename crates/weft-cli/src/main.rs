@@ -10,6 +10,7 @@ mod invite;
 mod net;
 mod output;
 mod peers;
+mod relay;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

@@ -61,7 +61,7 @@ fn hostname() -> String {
 }
 
 /// Flags over the config file over defaults.
-fn node_config(home: &Path, args: &NetArgs) -> Result<NodeConfig> {
+pub(crate) fn node_config(home: &Path, args: &NetArgs) -> Result<NodeConfig> {
     let file = read_config(home)?.net;
     let mut peers = Vec::new();
     for a in &file.peers {
@@ -101,7 +101,7 @@ pub fn init_logging() {
         .try_init();
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -331,7 +331,7 @@ pub fn join(
         );
     }
     let mut cfg = node_config(&home, args)?;
-    for a in invite.peers.iter().chain(invite.relays.iter()) {
+    for a in &invite.peers {
         match a.parse::<Multiaddr>() {
             Ok(m) => cfg.peers.push(m),
             Err(e) => eprintln!("warning: ignoring the invite's address {a}: {e}"),
@@ -344,8 +344,17 @@ pub fn join(
     };
     let name = invite.name.clone();
     let ws = Workspace::join(&home, &name, invite.workspace, invite.key, keys)?;
-    for a in invite.peers.iter().chain(invite.relays.iter()) {
+    for a in &invite.peers {
         let _ = ws.add_peer_addr(a);
+    }
+    // The node registers with them and pulls through them like from any
+    // peer, which is how a device that never meets the inviter joins.
+    for a in &invite.relays {
+        if a.parse::<Multiaddr>().is_ok() {
+            ws.add_relay(a)?;
+        } else {
+            eprintln!("warning: ignoring the invite's relay address {a}");
+        }
     }
     println!(
         "Joined workspace \"{name}\" in {} as device {}",

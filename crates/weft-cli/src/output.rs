@@ -135,6 +135,41 @@ pub fn status(s: &Status) {
             s.peers
         ),
     }
+    for r in &s.relays {
+        println!("relay      {}", relay_line(r));
+    }
+}
+
+/// One relay's line: its address, then how it is doing.
+pub fn relay_line(r: &weft_engine::RelayStatus) -> String {
+    let when = |ms: Option<i64>| {
+        ms.and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "never".to_owned())
+    };
+    let mut parts = Vec::new();
+    if r.forgetting {
+        parts.push("deleting this workspace from it (`weft relay forget`)".to_owned());
+    }
+    if !r.status.is_empty() {
+        parts.push(format!("problem: {}", r.status));
+    }
+    match r.registered_ms {
+        Some(_) => parts.push(format!("last in sync {}", when(r.last_sync_ms))),
+        None => parts.push("not registered yet (a running node registers it)".to_owned()),
+    }
+    if let Some(used) = r.used_bytes {
+        let used = human_bytes(used.max(0) as u64);
+        match r.quota_bytes {
+            Some(q) if q > 0 => parts.push(format!("{used} of {} quota", human_bytes(q as u64))),
+            _ => parts.push(format!("{used} stored")),
+        }
+    }
+    format!("{}\n             {}", r.addr, parts.join("; "))
 }
 
 fn human_bytes(b: u64) -> String {

@@ -18,9 +18,14 @@ impl Workspace {
             // A second owned copy: the invite is dropped (and wiped) on its
             // own schedule, independently of the open workspace.
             key: WorkspaceKey::from_bytes(*self.secrets.workspace_key.expose_secret()),
-            // No relays are configured yet; they join the invite when relay
-            // settings exist.
-            relays: Vec::new(),
+            // The new device syncs through the same relays; one being
+            // forgotten is left out.
+            relays: self
+                .relays()?
+                .into_iter()
+                .filter(|r| !r.forget)
+                .map(|r| r.addr)
+                .collect(),
             peers,
             name: self.name()?,
         })

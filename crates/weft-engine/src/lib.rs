@@ -20,11 +20,11 @@ pub use envelope::Envelope;
 pub use error::EngineError;
 pub use export::{ExportReport, ImportReport};
 pub use home::{DB_FILE, KEY_FILE, default_home};
-pub use ops::{DocSummary, Shown, Status, Version};
+pub use ops::{DocSummary, RelayStatus, Shown, Status, Version};
 pub use peers::Holder;
 pub use sync::{Ingested, StoreLog};
 pub use workspace::{KeyBackend, Workspace};
 
 pub use weft_core::{DocId, DocKind};
 pub use weft_crypto::{Invite, InviteError};
-pub use weft_store::PeerRecord;
+pub use weft_store::{PeerRecord, RelayRecord};

@@ -121,6 +121,41 @@ pub struct Status {
     pub peers: usize,
     /// When this device was last in sync with one of them.
     pub last_sync_ms: Option<i64>,
+    /// The relays this device syncs through.
+    pub relays: Vec<RelayStatus>,
+}
+
+/// One relay, for `weft status` and `weft relay ls`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RelayStatus {
+    /// Its multiaddr.
+    pub addr: String,
+    /// When the workspace was last registered there.
+    pub registered_ms: Option<i64>,
+    /// When this device was last in sync with it.
+    pub last_sync_ms: Option<i64>,
+    /// The relay's last refusal or error; empty when all is well.
+    pub status: String,
+    /// Bytes the workspace uses there, as the relay last said.
+    pub used_bytes: Option<i64>,
+    /// The relay's quota for the workspace (0: none).
+    pub quota_bytes: Option<i64>,
+    /// A `weft relay forget` is pending.
+    pub forgetting: bool,
+}
+
+impl From<weft_store::RelayRecord> for RelayStatus {
+    fn from(r: weft_store::RelayRecord) -> Self {
+        Self {
+            addr: r.addr,
+            registered_ms: r.registered_ms,
+            last_sync_ms: r.last_sync_ms,
+            status: r.status,
+            used_bytes: r.used_bytes,
+            quota_bytes: r.quota_bytes,
+            forgetting: r.forget,
+        }
+    }
 }
 
 pub(crate) fn rfc3339(ms: i64) -> String {
@@ -615,6 +650,12 @@ impl Workspace {
             node: crate::node::running_node(&self.home),
             peers: peers.len(),
             last_sync_ms: peers.iter().filter_map(|p| p.last_sync_ms).max(),
+            relays: self
+                .store
+                .relays()?
+                .into_iter()
+                .map(RelayStatus::from)
+                .collect(),
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use weft_core::{DeviceId, DocId};
-use weft_store::PeerRecord;
+use weft_store::{PeerRecord, RelayRecord};
 
 use crate::EngineError;
 use crate::workspace::{INDEX_DOC, Workspace, now_ms};
@@ -47,6 +47,39 @@ impl Workspace {
     /// Forgets a hand-added address; true if it was there.
     pub fn remove_peer_addr(&self, addr: &str) -> Result<bool, EngineError> {
         Ok(self.store.remove_peer_addr(addr)?)
+    }
+
+    /// Adds a relay (a multiaddr ending in `/p2p/<relay id>`; the caller
+    /// checks the syntax); true if it is new. The node registers the
+    /// workspace there and syncs through it.
+    pub fn add_relay(&self, addr: &str) -> Result<bool, EngineError> {
+        Ok(self.store.add_relay(addr, now_ms())?)
+    }
+
+    /// The relays, with what the node last learned of each.
+    pub fn relays(&self) -> Result<Vec<RelayRecord>, EngineError> {
+        Ok(self.store.relays()?)
+    }
+
+    /// One relay's row.
+    pub fn relay(&self, addr: &str) -> Result<Option<RelayRecord>, EngineError> {
+        Ok(self.store.relay(addr)?)
+    }
+
+    /// Saves what the node learned of a relay.
+    pub fn update_relay(&self, r: &RelayRecord) -> Result<(), EngineError> {
+        Ok(self.store.update_relay(r)?)
+    }
+
+    /// Asks the node to delete this workspace from the relay; true if the
+    /// relay is known.
+    pub fn request_relay_forget(&self, addr: &str) -> Result<bool, EngineError> {
+        Ok(self.store.request_relay_forget(addr)?)
+    }
+
+    /// Removes a relay without touching what it stores.
+    pub fn remove_relay(&self, addr: &str) -> Result<bool, EngineError> {
+        Ok(self.store.remove_relay(addr)?)
     }
 
     /// The hand-added addresses, oldest first.

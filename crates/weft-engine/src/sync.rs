@@ -98,6 +98,18 @@ impl Workspace {
         )
     }
 
+    /// A signed relay control request from this device to `relay`
+    /// (docs/protocol.md "Relay control").
+    pub fn relay_request(
+        &self,
+        kind: weft_sync::relay::RequestKind,
+        relay: DeviceId,
+    ) -> weft_sync::relay::Request {
+        let workspace = self.store.workspace();
+        let keys = self.secrets.workspace_key.derive(&workspace);
+        weft_sync::relay::Request::new(kind, workspace, &keys.relay_auth, &relay, &self.device)
+    }
+
     /// Stores changes a session verified, in one transaction, and merges
     /// them into the documents held in memory. Either all of the batch's
     /// acceptable changes are stored or (on an I/O error) none.

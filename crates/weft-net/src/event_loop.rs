@@ -378,6 +378,17 @@ impl EventLoop {
             Command::Listening(reply) => {
                 let _ = reply.send(self.listening.clone());
             }
+            Command::ListenOn { addr, reply } => {
+                let r =
+                    self.swarm
+                        .listen_on(addr.clone())
+                        .map(|_| ())
+                        .map_err(|e| NetError::Listen {
+                            addr,
+                            reason: e.to_string(),
+                        });
+                let _ = reply.send(r);
+            }
             Command::Connected(reply) => {
                 let list = self
                     .conns

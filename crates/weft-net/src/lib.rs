@@ -232,6 +232,10 @@ pub(crate) enum Command {
         for_: Duration,
     },
     Listening(oneshot::Sender<Vec<Multiaddr>>),
+    ListenOn {
+        addr: Multiaddr,
+        reply: oneshot::Sender<Result<(), NetError>>,
+    },
     Connected(oneshot::Sender<Vec<ConnectedPeer>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -318,6 +322,31 @@ impl NetHandle {
         let (reply, rx) = oneshot::channel();
         self.send(Command::Listening(reply)).await?;
         rx.await.map_err(|_| NetError::Shutdown)
+    }
+
+    /// Listens on one more address: `<relay addr>/p2p-circuit` reserves a
+    /// slot on a circuit relay, so other devices can reach this one through
+    /// it (and try hole punching).
+    pub async fn listen_on(&self, addr: Multiaddr) -> Result<(), NetError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::ListenOn { addr, reply }).await?;
+        rx.await.map_err(|_| NetError::Shutdown)?
+    }
+
+    /// Opens a stream on `protocol` (the relay control protocol).
+    pub async fn open_stream(
+        &self,
+        peer: DeviceId,
+        protocol: StreamProtocol,
+    ) -> Result<Stream, NetError> {
+        let mut control = self.control.clone();
+        control
+            .open_stream(peer_of(&peer), protocol)
+            .await
+            .map_err(|e| NetError::OpenStream {
+                peer,
+                reason: e.to_string(),
+            })
     }
 
     /// The peers with a live connection.

@@ -4,7 +4,7 @@
 //! The file holds ciphertext only: sealed changes, sealed snapshots, ids,
 //! sequence numbers and times. Titles, text and field values never touch it
 //! in plaintext. The exception is local bookkeeping about the network
-//! (`peers`, `peer_addrs`): the names and network addresses of other
+//! (`peers`, `peer_addrs`, `relays`): the names and network addresses of other
 //! devices as this device last saw them: no document content, and never
 //! synced.
 //!
@@ -17,7 +17,9 @@
 
 mod migrations;
 mod peers;
+mod relays;
 mod store;
 
 pub use peers::PeerRecord;
+pub use relays::RelayRecord;
 pub use store::{DocRow, Store, StoreError, StoredChange, WriteTx};

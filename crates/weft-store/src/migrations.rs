@@ -87,4 +87,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         added_ms INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 4: the relays this device syncs through (`weft relay add`, or an
+    // invite), with what the node last learned of each: when it registered
+    // the workspace there, when it was last in sync, the relay's last
+    // refusal (quota, rate limit) for `weft status`, and the usage the
+    // relay reported. `forget` asks the node to delete the workspace from
+    // the relay (`weft relay forget`); the row goes once that is done.
+    r#"
+    CREATE TABLE relays (
+        addr          TEXT    PRIMARY KEY,
+        added_ms      INTEGER NOT NULL,
+        registered_ms INTEGER,
+        last_sync_ms  INTEGER,
+        status        TEXT    NOT NULL DEFAULT '',
+        status_ms     INTEGER,
+        used_bytes    INTEGER,
+        quota_bytes   INTEGER,
+        forget        INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    "#,
 ];

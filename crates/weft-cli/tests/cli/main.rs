@@ -12,4 +12,5 @@ mod harness;
 mod invite;
 mod net;
 mod peers;
+mod relay;
 mod scenarios;

@@ -14,6 +14,7 @@ use weft_store::PeerRecord;
 use weft_sync::{Event, Limits, Role, Session, SessionError};
 
 use super::lock::NodeLock;
+use super::relays::{self, RelayLink};
 use super::{NodeEvent, NodeHandle, REFUSED_FOR, SessionInfo};
 use crate::workspace::now_ms;
 use crate::{EngineError, Workspace};
@@ -45,6 +46,12 @@ pub(crate) enum CoreMsg {
     },
     OpenFailed {
         peer: DeviceId,
+    },
+    /// A relay control request finished.
+    RelayReply {
+        peer: DeviceId,
+        kind: weft_sync::relay::RequestKind,
+        result: Result<weft_sync::relay::Response, String>,
     },
     Tick,
     Net(NetEvent),
@@ -94,6 +101,10 @@ pub(crate) struct Core {
     data_version: i64,
     started: Instant,
     last_persist_ms: u64,
+    /// The configured relays, by peer id.
+    relays: HashMap<DeviceId, RelayLink>,
+    /// (member, relay) pairs already asked to be reached through a circuit.
+    circuits: HashSet<(DeviceId, DeviceId)>,
 }
 
 /// Is `e` the other side not being a member of this workspace (as opposed
@@ -169,6 +180,8 @@ impl Core {
             data_version,
             started: Instant::now(),
             last_persist_ms: 0,
+            relays: HashMap::new(),
+            circuits: HashSet::new(),
         })
     }
 
@@ -185,6 +198,7 @@ impl Core {
         // Spawning network work (`NodeHandle::open`) from this thread.
         let rt = self.rt.clone();
         let _in_runtime = rt.enter();
+        self.refresh_relays();
         while let Some(msg) = rx.blocking_recv() {
             match msg {
                 CoreMsg::Shutdown(reply) => {
@@ -239,7 +253,11 @@ impl Core {
             CoreMsg::Writable { key } => self.pump(key),
             CoreMsg::OpenFailed { peer } => {
                 self.opening.remove(&peer);
+                if let Some(l) = self.relays.get_mut(&peer) {
+                    l.retry_at_ms = self.started.elapsed().as_millis() as u64 + 2_000;
+                }
             }
+            CoreMsg::RelayReply { peer, kind, result } => self.relay_reply(peer, kind, result),
             CoreMsg::Tick => self.tick(),
             CoreMsg::Net(ev) => self.on_net(ev),
             CoreMsg::Call(job) => {
@@ -286,9 +304,16 @@ impl Core {
             return;
         }
         let now = self.now();
+        // A configured relay is held to being one: a device answering at a
+        // relay's address would otherwise be trusted as a peer device.
+        let role = if self.relays.contains_key(&peer) {
+            Role::Relay
+        } else {
+            Role::Device
+        };
         let session = self
             .ws
-            .sync_session(peer, Role::Device, Limits::default(), nonce, now);
+            .sync_session(peer, role, Limits::default(), nonce, now);
         self.conns.insert(
             key,
             Conn {
@@ -429,6 +454,7 @@ impl Core {
                 } => {
                     tracing::warn!(%peer, ?change, ?code, "rejected a change: {detail}");
                 }
+                Event::RemoteHas(_) if self.relays.contains_key(&peer) => self.progress(),
                 Event::RemoteHas(v) => {
                     let rec = self.record(peer);
                     rec.vector = v;
@@ -438,6 +464,20 @@ impl Core {
                 }
                 Event::PeerRejected(list) => {
                     tracing::warn!(%peer, "the peer refused {} of our changes", list.len());
+                }
+                Event::InSync if self.relays.contains_key(&peer) => {
+                    let first = !c.announced_sync;
+                    c.announced_sync = true;
+                    if first {
+                        tracing::info!(%peer, "in sync with the relay");
+                    }
+                    if let Some(l) = self.relays.get_mut(&peer) {
+                        l.rec.last_sync_ms = Some(now_ms());
+                        l.set_status(String::new(), now_ms());
+                        l.dirty = true;
+                    }
+                    self.persist_relays();
+                    self.emit(NodeEvent::Synced { peer });
                 }
                 Event::InSync => {
                     let first = !c.announced_sync;
@@ -476,6 +516,9 @@ impl Core {
     }
 
     fn display_name(&self, peer: DeviceId) -> String {
+        if self.relays.contains_key(&peer) {
+            return format!("relay {}", peer.short());
+        }
         self.live
             .get(&peer)
             .and_then(|l| l.name.clone())
@@ -497,6 +540,11 @@ impl Core {
     }
 
     fn authenticated(&mut self, peer: DeviceId) {
+        if self.relays.contains_key(&peer) {
+            tracing::info!(%peer, "syncing through the relay");
+            self.emit(NodeEvent::Authenticated { peer });
+            return;
+        }
         let live = self.live.entry(peer).or_default();
         live.member = true;
         live.dirty = true;
@@ -546,6 +594,27 @@ impl Core {
             return;
         };
         let peer = c.peer;
+        if let Some(l) = self.relays.get_mut(&peer) {
+            // A relay is never blocked: its refusals say when to come back.
+            let (wait, reregister, status) = relays::after_session_error(&e);
+            l.retry_at_ms = self.started.elapsed().as_millis() as u64 + wait.as_millis() as u64;
+            if reregister {
+                l.registered = false;
+            }
+            match status {
+                Some(s) => {
+                    tracing::warn!(%peer, "relay: {s}");
+                    l.set_status(s, now_ms());
+                }
+                None => tracing::debug!(%peer, "relay session ended: {e}"),
+            }
+            self.persist_relays();
+            self.emit(NodeEvent::SessionEnded {
+                peer,
+                error: Some(e.to_string()),
+            });
+            return;
+        }
         if is_refusal(&e) {
             // Once per peer per run: mDNS rediscovers a stranger every
             // query interval, and a log line each time would be a loop.
@@ -594,6 +663,7 @@ impl Core {
         if now.saturating_sub(self.last_persist_ms) >= PERSIST_EVERY_MS {
             self.last_persist_ms = now;
             self.persist();
+            self.refresh_relays();
             self.reopen_missing();
         }
     }
@@ -609,7 +679,8 @@ impl Core {
             .iter()
             .filter(|(p, l)| {
                 me < **p
-                    && l.via.is_some()
+                    && l.via.is_some_and(|v| v != Via::Relayed)
+                    && !self.relays.contains_key(*p)
                     && l.name.is_some()
                     && !self.by_peer.contains_key(*p)
                     && !self.opening.contains(*p)
@@ -646,6 +717,18 @@ impl Core {
                 self.lock.add_addr(full.to_string());
                 self.emit(NodeEvent::Listening(full));
             }
+            NetEvent::Connected { peer, .. } if self.relays.contains_key(&peer) => {
+                if let Some(l) = self.relays.get_mut(&peer) {
+                    l.connected = true;
+                }
+                self.relay_next(peer);
+            }
+            NetEvent::Disconnected { peer } if self.relays.contains_key(&peer) => {
+                if let Some(l) = self.relays.get_mut(&peer) {
+                    l.connected = false;
+                    l.reserved = false;
+                }
+            }
             NetEvent::Connected { peer, addr, via } => {
                 let live = self.live.entry(peer).or_default();
                 live.via = Some(via);
@@ -655,7 +738,11 @@ impl Core {
                 // One stream per pair: the device with the lower id opens
                 // it, so two devices that dial each other at once still end
                 // up with one session.
+                // Not over a relayed circuit: it carries 128 KiB for two
+                // minutes, enough to hole-punch, not to sync; the relay
+                // itself carries the changes meanwhile.
                 if self.ws.device_id() < peer
+                    && via != Via::Relayed
                     && !self.by_peer.contains_key(&peer)
                     && self.opening.insert(peer)
                 {
@@ -741,6 +828,192 @@ impl Core {
         }
     }
 
+    /// Reads the relay table: starts keeping new relays connected, drops
+    /// removed ones, and moves each one along (`relay_next`).
+    fn refresh_relays(&mut self) {
+        let rows = match self.ws.relays() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("reading the relay table: {e}");
+                return;
+            }
+        };
+        let mut seen = HashSet::new();
+        for rec in rows {
+            let addr: weft_net::Multiaddr = match rec.addr.parse() {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("ignoring the relay address {}: {e}", rec.addr);
+                    continue;
+                }
+            };
+            let Some(peer) = relays::relay_peer(&addr) else {
+                tracing::warn!("ignoring the relay address {}: no /p2p/ peer id", rec.addr);
+                continue;
+            };
+            seen.insert(peer);
+            match self.relays.get_mut(&peer) {
+                Some(l) => l.rec.forget = rec.forget,
+                None => {
+                    tracing::info!(%peer, "using the relay {addr}");
+                    let net = self.net.clone();
+                    let a = addr.clone();
+                    self.rt.spawn(async move {
+                        let _ = net.keep(Some(peer), vec![a]).await;
+                    });
+                    self.relays.insert(peer, RelayLink::new(addr, rec));
+                }
+            }
+        }
+        self.relays.retain(|p, _| seen.contains(p));
+        let peers: Vec<DeviceId> = self.relays.keys().copied().collect();
+        for p in peers {
+            self.relay_next(p);
+        }
+        self.reach_members_through_relays();
+    }
+
+    /// The next step for a connected relay: forget, register, reserve a
+    /// circuit slot, open the sync session.
+    fn relay_next(&mut self, peer: DeviceId) {
+        let now = self.now();
+        let has_session = self.by_peer.contains_key(&peer);
+        let opening = self.opening.contains(&peer);
+        let Some(l) = self.relays.get_mut(&peer) else {
+            return;
+        };
+        if !l.connected || l.busy || now < l.retry_at_ms {
+            return;
+        }
+        use weft_sync::relay::RequestKind;
+        let kind = if l.rec.forget {
+            Some(RequestKind::Forget)
+        } else if !l.registered {
+            Some(RequestKind::Register)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            l.busy = true;
+            let req = self.ws.relay_request(kind, peer);
+            let net = self.net.clone();
+            let core = self.node.core.clone();
+            self.rt.spawn(async move {
+                let result = relays::control(&net, peer, req).await;
+                let _ = core.send(CoreMsg::RelayReply { peer, kind, result }).await;
+            });
+            return;
+        }
+        if !l.reserved {
+            l.reserved = true;
+            let circuit = l.addr.clone().with(weft_net::Protocol::P2pCircuit);
+            let net = self.net.clone();
+            self.rt.spawn(async move {
+                if let Err(e) = net.listen_on(circuit).await {
+                    tracing::debug!("reserving a circuit slot: {e}");
+                }
+            });
+        }
+        if !has_session && !opening {
+            self.opening.insert(peer);
+            self.node.open(peer);
+        }
+    }
+
+    fn relay_reply(
+        &mut self,
+        peer: DeviceId,
+        kind: weft_sync::relay::RequestKind,
+        result: Result<weft_sync::relay::Response, String>,
+    ) {
+        use weft_sync::relay::{RequestKind, Response};
+        let now = self.now();
+        let Some(l) = self.relays.get_mut(&peer) else {
+            return;
+        };
+        l.busy = false;
+        match (kind, result) {
+            (RequestKind::Forget, Ok(Response::Ok(u))) => {
+                tracing::info!(%peer, changes = u.changes, bytes = u.bytes, "the relay deleted this workspace");
+                let addr = l.rec.addr.clone();
+                self.relays.remove(&peer);
+                if let Some(k) = self.by_peer.get(&peer).copied() {
+                    self.remove(k);
+                }
+                if let Err(e) = self.ws.remove_relay(&addr) {
+                    tracing::warn!("removing the relay {addr}: {e}");
+                }
+                // The connection is no longer wanted; it idles out.
+                self.emit(NodeEvent::RelayForgotten {
+                    relay: peer,
+                    changes: u.changes,
+                    bytes: u.bytes,
+                });
+                return;
+            }
+            (_, Ok(Response::Ok(u))) => {
+                l.registered = true;
+                l.rec.registered_ms = Some(now_ms());
+                l.rec.used_bytes = i64::try_from(u.bytes).ok();
+                l.rec.quota_bytes = i64::try_from(u.quota).ok();
+                l.set_status(String::new(), now_ms());
+                l.dirty = true;
+            }
+            (_, Ok(Response::Error { code, message })) => {
+                tracing::warn!(%peer, ?code, "the relay refused: {message}");
+                l.set_status(format!("refused: {message}"), now_ms());
+                l.retry_at_ms = now + 60_000;
+            }
+            (_, Err(e)) => {
+                tracing::debug!(%peer, "relay control: {e}");
+                l.set_status(format!("unreachable: {e}"), now_ms());
+                l.retry_at_ms = now + 5_000;
+            }
+        }
+        self.persist_relays();
+        self.relay_next(peer);
+    }
+
+    /// Asks the network to reach every known member that is not connected
+    /// through each relay's circuit (and hole-punch from there).
+    fn reach_members_through_relays(&mut self) {
+        let relays: Vec<(DeviceId, weft_net::Multiaddr)> = self
+            .relays
+            .iter()
+            .filter(|(_, l)| l.registered)
+            .map(|(p, l)| (*p, l.addr.clone()))
+            .collect();
+        if relays.is_empty() {
+            return;
+        }
+        let members: Vec<DeviceId> = self.records.keys().copied().collect();
+        for m in members {
+            for (r, addr) in &relays {
+                if !self.circuits.insert((m, *r)) {
+                    continue;
+                }
+                let circuit = addr
+                    .clone()
+                    .with(weft_net::Protocol::P2pCircuit)
+                    .with(weft_net::Protocol::P2p(weft_net::peer_of(&m)));
+                let net = self.net.clone();
+                self.rt.spawn(async move {
+                    let _ = net.keep(Some(m), vec![circuit]).await;
+                });
+            }
+        }
+    }
+
+    /// Saves the relays whose state changed.
+    fn persist_relays(&mut self) {
+        for l in self.relays.values_mut().filter(|l| l.dirty) {
+            match self.ws.update_relay(&l.rec) {
+                Ok(()) => l.dirty = false,
+                Err(e) => tracing::warn!("saving the relay table: {e}"),
+            }
+        }
+    }
+
     fn shutdown(mut self) -> Result<(), EngineError> {
         // Acknowledgements owed are sent; nothing unacknowledged is lost,
         // since every acknowledged change is already committed.
@@ -753,6 +1026,7 @@ impl Core {
             l.via = None;
         }
         self.persist();
+        self.persist_relays();
         self.conns.clear();
         self.ws.close()
     }

@@ -23,6 +23,7 @@
 mod conn;
 mod core;
 mod lock;
+mod relays;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +31,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use weft_core::{DeviceId, DocId};
-pub use weft_net::{ConnectedPeer, DEFAULT_PORT, Multiaddr, Via};
+pub use weft_net::{ConnectedPeer, DEFAULT_PORT, Multiaddr, Protocol, Via};
 use weft_net::{NetConfig, NetError, NetHandle};
 
 use self::core::{Core, CoreMsg};
@@ -120,6 +121,15 @@ pub enum NodeEvent {
     DocsChanged {
         /// Which.
         docs: Vec<DocId>,
+    },
+    /// A relay deleted this workspace (`weft relay forget`).
+    RelayForgotten {
+        /// The relay.
+        relay: DeviceId,
+        /// Changes it deleted.
+        changes: u64,
+        /// Bytes it deleted.
+        bytes: u64,
     },
     /// Changes held, against changes known to exist (this device's and
     /// what its peers said they hold): a progress bar's two numbers.

@@ -1,0 +1,154 @@
+//! The device's side of a relay: the control requests (register, forget)
+//! over `/weft/relay/1`, and how a relay's refusals turn into a retry time
+//! and a status line. The core (`core.rs`) keeps one [`RelayLink`] per
+//! configured relay.
+
+use std::time::Duration;
+
+use futures::{AsyncReadExt, AsyncWriteExt};
+use weft_core::DeviceId;
+use weft_net::{Multiaddr, NetHandle, Protocol};
+use weft_store::RelayRecord;
+use weft_sync::relay::{MAX_CONTROL_FRAME, Request, Response};
+use weft_sync::{RefuseCode, SessionError};
+
+/// A control request gets this long for its answer.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What the core knows of one relay.
+#[derive(Debug)]
+pub(crate) struct RelayLink {
+    pub(crate) addr: Multiaddr,
+    pub(crate) rec: RelayRecord,
+    /// The workspace is registered there (this run).
+    pub(crate) registered: bool,
+    /// A control request is in flight.
+    pub(crate) busy: bool,
+    /// Nothing is tried before this (core time, ms).
+    pub(crate) retry_at_ms: u64,
+    /// A circuit reservation was asked for on the current connection.
+    pub(crate) reserved: bool,
+    pub(crate) connected: bool,
+    /// `rec` changed and is not saved yet.
+    pub(crate) dirty: bool,
+}
+
+impl RelayLink {
+    pub(crate) fn new(addr: Multiaddr, rec: RelayRecord) -> Self {
+        Self {
+            addr,
+            rec,
+            registered: false,
+            busy: false,
+            retry_at_ms: 0,
+            reserved: false,
+            connected: false,
+            dirty: false,
+        }
+    }
+
+    /// Records a problem for `weft status`.
+    pub(crate) fn set_status(&mut self, status: String, now_ms: i64) {
+        if self.rec.status != status {
+            self.rec.status = status;
+            self.rec.status_ms = Some(now_ms);
+            self.dirty = true;
+        }
+    }
+}
+
+/// The relay's peer id: the `/p2p/` at the end of its address.
+pub(crate) fn relay_peer(addr: &Multiaddr) -> Option<DeviceId> {
+    match addr.iter().last() {
+        Some(Protocol::P2p(id)) => weft_net::device_of(&id),
+        _ => None,
+    }
+}
+
+/// After a relay session ended with `e`: how long to wait before trying
+/// again, whether the workspace must be registered again, and what to
+/// show the user (None: nothing worth showing, e.g. a dropped link).
+pub(crate) fn after_session_error(e: &SessionError) -> (Duration, bool, Option<String>) {
+    match e {
+        SessionError::Refused { code, message, .. } => match code {
+            RefuseCode::UnknownWorkspace => (Duration::from_secs(1), true, None),
+            RefuseCode::QuotaExceeded => (
+                Duration::from_secs(60),
+                false,
+                Some(format!("quota full: {message}")),
+            ),
+            RefuseCode::RateLimited => (
+                retry_in(message).unwrap_or(Duration::from_secs(30)),
+                false,
+                Some(message.clone()),
+            ),
+            _ => (
+                Duration::from_secs(60),
+                false,
+                Some(format!("refused: {message}")),
+            ),
+        },
+        SessionError::NotMember { .. } | SessionError::UnexpectedRole { .. } => {
+            (Duration::from_secs(600), false, Some(e.to_string()))
+        }
+        _ => (Duration::from_secs(2), false, None),
+    }
+}
+
+/// The "retry in N s" a relay puts in its rate-limit message.
+fn retry_in(message: &str) -> Option<Duration> {
+    let rest = &message[message.find("retry in ")? + 9..];
+    let n: u64 = rest.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_secs(n.clamp(1, 3600)))
+}
+
+/// Sends one control request and reads the answer.
+pub(crate) async fn control(
+    net: &NetHandle,
+    relay: DeviceId,
+    req: Request,
+) -> Result<Response, String> {
+    let work = async {
+        let mut s = net
+            .open_stream(relay, weft_net::RELAY_CONTROL_PROTOCOL)
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = req.encode();
+        let mut frame = Vec::with_capacity(4 + body.len());
+        frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        frame.extend_from_slice(&body);
+        s.write_all(&frame).await.map_err(|e| e.to_string())?;
+        s.flush().await.map_err(|e| e.to_string())?;
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).await.map_err(|e| e.to_string())?;
+        let len = u32::from_be_bytes(len) as usize;
+        if len > MAX_CONTROL_FRAME {
+            return Err(format!("the relay answered with {len} bytes"));
+        }
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).await.map_err(|e| e.to_string())?;
+        let _ = s.close().await;
+        Response::decode(&body).map_err(|e| e.to_string())
+    };
+    match tokio::time::timeout(CONTROL_TIMEOUT, work).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "the relay did not answer within {} s",
+            CONTROL_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_retry_time_of_a_rate_limit() {
+        assert_eq!(
+            retry_in("rate limited: this relay accepts 4096 KiB/s per device; retry in 31 s"),
+            Some(Duration::from_secs(31))
+        );
+        assert_eq!(retry_in("rate limited"), None);
+    }
+}
