@@ -3,6 +3,7 @@
 #   make test   everything CI runs: build, lint, unit and integration tests, UI tests
 #   make deps   install what is missing (Debian packages, cargo tools, npm packages)
 #   make bench  benchmarks
+#   make relay  run a weft-relay locally (SQLite in target/relay-data)
 # Every target installs what it needs, so a fresh clone on a fresh Debian 12 machine works.
 
 SHELL := bash
@@ -17,18 +18,19 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Tauri 2 on Linux (WebKitGTK), the Secret Service keyring, and the UI test tools:
 # Xvfb for a display, WebKitWebDriver for WebDriver, ImageMagick for screenshots;
-# iproute2 (and ping) for the LAN tests in network namespaces.
+# iproute2 (and ping) for the LAN tests in network namespaces; PostgreSQL's server for the
+# relay's scale-out backend (scripts/with-postgres.sh runs a throwaway cluster of it).
 APT_PACKAGES := \
 	libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev \
 	libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev pkg-config \
 	xvfb x11-apps imagemagick webkit2gtk-driver gnome-keyring dbus dbus-x11 keyutils xdotool \
-	iproute2 iputils-ping
+	iproute2 iputils-ping postgresql
 
 # npm writes this file on every install; it is newer than the lock file exactly when
 # node_modules matches it.
 UI_INSTALLED := ui/node_modules/.package-lock.json
 
-.PHONY: help deps deps-apt deps-tools ui ui-test run build lint test test-rust-and-e2e test-e2e bench fuzz sim
+.PHONY: help deps deps-apt deps-tools ui ui-test run build lint test test-rust-and-e2e test-e2e bench fuzz sim relay
 
 help:
 	@echo "make run    build the UI and open the Weft window"
@@ -36,6 +38,7 @@ help:
 	@echo "make deps   install missing system packages, cargo tools and npm packages"
 	@echo "make ui     build the front end into ui/dist"
 	@echo "make bench  run the benchmarks"
+	@echo "make relay  run a weft-relay locally (SQLite in target/relay-data; RELAY_ARGS=... for more)"
 	@echo "make sim    the sync simulation over SEEDS=FROM..TO with DEVICES=N"
 	@echo "make fuzz   fuzz the frame decoder and sealed-change parser (FUZZ_SECONDS per target)"
 
@@ -95,9 +98,11 @@ lint: build
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Rust tests and the real-window UI smoke test share one private session bus with an
-# unlocked keyring (scripts/with-keyring.sh): the app and the keyring tests need it.
+# unlocked keyring (scripts/with-keyring.sh): the app and the keyring tests need it. A
+# throwaway PostgreSQL (scripts/with-postgres.sh) serves the relay's PostgreSQL tests, which
+# WEFT_REQUIRE_POSTGRES=1 makes fail rather than skip without it.
 test-rust-and-e2e:
-	scripts/with-keyring.sh bash -c '$(CARGO) nextest run --workspace --profile ci && node --test ui/e2e/'
+	WEFT_REQUIRE_POSTGRES=1 scripts/with-postgres.sh scripts/with-keyring.sh bash -c '$(CARGO) nextest run --workspace --profile ci && node --test ui/e2e/'
 
 # A short run of each fuzz target (scripts/fuzz.sh; nightly and cargo-fuzz are installed
 # on first use). `make fuzz FUZZ_SECONDS=600` runs longer.
@@ -115,6 +120,11 @@ test-e2e:
 
 bench:
 	$(CARGO) bench -p weft-engine --bench weft --bench sync --bench lan
+
+# A relay on this machine: TCP and QUIC on 4467, /metrics on 127.0.0.1:9466.
+RELAY_ARGS ?=
+relay:
+	$(CARGO) run --release -p weft-relay -- --data-dir target/relay-data $(RELAY_ARGS)
 
 # The sync simulation over any seed range and device count, e.g.
 #   make sim SEEDS=5000..7000 DEVICES=5
