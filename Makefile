@@ -118,8 +118,14 @@ test: deps build lint ui-test
 test-e2e:
 	scripts/with-keyring.sh node --test ui/e2e/
 
+# The relay figures run beside automerge-repo 2.5 (relay/bench/automerge-repo), measured in
+# the same run and handed to the relay bench as JSON lines.
+AMR_DIR := relay/bench/automerge-repo
 bench:
-	$(CARGO) bench -p weft-engine --bench weft --bench sync --bench lan
+	$(CARGO) build --release -p weft-relay
+	cd $(AMR_DIR) && $(NPM) install --no-audit --no-fund --silent
+	amr="$$(node $(AMR_DIR)/bench.mjs)"; \
+	WEFT_BENCH_AMR="$$amr" $(CARGO) bench -p weft-engine --bench weft --bench sync --bench lan --bench relay
 
 # A relay on this machine: TCP and QUIC on 4467, /metrics on 127.0.0.1:9466.
 RELAY_ARGS ?=

@@ -55,13 +55,52 @@ fn shard_index(ws: &WorkspaceId, shards: usize) -> usize {
     (h.finish() % shards.max(1) as u64) as usize
 }
 
+/// The stores a relay runs on: one for `/metrics`, one per shard, and with
+/// a shared database the listener's (with the feed head it starts from).
+type Stores = (
+    Box<dyn RelayStore>,
+    Vec<Box<dyn RelayStore>>,
+    Option<(Box<dyn RelayStore>, i64)>,
+);
+
+/// Opens every store (blocking: call off the async runtime).
+fn open_stores(url: &str, shards: usize) -> anyhow::Result<Stores> {
+    let open = |u: &str| store::open(u).with_context(|| format!("opening the database {u}"));
+    let stats = open(url)?;
+    let mut stores = Vec::with_capacity(shards);
+    for _ in 0..shards {
+        stores.push(open(url)?);
+    }
+    let feed = if stats.shared() {
+        let feed = open(url)?;
+        let head = feed.feed_head()?;
+        Some((feed, head))
+    } else {
+        None
+    };
+    Ok((stats, stores, feed))
+}
+
 /// What the tasks and shards share.
 pub(crate) struct Shared {
     pub(crate) cfg: Config,
     pub(crate) metrics: Arc<Metrics>,
     shards: Vec<mpsc::Sender<ShardMsg>>,
     pub(crate) draining: AtomicBool,
-    stats: Arc<Mutex<Box<dyn RelayStore>>>,
+    stats: Arc<Mutex<Option<Box<dyn RelayStore>>>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Usually dropped on a runtime thread, where a PostgreSQL client
+        // must not be (its drop blocks on a runtime of its own).
+        let store = self.stats.lock().ok().and_then(|mut s| s.take());
+        if let Some(store) = store {
+            let _ = std::thread::Builder::new()
+                .name("weft-relay-close".into())
+                .spawn(move || drop(store));
+        }
+    }
 }
 
 impl Shared {
@@ -75,6 +114,8 @@ impl Shared {
             stats
                 .lock()
                 .map_err(|_| "poisoned".to_owned())?
+                .as_ref()
+                .ok_or_else(|| "closed".to_owned())?
                 .totals()
                 .map_err(|e| e.to_string())
         })
@@ -145,17 +186,24 @@ impl Relay {
         let url = cfg.database_url();
         let metrics = Arc::new(Metrics::default());
         // Stores first: a wrong database URL fails before anything listens.
-        let open = |u: &str| store::open(u).with_context(|| format!("opening the database {u}"));
-        let stats = Arc::new(Mutex::new(open(&url)?));
-        let shared_db = stats.lock().map(|s| s.shared()).unwrap_or(false);
+        // The PostgreSQL client is synchronous (it runs a runtime of its
+        // own), so connecting, and dropping a connection, must not happen
+        // on this runtime's threads.
         let n = cfg.shards.max(1);
+        let (stats, stores, feed) = {
+            let url = url.clone();
+            tokio::task::spawn_blocking(move || open_stores(&url, n))
+                .await
+                .context("opening the database")??
+        };
+        let stats = Arc::new(Mutex::new(Some(stats)));
         let mut senders = Vec::with_capacity(n);
         let mut shards = Vec::with_capacity(n);
-        for _ in 0..n {
+        for store in stores {
             let (tx, rx) = mpsc::channel(SHARD_QUEUE);
             senders.push(tx);
             let shard = Shard::new(
-                open(&url)?,
+                store,
                 ShardConfig {
                     local: peer,
                     quota_bytes: cfg.quota_bytes,
@@ -256,8 +304,8 @@ impl Relay {
             }
         });
         let stop_listener = Arc::new(AtomicBool::new(false));
-        if shared_db {
-            start_listener(&url, shared.clone(), stop_listener.clone())?;
+        if let Some((feed, head)) = feed {
+            start_listener(&url, feed, head, shared.clone(), stop_listener.clone())?;
         }
         Ok(Self {
             shared,
@@ -346,11 +394,15 @@ impl Relay {
 /// With a shared database: a thread that LISTENs, and on each wake-up (or
 /// every second, in case a notification was lost across a reconnect) reads
 /// the rows past its watermark and wakes the shards of their workspaces.
-fn start_listener(url: &str, shared: Arc<Shared>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+fn start_listener(
+    url: &str,
+    feed: Box<dyn RelayStore>,
+    head: i64,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     use crate::store::postgres_listener;
     let url = url.to_owned();
-    let feed = store::open(&url)?;
-    let head = feed.feed_head()?;
     std::thread::Builder::new()
         .name("weft-relay-listen".into())
         .spawn(move || {

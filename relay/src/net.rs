@@ -111,15 +111,13 @@ pub(crate) async fn run(
                 SwarmEvent::ExpiredListenAddr { address, .. } => {
                     listening.retain(|a| *a != address);
                 }
-                SwarmEvent::ConnectionEstablished { num_established, .. } => {
-                    if num_established.get() == 1 {
-                        metrics.connected_peers.fetch_add(1, Ordering::Relaxed);
-                    }
+                SwarmEvent::ConnectionEstablished { num_established, .. }
+                    if num_established.get() == 1 =>
+                {
+                    metrics.connected_peers.fetch_add(1, Ordering::Relaxed);
                 }
-                SwarmEvent::ConnectionClosed { num_established, .. } => {
-                    if num_established == 0 {
-                        metrics.connected_peers.fetch_sub(1, Ordering::Relaxed);
-                    }
+                SwarmEvent::ConnectionClosed { num_established: 0, .. } => {
+                    metrics.connected_peers.fetch_sub(1, Ordering::Relaxed);
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Relay(ev)) => {
                     tracing::debug!("circuit relay: {ev:?}");

@@ -30,7 +30,7 @@ fn parse_relay(addr: &str) -> Result<Multiaddr> {
 /// Where the row is read from while waiting.
 enum Reader {
     /// A daemon runs the node: read the shared file.
-    Db(Workspace),
+    Db(Box<Workspace>),
     /// This command runs the node.
     Node(NodeHandle),
 }
@@ -58,7 +58,7 @@ fn with_node<T>(
     let rt = crate::net::runtime()?;
     rt.block_on(async move {
         if node::running_node(ws.home()).is_some() {
-            return wait(&Reader::Db(ws)).await;
+            return wait(&Reader::Db(Box::new(ws))).await;
         }
         let args = NetArgs {
             port: Some(0),
@@ -71,7 +71,7 @@ fn with_node<T>(
             Ok(n) => n,
             // A daemon started meanwhile: it will do it.
             Err(node::NodeError::Busy { .. }) => {
-                return wait(&Reader::Db(open(g)?)).await;
+                return wait(&Reader::Db(Box::new(open(g)?))).await;
             }
             Err(e) => return Err(e).context("starting the network"),
         };

@@ -343,13 +343,21 @@ impl RelayStore for PgStore {
         }
         for c in dup_check {
             let h = c.header();
-            let held = tx
-                .query_opt(
-                    "SELECT sealed FROM changes WHERE workspace = $1 AND author = $2 AND seq = $3",
-                    &[&ws, &h.author.public_key().as_slice(), &seq_i64(h.seq)],
-                )
-                .map_err(db)?
-                .map(|r| r.get::<_, Vec<u8>>(0));
+            // Earlier in this batch (not inserted yet), or stored before.
+            let pending = i_author
+                .iter()
+                .zip(&i_seq)
+                .position(|(a, s)| a.as_slice() == h.author.public_key() && *s == seq_i64(h.seq));
+            let held = match pending {
+                Some(i) => Some(i_sealed[i].clone()),
+                None => tx
+                    .query_opt(
+                        "SELECT sealed FROM changes WHERE workspace = $1 AND author = $2 AND seq = $3",
+                        &[&ws, &h.author.public_key().as_slice(), &seq_i64(h.seq)],
+                    )
+                    .map_err(db)?
+                    .map(|r| r.get::<_, Vec<u8>>(0)),
+            };
             if held.as_deref() == Some(c.to_bytes().as_slice()) {
                 out.duplicates += 1;
             } else {
