@@ -124,8 +124,11 @@ AMR_DIR := relay/bench/automerge-repo
 bench:
 	$(CARGO) build --release -p weft-relay
 	cd $(AMR_DIR) && $(NPM) install --no-audit --no-fund --silent
+	# 1,000 devices hold 2,000 sockets between this process and the relay.
+	ulimit -n 65536 2>/dev/null || true; \
 	amr="$$(node $(AMR_DIR)/bench.mjs)"; \
-	WEFT_BENCH_AMR="$$amr" $(CARGO) bench -p weft-engine --bench weft --bench sync --bench lan --bench relay
+	WEFT_BENCH_AMR="$$amr" $(CARGO) bench -p weft-engine --bench weft --bench sync --bench lan --bench relay && \
+	$(CARGO) bench -p weft-relay --bench load
 
 # A relay on this machine: TCP and QUIC on 4467, /metrics on 127.0.0.1:9466.
 RELAY_ARGS ?=

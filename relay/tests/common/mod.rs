@@ -315,6 +315,18 @@ impl Device {
         c
     }
 
+    /// Authors changes without offering them yet ([`Device::offer`]).
+    pub fn author_many(&self, doc: DocId, payloads: &[Vec<u8>]) {
+        for p in payloads {
+            self.seal(doc, p);
+        }
+    }
+
+    /// Offers what was authored to the relay.
+    pub fn offer(&self) {
+        self.notify.notify_one();
+    }
+
     /// Authors `n` changes at once (they travel in one batch if they fit).
     pub fn push_many(&self, doc: DocId, payloads: &[Vec<u8>]) -> Vec<SealedChange> {
         let out = payloads.iter().map(|p| self.seal(doc, p)).collect();

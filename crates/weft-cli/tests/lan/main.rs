@@ -13,5 +13,6 @@
 mod converge;
 mod host;
 mod netns;
+mod relay;
 mod scenarios;
 mod selftest;

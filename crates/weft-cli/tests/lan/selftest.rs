@@ -94,3 +94,25 @@ fn lan_is_removed_after_a_panic() {
         assert!(!left.contains(n), "{n} survived a panic: {left:?}");
     }
 }
+
+#[test]
+fn two_segments_are_removed_after_a_panic() {
+    let mut names = Vec::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let Some(lan) = Lan::two_segments_or_skip() else {
+            return;
+        };
+        names = lan.namespaces().to_vec();
+        panic!("on purpose");
+    }));
+    if names.is_empty() {
+        // Skipped.
+        return;
+    }
+    assert!(r.is_err());
+    assert_eq!(names.len(), 5, "two bridges and three hosts: {names:?}");
+    let left = netns_list();
+    for n in &names {
+        assert!(!left.contains(n), "{n} survived a panic: {left:?}");
+    }
+}

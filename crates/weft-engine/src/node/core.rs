@@ -717,9 +717,11 @@ impl Core {
                 self.lock.add_addr(full.to_string());
                 self.emit(NodeEvent::Listening(full));
             }
-            NetEvent::Connected { peer, .. } if self.relays.contains_key(&peer) => {
+            NetEvent::Connected { peer, addr, .. } if self.relays.contains_key(&peer) => {
                 if let Some(l) = self.relays.get_mut(&peer) {
                     l.connected = true;
+                    let me = weft_net::peer_of(&peer);
+                    l.connected_addr = Some(addr.with_p2p(me).unwrap_or_else(|a| a));
                 }
                 self.relay_next(peer);
             }
@@ -839,6 +841,7 @@ impl Core {
             }
         };
         let mut seen = HashSet::new();
+        let mut forget: HashSet<DeviceId> = HashSet::new();
         for rec in rows {
             let addr: weft_net::Multiaddr = match rec.addr.parse() {
                 Ok(a) => a,
@@ -851,9 +854,39 @@ impl Core {
                 tracing::warn!("ignoring the relay address {}: no /p2p/ peer id", rec.addr);
                 continue;
             };
+            if rec.forget {
+                forget.insert(peer);
+            }
             seen.insert(peer);
             match self.relays.get_mut(&peer) {
-                Some(l) => l.rec.forget = rec.forget,
+                // Another address of a relay already known (this run or
+                // this pass): dial it too.
+                Some(l) if !l.addrs.contains(&addr) => {
+                    l.addrs.push(addr.clone());
+                    // The new row shows the relay's state, and if the
+                    // session is in sync right now, says so (that is what
+                    // `weft relay add` waits for).
+                    l.dirty = true;
+                    let in_sync = self
+                        .by_peer
+                        .get(&peer)
+                        .and_then(|k| self.conns.get(k))
+                        .is_some_and(|c| {
+                            c.session.is_open()
+                                && self
+                                    .ws
+                                    .version_vector()
+                                    .is_ok_and(|v| *c.session.remote_has() == v)
+                        });
+                    if in_sync {
+                        l.rec.last_sync_ms = Some(now_ms());
+                    }
+                    let net = self.net.clone();
+                    self.rt.spawn(async move {
+                        let _ = net.keep(Some(peer), vec![addr]).await;
+                    });
+                }
+                Some(_) => {}
                 None => {
                     tracing::info!(%peer, "using the relay {addr}");
                     let net = self.net.clone();
@@ -866,6 +899,10 @@ impl Core {
             }
         }
         self.relays.retain(|p, _| seen.contains(p));
+        for (p, l) in self.relays.iter_mut() {
+            l.rec.forget = forget.contains(p);
+        }
+        self.persist_relays();
         let peers: Vec<DeviceId> = self.relays.keys().copied().collect();
         for p in peers {
             self.relay_next(p);
@@ -906,7 +943,11 @@ impl Core {
         }
         if !l.reserved {
             l.reserved = true;
-            let circuit = l.addr.clone().with(weft_net::Protocol::P2pCircuit);
+            let base = l
+                .connected_addr
+                .clone()
+                .unwrap_or_else(|| l.addrs[0].clone());
+            let circuit = base.with(weft_net::Protocol::P2pCircuit);
             let net = self.net.clone();
             self.rt.spawn(async move {
                 if let Err(e) = net.listen_on(circuit).await {
@@ -935,13 +976,15 @@ impl Core {
         match (kind, result) {
             (RequestKind::Forget, Ok(Response::Ok(u))) => {
                 tracing::info!(%peer, changes = u.changes, bytes = u.bytes, "the relay deleted this workspace");
-                let addr = l.rec.addr.clone();
+                let addrs: Vec<String> = l.addrs.iter().map(|a| a.to_string()).collect();
                 self.relays.remove(&peer);
                 if let Some(k) = self.by_peer.get(&peer).copied() {
                     self.remove(k);
                 }
-                if let Err(e) = self.ws.remove_relay(&addr) {
-                    tracing::warn!("removing the relay {addr}: {e}");
+                for addr in addrs {
+                    if let Err(e) = self.ws.remove_relay(&addr) {
+                        tracing::warn!("removing the relay {addr}: {e}");
+                    }
                 }
                 // The connection is no longer wanted; it idles out.
                 self.emit(NodeEvent::RelayForgotten {
@@ -981,7 +1024,14 @@ impl Core {
             .relays
             .iter()
             .filter(|(_, l)| l.registered)
-            .map(|(p, l)| (*p, l.addr.clone()))
+            .map(|(p, l)| {
+                (
+                    *p,
+                    l.connected_addr
+                        .clone()
+                        .unwrap_or_else(|| l.addrs[0].clone()),
+                )
+            })
             .collect();
         if relays.is_empty() {
             return;
@@ -1007,9 +1057,18 @@ impl Core {
     /// Saves the relays whose state changed.
     fn persist_relays(&mut self) {
         for l in self.relays.values_mut().filter(|l| l.dirty) {
-            match self.ws.update_relay(&l.rec) {
-                Ok(()) => l.dirty = false,
-                Err(e) => tracing::warn!("saving the relay table: {e}"),
+            // Every row of this relay shows its state.
+            let mut ok = true;
+            for a in &l.addrs {
+                let mut rec = l.rec.clone();
+                rec.addr = a.to_string();
+                if let Err(e) = self.ws.update_relay(&rec) {
+                    tracing::warn!("saving the relay table: {e}");
+                    ok = false;
+                }
+            }
+            if ok {
+                l.dirty = false;
             }
         }
     }

@@ -15,10 +15,16 @@ use weft_sync::{RefuseCode, SessionError};
 /// A control request gets this long for its answer.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// What the core knows of one relay.
+/// What the core knows of one relay (one peer id, which may have been
+/// added at several addresses: a relay on two networks, or an invite's
+/// address that this device cannot reach and one it can).
 #[derive(Debug)]
 pub(crate) struct RelayLink {
-    pub(crate) addr: Multiaddr,
+    /// Every address it was added at, in table order.
+    pub(crate) addrs: Vec<Multiaddr>,
+    /// The address the current connection uses, for the circuit slot.
+    pub(crate) connected_addr: Option<Multiaddr>,
+    /// Its state; saved to every row of this relay.
     pub(crate) rec: RelayRecord,
     /// The workspace is registered there (this run).
     pub(crate) registered: bool,
@@ -36,7 +42,8 @@ pub(crate) struct RelayLink {
 impl RelayLink {
     pub(crate) fn new(addr: Multiaddr, rec: RelayRecord) -> Self {
         Self {
-            addr,
+            addrs: vec![addr],
+            connected_addr: None,
             rec,
             registered: false,
             busy: false,
