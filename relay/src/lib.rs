@@ -130,6 +130,9 @@ pub struct Relay {
     net: mpsc::Sender<NetCmd>,
     peer: DeviceId,
     http: Option<std::net::SocketAddr>,
+    /// Serves `/health` (503 "draining" during shutdown) until the end of
+    /// `shutdown`, which releases the port.
+    http_task: Option<tokio::task::JoinHandle<()>>,
     stop_listener: Arc<AtomicBool>,
 }
 
@@ -226,16 +229,15 @@ impl Relay {
                 .spawn(move || shard.run(rx))
                 .context("starting a shard thread")?;
         }
-        let http = match cfg.http {
+        let (http, http_task) = match cfg.http {
             Some(addr) => {
                 let l = http::bind(addr)
                     .await
                     .with_context(|| format!("cannot serve /metrics on {addr}"))?;
                 let bound = l.local_addr().ok();
-                tokio::spawn(http::serve(l, shared.clone()));
-                bound
+                (bound, Some(tokio::spawn(http::serve(l, shared.clone()))))
             }
-            None => None,
+            None => (None, None),
         };
         let mut swarm = net::build(
             key,
@@ -262,7 +264,12 @@ impl Relay {
             .accept(weft_net::RELAY_CONTROL_PROTOCOL)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let (net_tx, net_rx) = mpsc::channel(16);
-        tokio::spawn(net::run(swarm, net_rx, metrics.clone()));
+        tokio::spawn(net::run(
+            swarm,
+            net_rx,
+            metrics.clone(),
+            cfg.external.is_empty(),
+        ));
         let keys = Arc::new(AtomicU64::new(1));
         let s = shared.clone();
         tokio::spawn(async move {
@@ -312,6 +319,7 @@ impl Relay {
             net: net_tx,
             peer,
             http,
+            http_task,
             stop_listener,
         })
     }
@@ -387,6 +395,9 @@ impl Relay {
         let (tx, rx) = oneshot::channel();
         if self.net.send(NetCmd::Shutdown(tx)).await.is_ok() {
             let _ = rx.await;
+        }
+        if let Some(t) = &self.http_task {
+            t.abort();
         }
     }
 }

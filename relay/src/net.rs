@@ -88,11 +88,20 @@ pub(crate) fn build(
     Ok(swarm)
 }
 
+fn is_loopback(a: &Multiaddr) -> bool {
+    a.iter().any(|p| match p {
+        libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
+        libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
+        _ => false,
+    })
+}
+
 /// Owns the swarm until shut down.
 pub(crate) async fn run(
     mut swarm: Swarm<Behaviour>,
     mut cmds: mpsc::Receiver<NetCmd>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
+    announce_listen: bool,
 ) {
     use std::sync::atomic::Ordering;
     let mut listeners = Vec::new();
@@ -105,6 +114,14 @@ pub(crate) async fn run(
                     tracing::info!("listening on {address}/p2p/{me}");
                     if !listeners.contains(&listener_id) {
                         listeners.push(listener_id);
+                    }
+                    // libp2p's relay server grants reservations only with a
+                    // confirmed external address. A relay is run where it
+                    // is reachable at the addresses it listens on (a VPS,
+                    // a LAN host); behind a port forward `--external` names
+                    // the public one instead.
+                    if announce_listen && !is_loopback(&address) {
+                        swarm.add_external_address(address.clone());
                     }
                     listening.push(address);
                 }

@@ -104,6 +104,15 @@ pub fn add(g: &Global, addr: &str, timeout: Duration) -> Result<()> {
                 if row.status.starts_with("refused") && fresh(row.status_ms) {
                     return Ok(Err(row.status.clone()));
                 }
+                // Registered, but the relay turned the changes away (its
+                // quota, its rate limit): added, with the problem shown.
+                if row.registered_ms.is_some()
+                    && fresh(row.status_ms)
+                    && !row.status.is_empty()
+                    && !row.status.starts_with("unreachable")
+                {
+                    return Ok(Ok(row.clone()));
+                }
             }
             if Instant::now() >= end {
                 return Ok(Err(String::new()));

@@ -216,6 +216,15 @@ impl EventLoop {
                 }
                 let addr = match &endpoint {
                     ConnectedPoint::Dialer { address, .. } => address.clone(),
+                    // An inbound circuit's send-back address is only the
+                    // source's `/p2p/<id>`; the local address is the relay
+                    // listener's, `…/p2p-circuit`, which is what says it
+                    // is relayed.
+                    ConnectedPoint::Listener { local_addr, .. }
+                        if local_addr.iter().any(|p| p == Protocol::P2pCircuit) =>
+                    {
+                        local_addr.clone()
+                    }
                     ConnectedPoint::Listener { send_back_addr, .. } => send_back_addr.clone(),
                 };
                 let before = self.via_of(&peer_id).map(|(_, v)| v);

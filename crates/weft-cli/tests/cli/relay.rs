@@ -37,9 +37,15 @@ impl Relay {
 
     /// In `dir` (its identity and database), on `port` (0: any).
     pub fn start_in(dir: tempfile::TempDir, port: u16) -> Self {
+        Self::start_with(dir, port, &[])
+    }
+
+    /// With more flags.
+    pub fn start_with(dir: tempfile::TempDir, port: u16, extra: &[&str]) -> Self {
         let listen = format!("/ip4/127.0.0.1/tcp/{port}");
         let mut child = Command::new(relay_bin())
             .args(["--listen", &listen, "--http", "off"])
+            .args(extra)
             .arg("--data-dir")
             .arg(dir.path())
             .env("RUST_LOG", "warn")
@@ -212,4 +218,86 @@ fn a_relay_address_without_its_peer_id_is_refused_and_changes_nothing() {
     assert_eq!(a.fingerprint(), before);
     let ls = a.run(&["relay", "ls"]).ok().stdout();
     assert!(ls.contains("No relay"), "{ls}");
+}
+
+#[test]
+fn a_full_quota_on_the_relay_shows_in_status() {
+    let relay = Relay::start_with(tempfile::tempdir().unwrap(), 0, &["--quota", "1KiB"]);
+    let a = Home::new();
+    a.note(
+        "Long",
+        "",
+        &"a note longer than the relay's quota. ".repeat(100),
+    );
+    let out = a.run(&["relay", "add", &relay.addr]).ok().stdout();
+    assert!(out.contains("quota full"), "{out}");
+    let st = a.run(&["status"]).ok().stdout();
+    assert!(st.contains("problem: quota full"), "{st}");
+    // Nothing of the refused batch is on the relay.
+    let rows: i64 = relay
+        .db()
+        .query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
+#[test]
+fn the_relay_refuses_bad_configuration_with_an_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(relay_bin())
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let bad = dir.path().join("relay.toml");
+    std::fs::write(&bad, "quota_bytes = 5\nlisten_on = [\"x\"]\n").unwrap();
+    for (args, needle) in [
+        (vec!["--config", bad.to_str().unwrap()], "relay.toml"),
+        (vec!["--listen", "tcp:4467"], "--listen"),
+        (vec!["--quota", "lots"], "lots"),
+        (vec!["--http", "everywhere"], "--http"),
+        (
+            vec![
+                "--database",
+                "postgres://nobody@127.0.0.1:1/none",
+                "--http",
+                "off",
+            ],
+            "database",
+        ),
+    ] {
+        let out = run(&args);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // The config file's keys are used when they are right.
+    std::fs::write(
+        &bad,
+        "http = \"off\"\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n",
+    )
+    .unwrap();
+    let mut child = Command::new(relay_bin())
+        .arg("--config")
+        .arg(&bad)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let lines: Vec<String> = out
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("  weft relay add"))
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        !lines.iter().any(|l| l.contains("/metrics")),
+        "http = \"off\" in the file was ignored: {lines:?}"
+    );
 }

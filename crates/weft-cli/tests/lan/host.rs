@@ -89,7 +89,10 @@ impl Host {
             .env("XDG_CONFIG_HOME", root.join("xdg-config"))
             .env("XDG_CACHE_HOME", root.join("xdg-cache"))
             .env("XDG_RUNTIME_DIR", root.join("xdg-runtime"))
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("WEFT_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             // Plain log lines to match on, whatever tracing's colour default.
             .env("NO_COLOR", "1")
             .env_remove("WEFT_HOME")

@@ -359,6 +359,27 @@ fn devices_on_separate_segments_converge_through_a_relay() {
     for h in [a, b] {
         assert_no_direct_peer(h, &relay_peer, "with both daemons running");
     }
+    // They reach each other through the relay's circuit (circuit relay v2;
+    // hole punching has no path to succeed on here), which `weft peers`
+    // shows as `relayed`.
+    let a_id = a.device_id();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let peers = b.json(&["peers", "--json"]);
+        let relayed = peers["peers"].as_array().is_some_and(|l| {
+            l.iter()
+                .any(|p| p["device"] == a_id.as_str() && p["connection"] == "relayed")
+        });
+        if relayed {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never listed A as connected through the relay's circuit: {peers}\n{}",
+            logs(&[&da, &db])
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 
     // Store and forward: B goes offline, A edits and goes offline too, and
     // B, back, gets A's edits from the relay alone.

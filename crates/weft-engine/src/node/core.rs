@@ -732,10 +732,20 @@ impl Core {
                 }
             }
             NetEvent::Connected { peer, addr, via } => {
+                // Over a relay's circuit there is no session (see below), so
+                // no proof; but the circuit was dialled only to members
+                // (`reach_members_through_relays`), by the peer id Noise
+                // authenticated, so it counts as one for `weft peers`.
+                let known_member = via == Via::Relayed
+                    && (self.records.contains_key(&peer)
+                        || self.ws.version_vector().is_ok_and(|v| v.get(&peer) > 0));
                 let live = self.live.entry(peer).or_default();
                 live.via = Some(via);
                 live.addr = Some(addr.to_string());
                 live.dirty = true;
+                if known_member {
+                    live.member = true;
+                }
                 self.emit(NodeEvent::PeerConnected { peer, via });
                 // One stream per pair: the device with the lower id opens
                 // it, so two devices that dial each other at once still end
@@ -1036,7 +1046,16 @@ impl Core {
         if relays.is_empty() {
             return;
         }
-        let members: Vec<DeviceId> = self.records.keys().copied().collect();
+        // Members: the devices met before, and every author of a change
+        // held (a change that verified and decrypted proves its author
+        // holds the workspace key), so two devices that only ever met
+        // through the relay still find each other.
+        let me = self.ws.device_id();
+        let mut members: HashSet<DeviceId> = self.records.keys().copied().collect();
+        if let Ok(v) = self.ws.version_vector() {
+            members.extend(v.iter().map(|(a, _)| *a));
+        }
+        members.remove(&me);
         for m in members {
             for (r, addr) in &relays {
                 if !self.circuits.insert((m, *r)) {
