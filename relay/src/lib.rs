@@ -60,7 +60,7 @@ fn shard_index(ws: &WorkspaceId, shards: usize) -> usize {
 type Stores = (
     Box<dyn RelayStore>,
     Vec<Box<dyn RelayStore>>,
-    Option<(Box<dyn RelayStore>, i64)>,
+    Option<(OffRuntime, i64)>,
 );
 
 /// Opens every store (blocking: call off the async runtime).
@@ -74,11 +74,32 @@ fn open_stores(url: &str, shards: usize) -> anyhow::Result<Stores> {
     let feed = if stats.shared() {
         let feed = open(url)?;
         let head = feed.feed_head()?;
-        Some((feed, head))
+        Some((OffRuntime(Some(feed)), head))
     } else {
         None
     };
     Ok((stats, stores, feed))
+}
+
+/// A store that, if dropped where it was not handed on (a start-up that
+/// failed after opening it, on the async runtime), is closed on a thread
+/// of its own: a PostgreSQL client must not be dropped on a runtime thread.
+struct OffRuntime(Option<Box<dyn RelayStore>>);
+
+impl OffRuntime {
+    fn take(mut self) -> Option<Box<dyn RelayStore>> {
+        self.0.take()
+    }
+}
+
+impl Drop for OffRuntime {
+    fn drop(&mut self) {
+        if let Some(store) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("weft-relay-close".into())
+                .spawn(move || drop(store));
+        }
+    }
 }
 
 /// What the tasks and shards share.
@@ -311,7 +332,9 @@ impl Relay {
             }
         });
         let stop_listener = Arc::new(AtomicBool::new(false));
-        if let Some((feed, head)) = feed {
+        if let Some((feed, head)) = feed
+            && let Some(feed) = feed.take()
+        {
             start_listener(&url, feed, head, shared.clone(), stop_listener.clone())?;
         }
         Ok(Self {

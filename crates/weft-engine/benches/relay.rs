@@ -97,15 +97,16 @@ impl Drop for RelayProc {
     }
 }
 
-const WS: [u8; 16] = [7; 16];
 const KEY: [u8; 32] = [8; 32];
 
-fn device(root: &Path, name: &str, seed: u8, relay: &str) -> Workspace {
+/// A device of workspace `ws` (one per workload, so no workload pulls
+/// another's documents) using the relay.
+fn device(root: &Path, name: &str, seed: u8, relay: &str, ws: u8) -> Workspace {
     let home: PathBuf = root.join(name);
     let ws = Workspace::create_in(
         &home,
         "bench",
-        WorkspaceId::from_bytes(WS),
+        WorkspaceId::from_bytes([ws; 16]),
         WorkspaceSecrets {
             workspace_key: WorkspaceKey::from_bytes(KEY),
             device_key: DeviceKey::from_seed([seed; 32]),
@@ -166,14 +167,14 @@ async fn wait_value(node: &NodeHandle, doc: DocId, key: &'static str, want: u64)
 
 async fn latency(relay: &RelayProc, root: &Path) -> (f64, f64, usize) {
     let n = if quick() { 100 } else { 300 };
-    let a = node::start(device(root, "lat-a", 1, &relay.addr), cfg("a")).unwrap();
+    let a = node::start(device(root, "lat-a", 1, &relay.addr, 1), cfg("a")).unwrap();
     let mut ra = a.subscribe();
     synced(&mut ra, Duration::from_secs(20)).await;
     let doc = a
         .call(|ws| ws.create_record("latency", "", &json!({"i": 0})).unwrap())
         .await
         .unwrap();
-    let b = node::start(device(root, "lat-b", 2, &relay.addr), cfg("b")).unwrap();
+    let b = node::start(device(root, "lat-b", 2, &relay.addr, 1), cfg("b")).unwrap();
     let mut rb = b.subscribe();
     synced(&mut rb, Duration::from_secs(20)).await;
     let mut lat = Vec::with_capacity(n);
@@ -203,7 +204,7 @@ async fn latency(relay: &RelayProc, root: &Path) -> (f64, f64, usize) {
 
 async fn pull(relay: &RelayProc, root: &Path) -> (usize, f64) {
     let n = if quick() { 1_000 } else { 10_000 };
-    let mut ws = device(root, "pull-a", 3, &relay.addr);
+    let mut ws = device(root, "pull-a", 3, &relay.addr, 2);
     for i in 0..n {
         ws.create_record(&format!("doc {i}"), "", &json!({"done": false, "n": i}))
             .unwrap();
@@ -213,14 +214,14 @@ async fn pull(relay: &RelayProc, root: &Path) -> (usize, f64) {
     synced(&mut ra, Duration::from_secs(600)).await;
     a.shutdown().await.unwrap();
     // A fresh device: from node start to holding every document.
-    let c_ws = device(root, "pull-c", 4, &relay.addr);
+    let c_ws = device(root, "pull-c", 4, &relay.addr, 2);
     let t = Instant::now();
     let c = node::start(c_ws, cfg("fresh")).unwrap();
     let mut rc = c.subscribe();
     synced(&mut rc, Duration::from_secs(600)).await;
     let secs = t.elapsed().as_secs_f64();
     let got = c.call(|ws| ws.list(false).unwrap().len()).await.unwrap();
-    assert_eq!(got, n + 1, "the fresh device did not get every document");
+    assert_eq!(got, n, "the fresh device did not get every document");
     c.shutdown().await.unwrap();
     (n, secs)
 }
@@ -231,7 +232,7 @@ async fn typing(relay: &RelayProc, root: &Path) -> (f64, f64, f64, usize) {
     let mut nodes = Vec::new();
     for k in 0..peers {
         let n = node::start(
-            device(root, &format!("type-{k}"), 10 + k as u8, &relay.addr),
+            device(root, &format!("type-{k}"), 10 + k as u8, &relay.addr, 3),
             cfg("typist"),
         )
         .unwrap();
@@ -331,8 +332,18 @@ fn main() {
     rt.block_on(async {
         let root = tempfile::tempdir().unwrap();
         let relay = RelayProc::start();
+        // `WEFT_BENCH_ONLY=typing` runs that workload alone (profiling the
+        // relay, whose pid is printed, with `perf record -p`).
+        eprintln!("relay bench: weft-relay pid {}", relay.child.id());
+        if std::env::var("WEFT_BENCH_ONLY").is_ok_and(|w| w == "typing") {
+            let (tp50, tp95, cpu, samples) = typing(&relay, root.path()).await;
+            println!("typing: p50 {tp50:.2} ms, p95 {tp95:.2} ms over {samples}, relay CPU {cpu:.1} %");
+            return;
+        }
         let (p50, p95, n) = latency(&relay, root.path()).await;
+        eprintln!("relay bench: edit latency p50 {p50:.2} ms, p95 {p95:.2} ms over {n} edits");
         let (docs, pull_s) = pull(&relay, root.path()).await;
+        eprintln!("relay bench: {docs} documents pulled in {pull_s:.2} s");
         let (tp50, tp95, cpu, samples) = typing(&relay, root.path()).await;
         let rss = relay.rss_mb();
         println!("relay: weft-relay (SQLite, loopback) vs automerge-repo 2.5 sync server, same machine, same run");

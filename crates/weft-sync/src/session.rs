@@ -702,10 +702,16 @@ impl Session {
         let mut ready = Vec::new();
         let mut rejections = Vec::new();
         let checked = verify_all(&list, &self.cfg.workspace, &self.creds);
+        // Per author, the highest seq the peer just showed it holds.
+        let mut held = VersionVector::new();
         for (bytes, result) in list.into_iter().zip(checked) {
             match result {
                 Ok(v) => {
                     self.stats.bytes_in += bytes.len() as u64;
+                    let h = v.change.header();
+                    if h.seq > held.get(&h.author) {
+                        held.set(h.author, h.seq);
+                    }
                     self.admit(v, bytes.len(), &mut ready);
                 }
                 Err((who, code, detail)) => {
@@ -725,6 +731,7 @@ impl Session {
         if !rejections.is_empty() {
             self.control.push_back(Frame::Reject(rejections));
         }
+        self.peer_holds(&held);
         if !ready.is_empty() {
             self.stats.changes_in += ready.len() as u64;
             self.events.push_back(Event::Store(ready));
@@ -734,6 +741,33 @@ impl Session {
         // peers, what to offer) once the driver has stored them.
         self.dirty = true;
         Ok(())
+    }
+
+    /// A peer that sent a verified change holds it, durably (it came from
+    /// its log), and, its log being contiguous per author, every earlier
+    /// change of that author: so it is never offered back (before this, every
+    /// change was echoed to its sender, doubling traffic and verification),
+    /// and this side learns "in sync" without waiting for the peer's next
+    /// `have`.
+    fn peer_holds(&mut self, held: &VersionVector) {
+        let before = self.remote_has.clone();
+        self.remote_has.merge(held);
+        self.cursor.merge(held);
+        if self.remote_has == before {
+            return;
+        }
+        let has = &self.remote_has;
+        let mut freed = 0;
+        self.in_flight.retain(|(a, s, len)| {
+            let keep = !has.contains(a, *s);
+            if !keep {
+                freed += len;
+            }
+            keep
+        });
+        self.in_flight_bytes -= freed;
+        self.events
+            .push_back(Event::RemoteHas(self.remote_has.clone()));
     }
 
     /// Accepts a verified change if it is the next of its author, buffers
