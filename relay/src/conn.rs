@@ -11,7 +11,7 @@ use futures::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use weft_core::DeviceId;
 use weft_sync::relay::{ControlError, MAX_CONTROL_FRAME, Request, Response};
-use weft_sync::{Frame, FrameReader, RefuseCode, Session};
+use weft_sync::{Frame, FrameReader, RefuseCode, Session, prefixed};
 
 use crate::Shared;
 use crate::metrics::Rejection;
@@ -25,14 +25,6 @@ const OUTBOUND_FRAMES: usize = 32;
 const PRE_AUTH_BYTES: usize = 64 * 1024;
 /// A peer's first frame must arrive within this.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn prefixed(body: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(4 + body.len());
-    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-    frame.extend_from_slice(&len.to_be_bytes());
-    frame.extend_from_slice(body);
-    frame
-}
 
 /// Runs one inbound sync stream until either side closes it.
 pub(crate) async fn sync_stream(

@@ -15,7 +15,7 @@ use weft_core::{DeviceId, WorkspaceId};
 use weft_crypto::RelayVerifier;
 use weft_sync::relay::{ControlError, Request, RequestKind, Response, Usage as WireUsage};
 use weft_sync::{
-    Credentials, Event, Limits, RefuseCode, Role, Session, SessionConfig, SessionError,
+    Credentials, Event, Limits, RefuseCode, Role, Session, SessionConfig, SessionError, prefixed,
 };
 
 use crate::metrics::{Metrics, Rejection};
@@ -88,14 +88,6 @@ pub(crate) struct Shard {
     by_ws: HashMap<WorkspaceId, HashSet<u64>>,
     verifiers: HashMap<WorkspaceId, RelayVerifier>,
     started: Instant,
-}
-
-fn prefixed(body: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(4 + body.len());
-    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-    frame.extend_from_slice(&len.to_be_bytes());
-    frame.extend_from_slice(body);
-    frame
 }
 
 fn now_ms() -> i64 {
@@ -601,15 +593,5 @@ impl Shard {
         for key in keys {
             self.remove(key);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_carry_their_length() {
-        assert_eq!(prefixed(&[9, 9]), vec![0, 0, 0, 2, 9, 9]);
     }
 }

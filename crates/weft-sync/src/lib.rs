@@ -23,5 +23,5 @@ pub use session::{
 };
 pub use wire::{
     FEATURES, Frame, FrameReader, Hello, MAX_BATCH_CHANGES, MAX_FRAME_LEN, MIN_PROTOCOL_VERSION,
-    PROTOCOL_VERSION, RefuseCode, RejectCode, Rejection, Role, WireError,
+    PROTOCOL_VERSION, RefuseCode, RejectCode, Rejection, Role, WireError, prefixed,
 };

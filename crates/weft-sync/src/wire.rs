@@ -474,11 +474,7 @@ impl Frame {
 
     /// Encodes the frame with its `u32` length prefix, ready for a stream.
     pub fn encode_prefixed(&self) -> Vec<u8> {
-        let body = self.encode();
-        let mut out = Vec::with_capacity(4 + body.len());
-        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        out.extend_from_slice(&body);
-        out
+        prefixed(&self.encode())
     }
 
     /// Parses one frame body. Never panics; every error names what was
@@ -601,6 +597,18 @@ impl Frame {
     }
 }
 
+/// A frame body with its `u32` length prefix, as a stream carries it (sync
+/// frames and relay control frames alike). Bodies are far below 4 GiB
+/// (at most [`MAX_FRAME_LEN`]); a larger one would get a saturated prefix,
+/// which any reader refuses.
+pub fn prefixed(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + body.len());
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
 /// Splits a byte stream into frame bodies. Feed it whatever the transport
 /// read; it keeps a partial frame until the rest arrives, and refuses an
 /// oversized length prefix before buffering the frame.
@@ -651,6 +659,12 @@ impl FrameReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefixed_frame_carries_its_length() {
+        assert_eq!(prefixed(&[9, 9]), vec![0, 0, 0, 2, 9, 9]);
+        assert_eq!(prefixed(&[]), vec![0, 0, 0, 0]);
+    }
 
     fn device(n: u8) -> DeviceId {
         weft_crypto::DeviceKey::from_seed([n; 32]).device_id()

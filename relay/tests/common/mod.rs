@@ -21,7 +21,7 @@ use weft_relay::{Config, Relay};
 use weft_sync::relay::{Request, RequestKind, Response};
 use weft_sync::{
     Credentials, Event, FrameReader, Limits, Log, LogError, RefuseCode, RejectCode, Role, Session,
-    SessionConfig, SessionError,
+    SessionConfig, SessionError, prefixed,
 };
 
 /// Generous bound for anything the tests wait for.
@@ -151,12 +151,6 @@ fn peer_in(addr: &Multiaddr) -> PeerId {
             _ => None,
         })
         .expect("the relay address names its peer id")
-}
-
-fn prefixed(body: &[u8]) -> Vec<u8> {
-    let mut f = (body.len() as u32).to_be_bytes().to_vec();
-    f.extend_from_slice(body);
-    f
 }
 
 impl Device {

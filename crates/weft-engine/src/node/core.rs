@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use weft_core::{DeviceId, VersionVector};
 use weft_net::{NetEvent, NetHandle, Via};
 use weft_store::PeerRecord;
-use weft_sync::{Event, Limits, Role, Session, SessionError};
+use weft_sync::{Event, Limits, Role, Session, SessionError, prefixed};
 
 use super::lock::NodeLock;
 use super::relays::{self, RelayLink};
@@ -135,17 +135,6 @@ fn dialable(addr: &weft_net::Multiaddr) -> bool {
         Protocol::Ip6(ip) => !ip.is_loopback() && !ip.is_unspecified(),
         _ => true,
     })
-}
-
-/// A frame body with its `u32` length prefix, as the stream carries it
-/// (docs/protocol.md "Framing"; a session never makes a body over
-/// `MAX_FRAME_LEN`, far below `u32::MAX`).
-fn prefixed(body: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(4 + body.len());
-    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-    frame.extend_from_slice(&len.to_be_bytes());
-    frame.extend_from_slice(body);
-    frame
 }
 
 fn total(v: &VersionVector) -> u64 {

@@ -120,11 +120,9 @@ pub(crate) async fn control(
             .open_stream(relay, weft_net::RELAY_CONTROL_PROTOCOL)
             .await
             .map_err(|e| e.to_string())?;
-        let body = req.encode();
-        let mut frame = Vec::with_capacity(4 + body.len());
-        frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&body);
-        s.write_all(&frame).await.map_err(|e| e.to_string())?;
+        s.write_all(&weft_sync::prefixed(&req.encode()))
+            .await
+            .map_err(|e| e.to_string())?;
         s.flush().await.map_err(|e| e.to_string())?;
         let mut len = [0u8; 4];
         s.read_exact(&mut len).await.map_err(|e| e.to_string())?;
