@@ -295,8 +295,9 @@ pub enum RelayCommand {
         json: bool,
     },
     /// Delete this workspace from the relay (every change it stores) and
-    /// stop using it. The other devices stop using it too once they learn
-    /// it no longer knows the workspace.
+    /// stop using it on this device. Another device that still has the
+    /// relay registers the workspace there again and uploads what it
+    /// holds: run this on every device that uses the relay.
     Forget {
         /// The relay's address, as `weft relay ls` lists it.
         multiaddr: String,

@@ -205,6 +205,32 @@ fn forget_deletes_the_workspace_from_the_relay() {
     // Forgetting a relay that is not configured is an error naming it.
     a.run(&["relay", "forget", &relay.addr])
         .fails_with("is not a relay of this workspace");
+    // A second device that used the relay forgets it too: the relay has
+    // nothing left of the workspace, which completes the forget.
+    let b = Home::empty();
+    let mut join = b.command();
+    let code_after = {
+        // A's invite no longer names the relay; B adds it by hand, which
+        // registers the workspace again, as a device that still used the
+        // relay would.
+        let out = a.run(&["invite", "--no-qr"]).ok().stdout();
+        out.lines()
+            .find(|l| l.starts_with("weft1-"))
+            .unwrap()
+            .to_owned()
+    };
+    join.args(["join", &code_after, "--passphrase", "--timeout", "1"])
+        .args(NET)
+        .env("WEFT_PASSPHRASE", PASSPHRASE);
+    assert!(join.output().unwrap().status.success());
+    let mut b = b;
+    b.env.push(("WEFT_PASSPHRASE".into(), PASSPHRASE.into()));
+    b.run(&["relay", "add", &relay.addr]).ok();
+    a.run(&["relay", "add", &relay.addr]).ok();
+    a.run(&["relay", "forget", &relay.addr]).ok();
+    let out = b.run(&["relay", "forget", &relay.addr]).ok().stdout();
+    assert!(out.contains("deleted this workspace"), "{out}");
+    assert_eq!(count("SELECT COUNT(*) FROM workspaces"), 0);
 }
 
 #[test]

@@ -972,6 +972,18 @@ impl Core {
             return;
         };
         l.busy = false;
+        // A relay that no longer knows the workspace (another device forgot
+        // it first) has nothing left to delete: the forget is done.
+        let result = match (kind, result) {
+            (
+                RequestKind::Forget,
+                Ok(Response::Error {
+                    code: weft_sync::relay::ControlError::UnknownWorkspace,
+                    ..
+                }),
+            ) => Ok(Response::Ok(weft_sync::relay::Usage::default())),
+            (_, r) => r,
+        };
         match (kind, result) {
             (RequestKind::Forget, Ok(Response::Ok(u))) => {
                 tracing::info!(%peer, changes = u.changes, bytes = u.bytes, "the relay deleted this workspace");
