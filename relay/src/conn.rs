@@ -16,7 +16,7 @@ use weft_sync::{Frame, FrameReader, RefuseCode, Session, prefixed};
 use crate::Shared;
 use crate::metrics::Rejection;
 use crate::ratelimit::Bucket;
-use crate::shard::ShardMsg;
+use crate::shard::{Attach, ShardMsg};
 
 /// Frames queued for one peer's writer.
 const OUTBOUND_FRAMES: usize = 32;
@@ -84,7 +84,7 @@ pub(crate) async fn sync_stream(
     let authenticated = Arc::new(AtomicBool::new(false));
     let (stop_reader, mut stopped) = oneshot::channel::<()>();
     if shard
-        .send(ShardMsg::Attach {
+        .send(ShardMsg::Attach(Attach {
             key,
             peer,
             workspace,
@@ -93,7 +93,7 @@ pub(crate) async fn sync_stream(
             wake: wake.clone(),
             authenticated: authenticated.clone(),
             stop_reader,
-        })
+        }))
         .await
         .is_err()
     {

@@ -21,17 +21,25 @@ use weft_sync::{
 use crate::metrics::{Metrics, Rejection};
 use crate::store::{Registration, RelayStore, StoreError, WorkspaceLog};
 
+/// A new sync stream, routed here by its hello.
+pub(crate) struct Attach {
+    pub(crate) key: u64,
+    pub(crate) peer: DeviceId,
+    pub(crate) workspace: WorkspaceId,
+    /// The first frame, already read.
+    pub(crate) hello: Vec<u8>,
+    pub(crate) tx: mpsc::Sender<Vec<u8>>,
+    /// Set by the shard when the queue was full; the writer then reports
+    /// `Writable`.
+    pub(crate) wake: Arc<AtomicBool>,
+    /// Set once the peer proved membership (the reader's size bound).
+    pub(crate) authenticated: Arc<AtomicBool>,
+    /// Dropping it stops the reader.
+    pub(crate) stop_reader: oneshot::Sender<()>,
+}
+
 pub(crate) enum ShardMsg {
-    Attach {
-        key: u64,
-        peer: DeviceId,
-        workspace: WorkspaceId,
-        hello: Vec<u8>,
-        tx: mpsc::Sender<Vec<u8>>,
-        wake: Arc<AtomicBool>,
-        authenticated: Arc<AtomicBool>,
-        stop_reader: oneshot::Sender<()>,
-    },
+    Attach(Attach),
     Frame {
         key: u64,
         body: Vec<u8>,
@@ -76,7 +84,6 @@ struct Conn {
     tx: mpsc::Sender<Vec<u8>>,
     wake: Arc<AtomicBool>,
     authenticated: Arc<AtomicBool>,
-    counted: bool,
     reported_out: (u64, u64),
 }
 
@@ -130,25 +137,7 @@ impl Shard {
 
     fn handle(&mut self, msg: ShardMsg) {
         match msg {
-            ShardMsg::Attach {
-                key,
-                peer,
-                workspace,
-                hello,
-                tx,
-                wake,
-                authenticated,
-                stop_reader,
-            } => self.attach(
-                key,
-                peer,
-                workspace,
-                hello,
-                tx,
-                wake,
-                authenticated,
-                stop_reader,
-            ),
+            ShardMsg::Attach(a) => self.attach(a),
             ShardMsg::Frame { key, body } => self.frame(key, &body),
             ShardMsg::Refuse { key, code, message } => self.refuse(key, code, &message),
             ShardMsg::Detach { key } => {
@@ -186,18 +175,17 @@ impl Shard {
         Ok(v)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn attach(
-        &mut self,
-        key: u64,
-        peer: DeviceId,
-        workspace: WorkspaceId,
-        hello: Vec<u8>,
-        tx: mpsc::Sender<Vec<u8>>,
-        wake: Arc<AtomicBool>,
-        authenticated: Arc<AtomicBool>,
-        stop_reader: oneshot::Sender<()>,
-    ) {
+    fn attach(&mut self, a: Attach) {
+        let Attach {
+            key,
+            peer,
+            workspace,
+            hello,
+            tx,
+            wake,
+            authenticated,
+            stop_reader,
+        } = a;
         let verifier = match self.verifier(&workspace) {
             Ok(Some(v)) => v,
             Ok(None) => {
@@ -245,7 +233,6 @@ impl Shard {
                 tx,
                 wake,
                 authenticated,
-                counted: true,
                 reported_out: (0, 0),
             },
         );
@@ -273,17 +260,15 @@ impl Shard {
     }
 
     fn remove(&mut self, key: u64) -> Option<Conn> {
-        let mut c = self.conns.remove(&key)?;
+        let c = self.conns.remove(&key)?;
         if let Some(set) = self.by_ws.get_mut(&c.workspace) {
             set.remove(&key);
             if set.is_empty() {
                 self.by_ws.remove(&c.workspace);
             }
         }
-        if c.counted {
-            c.counted = false;
-            self.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
-        }
+        // Every session leaves through here, once.
+        self.metrics.sessions.fetch_sub(1, Ordering::Relaxed);
         Some(c)
     }
 

@@ -529,7 +529,7 @@ impl Session {
                 self.on_have(vv, now_ms);
                 Ok(())
             }
-            Frame::Changes(list) => self.on_changes(list, log),
+            Frame::Changes(list) => self.on_changes(list, now_ms, log),
             Frame::Reject(items) => {
                 for r in &items {
                     self.refused_authors.insert(r.author);
@@ -671,13 +671,22 @@ impl Session {
     }
 
     fn on_have(&mut self, vv: VersionVector, now_ms: u64) {
+        // Before the first `have` the cursor only ever grew with what the
+        // peer showed it holds (changes it sent), so merging is the same as
+        // starting from the peer's vector.
+        self.remote_known = true;
+        self.remote_holds(&vv, now_ms);
+        self.dirty = true;
+    }
+
+    /// The peer holds at least `vv`: nothing in it is offered again, what
+    /// was in flight of it is retired, and a change is reported.
+    fn remote_holds(&mut self, vv: &VersionVector, now_ms: u64) {
         let before = self.remote_has.clone();
-        self.remote_has.merge(&vv);
-        if !self.remote_known {
-            self.remote_known = true;
-            self.cursor = self.remote_has.clone();
-        } else {
-            self.cursor.merge(&self.remote_has);
+        self.remote_has.merge(vv);
+        self.cursor.merge(&self.remote_has);
+        if self.remote_has == before {
+            return;
         }
         let has = &self.remote_has;
         let mut freed = 0;
@@ -689,15 +698,17 @@ impl Session {
             keep
         });
         self.in_flight_bytes -= freed;
-        if self.remote_has != before {
-            self.last_progress_ms = now_ms;
-            self.events
-                .push_back(Event::RemoteHas(self.remote_has.clone()));
-        }
-        self.dirty = true;
+        self.last_progress_ms = now_ms;
+        self.events
+            .push_back(Event::RemoteHas(self.remote_has.clone()));
     }
 
-    fn on_changes(&mut self, list: Vec<Vec<u8>>, log: &dyn Log) -> Result<(), SessionError> {
+    fn on_changes(
+        &mut self,
+        list: Vec<Vec<u8>>,
+        now_ms: u64,
+        log: &dyn Log,
+    ) -> Result<(), SessionError> {
         self.accepted.merge(&log.vector()?);
         let mut ready = Vec::new();
         let mut rejections = Vec::new();
@@ -731,7 +742,13 @@ impl Session {
         if !rejections.is_empty() {
             self.control.push_back(Frame::Reject(rejections));
         }
-        self.peer_holds(&held);
+        // A peer that sent a verified change holds it, durably (it came from
+        // its log), and, its log being contiguous per author, every earlier
+        // change of that author: so it is never offered back (before this,
+        // every change was echoed to its sender, doubling traffic and
+        // verification), and this side learns "in sync" without waiting for
+        // the peer's next `have`.
+        self.remote_holds(&held, now_ms);
         if !ready.is_empty() {
             self.stats.changes_in += ready.len() as u64;
             self.events.push_back(Event::Store(ready));
@@ -741,33 +758,6 @@ impl Session {
         // peers, what to offer) once the driver has stored them.
         self.dirty = true;
         Ok(())
-    }
-
-    /// A peer that sent a verified change holds it, durably (it came from
-    /// its log), and, its log being contiguous per author, every earlier
-    /// change of that author: so it is never offered back (before this, every
-    /// change was echoed to its sender, doubling traffic and verification),
-    /// and this side learns "in sync" without waiting for the peer's next
-    /// `have`.
-    fn peer_holds(&mut self, held: &VersionVector) {
-        let before = self.remote_has.clone();
-        self.remote_has.merge(held);
-        self.cursor.merge(held);
-        if self.remote_has == before {
-            return;
-        }
-        let has = &self.remote_has;
-        let mut freed = 0;
-        self.in_flight.retain(|(a, s, len)| {
-            let keep = !has.contains(a, *s);
-            if !keep {
-                freed += len;
-            }
-            keep
-        });
-        self.in_flight_bytes -= freed;
-        self.events
-            .push_back(Event::RemoteHas(self.remote_has.clone()));
     }
 
     /// Accepts a verified change if it is the next of its author, buffers

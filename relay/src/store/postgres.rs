@@ -23,6 +23,8 @@ use super::{
 pub const CHANNEL: &str = "weft_changes";
 
 /// Migrations, in order; `weft_relay_schema` holds how many are applied.
+/// Columns are read with `try_get`: a database altered behind the relay
+/// is an error, not a panic.
 const MIGRATIONS: &[&str] = &[r"
     CREATE TABLE workspaces (
         id BYTEA PRIMARY KEY,
@@ -80,7 +82,7 @@ impl PgStore {
             .query_opt("SELECT version FROM weft_relay_schema", &[])
             .map_err(db)?
         {
-            Some(r) => r.get(0),
+            Some(r) => r.try_get(0).map_err(db)?,
             None => {
                 tx.execute("INSERT INTO weft_relay_schema (version) VALUES (0)", &[])
                     .map_err(db)?;
@@ -164,7 +166,7 @@ impl RelayStore for PgStore {
             .map_err(db)?;
         let r = match existing {
             Some(row) => {
-                let v: Vec<u8> = row.get(0);
+                let v: Vec<u8> = row.try_get(0).map_err(db)?;
                 if v == verifier.to_bytes() {
                     Registration::Existing
                 } else {
@@ -175,7 +177,8 @@ impl RelayStore for PgStore {
                 let n: i64 = tx
                     .query_one("SELECT COUNT(*) FROM workspaces", &[])
                     .map_err(db)?
-                    .get(0);
+                    .try_get(0)
+                    .map_err(db)?;
                 if max_workspaces > 0 && n as u64 >= max_workspaces {
                     Registration::Full {
                         max: max_workspaces,
@@ -203,8 +206,12 @@ impl RelayStore for PgStore {
                 &[&workspace.as_bytes().as_slice()],
             )
             .map_err(db)?;
-        Ok(row
-            .and_then(|r| <[u8; 32]>::try_from(r.get::<_, Vec<u8>>(0).as_slice()).ok())
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let v: Vec<u8> = row.try_get(0).map_err(db)?;
+        Ok(<[u8; 32]>::try_from(v.as_slice())
+            .ok()
             .map(RelayVerifier::from_bytes))
     }
 
@@ -219,8 +226,8 @@ impl RelayStore for PgStore {
             .map_err(db)?;
         let mut v = VersionVector::new();
         for r in rows {
-            let a: Vec<u8> = r.get(0);
-            let s: i64 = r.get(1);
+            let a: Vec<u8> = r.try_get(0).map_err(db)?;
+            let s: i64 = r.try_get(1).map_err(db)?;
             if let Ok(author) = DeviceId::from_slice(&a) {
                 v.set(author, s.max(0) as u64);
             }
@@ -252,8 +259,8 @@ impl RelayStore for PgStore {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         for r in rows {
-            let seq: i64 = r.get(0);
-            let b: Vec<u8> = r.get(1);
+            let seq: i64 = r.try_get(0).map_err(db)?;
+            let b: Vec<u8> = r.try_get(1).map_err(db)?;
             bytes += b.len();
             out.push((seq.max(0) as u64, b));
             if bytes >= max_bytes {
@@ -283,7 +290,7 @@ impl RelayStore for PgStore {
         else {
             return Err(StoreError::UnknownWorkspace(*workspace));
         };
-        let used: i64 = row.get(0);
+        let used: i64 = row.try_get(0).map_err(db)?;
         let used = used.max(0) as u64;
         // The heads of every author in the batch, in one read.
         let authors: Vec<Vec<u8>> = {
@@ -303,8 +310,8 @@ impl RelayStore for PgStore {
             )
             .map_err(db)?
         {
-            let a: Vec<u8> = r.get(0);
-            let s: i64 = r.get(1);
+            let a: Vec<u8> = r.try_get(0).map_err(db)?;
+            let s: i64 = r.try_get(1).map_err(db)?;
             if let Ok(d) = DeviceId::from_slice(&a) {
                 heads.insert(d, s.max(0) as u64);
             }
@@ -356,7 +363,9 @@ impl RelayStore for PgStore {
                         &[&ws, &h.author.public_key().as_slice(), &seq_i64(h.seq)],
                     )
                     .map_err(db)?
-                    .map(|r| r.get::<_, Vec<u8>>(0)),
+                    .map(|r| r.try_get::<_, Vec<u8>>(0))
+                    .transpose()
+                    .map_err(db)?,
             };
             if held.as_deref() == Some(c.to_bytes().as_slice()) {
                 out.duplicates += 1;
@@ -412,8 +421,8 @@ impl RelayStore for PgStore {
             .map_err(db)?
             .ok_or(StoreError::UnknownWorkspace(*workspace))?;
         Ok(Usage {
-            changes: row.get::<_, i64>(0).max(0) as u64,
-            bytes: row.get::<_, i64>(1).max(0) as u64,
+            changes: row.try_get::<_, i64>(0).map_err(db)?.max(0) as u64,
+            bytes: row.try_get::<_, i64>(1).map_err(db)?.max(0) as u64,
         })
     }
 
@@ -442,9 +451,9 @@ impl RelayStore for PgStore {
             )
             .map_err(db)?;
         Ok(Totals {
-            workspaces: r.get::<_, i64>(0).max(0) as u64,
-            changes: r.get::<_, i64>(1).max(0) as u64,
-            bytes: r.get::<_, i64>(2).max(0) as u64,
+            workspaces: r.try_get::<_, i64>(0).map_err(db)?.max(0) as u64,
+            changes: r.try_get::<_, i64>(1).map_err(db)?.max(0) as u64,
+            bytes: r.try_get::<_, i64>(2).map_err(db)?.max(0) as u64,
         })
     }
 
@@ -457,25 +466,24 @@ impl RelayStore for PgStore {
                 &[&after, &(limit as i64)],
             )
             .map_err(db)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let id: i64 = r.get(0);
-                let ws: Vec<u8> = r.get(1);
-                WorkspaceId::from_slice(&ws)
-                    .ok()
-                    .map(|workspace| FeedEntry { id, workspace })
-            })
-            .collect())
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: i64 = r.try_get(0).map_err(db)?;
+            let ws: Vec<u8> = r.try_get(1).map_err(db)?;
+            if let Ok(workspace) = WorkspaceId::from_slice(&ws) {
+                out.push(FeedEntry { id, workspace });
+            }
+        }
+        Ok(out)
     }
 
     fn feed_head(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .client
+        self.client
             .borrow_mut()
             .query_one("SELECT COALESCE(MAX(id), 0)::BIGINT FROM changes", &[])
             .map_err(db)?
-            .get(0))
+            .try_get(0)
+            .map_err(db)
     }
 
     fn shared(&self) -> bool {
