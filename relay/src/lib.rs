@@ -376,14 +376,27 @@ impl Relay {
             .collect()
     }
 
-    /// Waits until a listener is up (at most `timeout`), then returns the
-    /// addresses.
+    /// Waits until the listeners are up (at most `timeout`), then returns
+    /// the addresses. A listener on 0.0.0.0 reports each interface's
+    /// address on its own, so the list counts as complete once it has not
+    /// grown for 300 ms: printing on the first address left out the others
+    /// (seen on a relay with two interfaces).
     pub async fn wait_listening(&self, timeout: Duration) -> Vec<Multiaddr> {
+        const SETTLE: Duration = Duration::from_millis(300);
         let end = tokio::time::Instant::now() + timeout;
+        let mut last: Vec<Multiaddr> = Vec::new();
+        let mut since = tokio::time::Instant::now();
         loop {
             let a = self.listen_addrs().await;
-            if !a.is_empty() || tokio::time::Instant::now() >= end {
-                return a;
+            let now = tokio::time::Instant::now();
+            if a != last {
+                last = a;
+                since = now;
+            } else if !last.is_empty() && now - since >= SETTLE {
+                return last;
+            }
+            if now >= end {
+                return last;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

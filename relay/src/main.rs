@@ -192,9 +192,34 @@ fn run() -> anyhow::Result<()> {
         }
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: draining"),
-            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: draining"),
+        // An interface that comes up later (or reports late) gets its line
+        // too.
+        let mut printed = addrs;
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = term.recv() => {
+                    tracing::info!("SIGTERM: draining");
+                    break;
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    tracing::info!("interrupted: draining");
+                    break;
+                }
+                _ = check.tick() => {
+                    for a in relay.listen_addrs().await {
+                        if !printed.contains(&a) {
+                            // Not println!: whoever started the relay may
+                            // have stopped reading its output, and a closed
+                            // pipe must not stop the relay.
+                            let mut out = std::io::stdout();
+                            let _ = writeln!(out, "  weft relay add {a}");
+                            let _ = out.flush();
+                            printed.push(a);
+                        }
+                    }
+                }
+            }
         }
         relay.shutdown().await;
         tracing::info!("stopped");
