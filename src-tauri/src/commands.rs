@@ -1,15 +1,19 @@
 //! The Tauri commands the UI invokes (from ui/src/api.ts, and nowhere else).
 //!
-//! Each runs on a blocking thread: the engine is synchronous (SQLite, CRDTs, Argon2id
-//! for a passphrase) and a synchronous Tauri command would run on the main thread,
-//! freezing the window while it works.
+//! Each is a thin call into weft-engine on the node's core thread; what they return
+//! is shaped in `views`. Opening a workspace runs on a blocking thread: the keyring,
+//! Argon2id for a passphrase and SQLite are synchronous, and a synchronous Tauri
+//! command would run on the main thread, freezing the window while it works.
 
+use tauri::ipc::Response;
 use tauri::{AppHandle, Manager};
-use weft_engine::DocSummary;
+use weft_engine::config::ConfigFile;
+use weft_engine::{DocId, DocSummary, Holder, SearchHit, Shown};
 use zeroize::Zeroizing;
 
 use crate::SessionState;
-use crate::session::{Session, UiError, WorkspaceView};
+use crate::session::{Open, Session, UiError, WorkspaceView};
+use crate::views::{self, InviteView, Preview, RecordView, SettingsView, SyncStatus, VersionView};
 
 async fn with_session<T: Send + 'static>(
     app: AppHandle,
@@ -27,6 +31,26 @@ async fn with_session<T: Send + 'static>(
     })
     .await
     .map_err(|e| UiError::internal(format!("the operation did not finish: {e}")))?
+}
+
+/// The open workspace (its node), without holding the session lock across the call.
+fn open(app: &AppHandle) -> Result<Open, UiError> {
+    let state = app.state::<SessionState>();
+    let session = state
+        .0
+        .lock()
+        .map_err(|_| UiError::internal("an earlier operation failed; restart Weft"))?;
+    session.open()
+}
+
+fn doc_id(id: &str) -> Result<DocId, UiError> {
+    id.parse()
+        .map_err(|_| UiError::new("invalid_id", format!("`{id}` is not a document id")))
+}
+
+/// The engine's folder path syntax ("a/b") from the UI's list of names.
+fn folder_path(folder: &[String]) -> String {
+    folder.join("/")
 }
 
 /// Where the window stands: no workspace, locked, or open (opening it if it can).
@@ -51,8 +75,292 @@ pub async fn unlock_workspace(
     with_session(app, move |s| s.unlock(&passphrase)).await
 }
 
-/// The open workspace's documents.
+/// Joins the workspace of an invite code, as a new device.
 #[tauri::command]
-pub async fn list_documents(app: AppHandle) -> Result<Vec<DocSummary>, UiError> {
-    with_session(app, |s| s.documents()).await
+pub async fn join_workspace(app: AppHandle, code: String) -> Result<WorkspaceView, UiError> {
+    let code = Zeroizing::new(code);
+    with_session(app, move |s| s.join(&code)).await
+}
+
+/// The documents, sorted by path; with `trash`, the deleted ones too.
+#[tauri::command]
+pub async fn list_documents(app: AppHandle, trash: bool) -> Result<Vec<DocSummary>, UiError> {
+    open(&app)?.call(move |ws| ws.list(trash)).await
+}
+
+/// Every folder path, including empty folders.
+#[tauri::command]
+pub async fn list_folders(app: AppHandle) -> Result<Vec<Vec<String>>, UiError> {
+    open(&app)?.call(|ws| Ok(ws.folders())).await
+}
+
+async fn created(o: &Open, id: DocId) -> Result<DocSummary, UiError> {
+    o.call(move |ws| Ok(ws.list(false)?.into_iter().find(|d| d.id == id)))
+        .await?
+        .ok_or_else(|| UiError::internal("the new document is not in the index"))
+}
+
+/// Creates an empty note in `folder`.
+#[tauri::command]
+pub async fn create_note(
+    app: AppHandle,
+    title: String,
+    folder: Vec<String>,
+) -> Result<DocSummary, UiError> {
+    let o = open(&app)?;
+    let id = o
+        .call(move |ws| ws.create_note(&title, &folder_path(&folder), ""))
+        .await?;
+    created(&o, id).await
+}
+
+/// Creates an empty record in `folder`.
+#[tauri::command]
+pub async fn create_record(
+    app: AppHandle,
+    title: String,
+    folder: Vec<String>,
+) -> Result<DocSummary, UiError> {
+    let o = open(&app)?;
+    let id = o
+        .call(move |ws| ws.create_record(&title, &folder_path(&folder), &serde_json::json!({})))
+        .await?;
+    created(&o, id).await
+}
+
+/// Creates an empty folder.
+#[tauri::command]
+pub async fn create_folder(app: AppHandle, path: Vec<String>) -> Result<(), UiError> {
+    open(&app)?
+        .call(move |ws| ws.create_folder(&folder_path(&path)))
+        .await
+}
+
+/// Renames a document.
+#[tauri::command]
+pub async fn rename_doc(app: AppHandle, id: String, title: String) -> Result<(), UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?
+        .call(move |ws| ws.rename(&id, title.trim()))
+        .await
+}
+
+/// Moves a document into a folder.
+#[tauri::command]
+pub async fn move_doc(app: AppHandle, id: String, folder: Vec<String>) -> Result<(), UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?
+        .call(move |ws| ws.move_doc(&id, &folder_path(&folder)))
+        .await
+}
+
+/// Moves a folder (with everything in it) under another.
+#[tauri::command]
+pub async fn move_folder(
+    app: AppHandle,
+    path: Vec<String>,
+    parent: Vec<String>,
+) -> Result<(), UiError> {
+    open(&app)?
+        .call(move |ws| ws.move_folder(&folder_path(&path), &folder_path(&parent)))
+        .await
+}
+
+/// Moves a document to the trash.
+#[tauri::command]
+pub async fn trash_doc(app: AppHandle, id: String) -> Result<(), UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?.call(move |ws| ws.remove(&id)).await
+}
+
+/// Brings a document back from the trash.
+#[tauri::command]
+pub async fn restore_doc(app: AppHandle, id: String) -> Result<(), UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?.call(move |ws| ws.undelete(&id)).await
+}
+
+/// The note's Loro snapshot, for the editor's replica (binary).
+#[tauri::command]
+pub async fn open_note(app: AppHandle, id: String) -> Result<Response, UiError> {
+    let id = doc_id(&id)?;
+    let bytes = open(&app)?.call(move |ws| ws.note_state(&id)).await?;
+    Ok(Response::new(bytes))
+}
+
+/// Seals the editor's new operations as one change.
+#[tauri::command]
+pub async fn save_note_update(app: AppHandle, id: String, update: Vec<u8>) -> Result<(), UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?
+        .call(move |ws| ws.apply_editor_update(&id, &update).map(|_| ()))
+        .await
+}
+
+/// What the store holds that the editor at `version` lacks (binary).
+#[tauri::command]
+pub async fn note_updates_since(
+    app: AppHandle,
+    id: String,
+    version: Vec<u8>,
+) -> Result<Response, UiError> {
+    let id = doc_id(&id)?;
+    let bytes = open(&app)?
+        .call(move |ws| ws.note_updates_since(&id, &version))
+        .await?;
+    Ok(Response::new(bytes))
+}
+
+/// A record's values and its concurrent ones.
+#[tauri::command]
+pub async fn get_record(app: AppHandle, id: String) -> Result<RecordView, UiError> {
+    let id = doc_id(&id)?;
+    match open(&app)?.call(move |ws| ws.show(&id, None)).await? {
+        Shown::Record { json, conflicts } => Ok(RecordView { json, conflicts }),
+        Shown::Note { .. } => Err(UiError::new("wrong_kind", "this document is a note")),
+    }
+}
+
+/// Sets one field of a record (any JSON value).
+#[tauri::command]
+pub async fn set_record_field(
+    app: AppHandle,
+    id: String,
+    pointer: String,
+    value: serde_json::Value,
+) -> Result<(), UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?
+        .call(move |ws| ws.set_field(&id, &pointer, &value))
+        .await
+}
+
+/// Applies an RFC 6902 JSON Patch to a record: all of it or none.
+#[tauri::command]
+pub async fn patch_record(
+    app: AppHandle,
+    id: String,
+    patch: Vec<serde_json::Value>,
+) -> Result<(), UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?
+        .call(move |ws| ws.patch(&id, &serde_json::Value::Array(patch)).map(|_| ()))
+        .await
+}
+
+/// The versions of a document, oldest first, with the devices' names.
+#[tauri::command]
+pub async fn history(app: AppHandle, id: String) -> Result<Vec<VersionView>, UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?
+        .call(move |ws| {
+            let names = views::device_names(&ws.peers()?);
+            Ok(ws
+                .history(&id)?
+                .into_iter()
+                .map(|v| VersionView::new(v, &names))
+                .collect())
+        })
+        .await
+}
+
+/// A document as it was at version `number`.
+#[tauri::command]
+pub async fn preview_version(
+    app: AppHandle,
+    id: String,
+    number: usize,
+) -> Result<Preview, UiError> {
+    let id = doc_id(&id)?;
+    Ok(open(&app)?
+        .call(move |ws| ws.show(&id, Some(number)))
+        .await?
+        .into())
+}
+
+/// Restores version `number` as a new change.
+#[tauri::command]
+pub async fn restore_version(app: AppHandle, id: String, number: usize) -> Result<(), UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?
+        .call(move |ws| ws.revert(&id, number).map(|_| ()))
+        .await
+}
+
+/// Devices, relays and how far along sync is.
+#[tauri::command]
+pub async fn sync_status(app: AppHandle) -> Result<SyncStatus, UiError> {
+    views::sync_status(&open(&app)?).await
+}
+
+/// Which devices hold a document's latest changes.
+#[tauri::command]
+pub async fn doc_holders(app: AppHandle, id: String) -> Result<Vec<Holder>, UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?.call(move |ws| ws.doc_holders(&id)).await
+}
+
+/// An invite code for another device, with its QR code.
+#[tauri::command]
+pub async fn create_invite(app: AppHandle) -> Result<InviteView, UiError> {
+    let o = open(&app)?;
+    let addrs = o.node.listen_addrs().await?;
+    let peers = weft_engine::shareable_addrs(addrs.iter().map(ToString::to_string));
+    let invite = o.call(move |ws| ws.invite(peers)).await?;
+    Ok(InviteView::new(&invite))
+}
+
+/// This device's settings.
+#[tauri::command]
+pub async fn get_settings(app: AppHandle) -> Result<SettingsView, UiError> {
+    let o = open(&app)?;
+    let home = o.home.clone();
+    o.call(move |ws| {
+        Ok(SettingsView {
+            device_name: ConfigFile::read(&home)?.device_name(),
+            home: home.display().to_string(),
+            relays: ws.relays()?.into_iter().map(|r| r.addr).collect(),
+        })
+    })
+    .await
+}
+
+/// Sets the name other devices see (weft.toml); they see it from the next start.
+#[tauri::command]
+pub async fn set_device_name(app: AppHandle, name: String) -> Result<(), UiError> {
+    let name = name.trim().to_owned();
+    if name.is_empty() {
+        return Err(UiError::new("invalid_name", "a device needs a name"));
+    }
+    let home = open(&app)?.home;
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut cfg = ConfigFile::read(&home)?;
+        cfg.net.device_name = Some(name);
+        cfg.write(&home)
+    })
+    .await
+    .map_err(|e| UiError::internal(format!("the operation did not finish: {e}")))?
+    .map_err(UiError::from)
+}
+
+/// Adds a weft-relay; the node registers and syncs with it.
+#[tauri::command]
+pub async fn add_relay(app: AppHandle, addr: String) -> Result<(), UiError> {
+    open(&app)?
+        .call(move |ws| ws.add_relay(addr.trim()).map(|_| ()))
+        .await
+}
+
+/// Stops using a relay (what it stores stays there; `weft relay forget` deletes it).
+#[tauri::command]
+pub async fn remove_relay(app: AppHandle, addr: String) -> Result<(), UiError> {
+    open(&app)?
+        .call(move |ws| ws.remove_relay(addr.trim()).map(|_| ()))
+        .await
+}
+
+/// Titles and note text, searched in memory.
+#[tauri::command]
+pub async fn search(app: AppHandle, query: String) -> Result<Vec<SearchHit>, UiError> {
+    open(&app)?.call(move |ws| ws.search(&query)).await
 }

@@ -6,13 +6,14 @@
 
 mod commands;
 mod session;
+mod views;
 
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use tauri::{Manager, RunEvent};
+use tauri::{AppHandle, Emitter, Manager, RunEvent};
 
-pub use session::{Session, UiError, WorkspaceView};
+pub use session::{Open, Session, Sink, UiError, UiEvent, WorkspaceView};
 
 /// Why the window could not run.
 #[derive(Debug, thiserror::Error)]
@@ -38,35 +39,87 @@ fn context() -> tauri::Context {
 ///
 /// The workspace home is resolved once, here: `WEFT_HOME`, else `$XDG_DATA_HOME/weft`.
 pub fn run() -> Result<(), DesktopError> {
-    launch(Session::new(weft_engine::default_home()))
+    launch(weft_engine::default_home())
 }
 
 /// Opens the Weft window on the workspace at `home` (the CLI's `--home`), and runs until
 /// it is closed. Taking the home as an argument spares the caller from setting
 /// `WEFT_HOME`, which would need `unsafe` `set_var`.
 pub fn run_with_home(home: PathBuf) -> Result<(), DesktopError> {
-    launch(Session::new(Ok(home)))
+    launch(Ok(home))
 }
 
-fn launch(session: Session) -> Result<(), DesktopError> {
+fn launch(home: Result<PathBuf, weft_engine::EngineError>) -> Result<(), DesktopError> {
+    // Events can start before the app handle exists (the node starts when the first
+    // command opens the workspace, which is after setup, but the sink is made first).
+    let handle: Arc<OnceLock<AppHandle>> = Arc::new(OnceLock::new());
+    let sink_handle = handle.clone();
+    let sink: Sink = Arc::new(move |e: UiEvent| {
+        if let Some(app) = sink_handle.get() {
+            let sent = match &e {
+                UiEvent::DocsChanged(docs) => {
+                    app.emit(e.name(), serde_json::json!({ "docs": docs }))
+                }
+                UiEvent::SyncChanged => app.emit(e.name(), ()),
+            };
+            if let Err(err) = sent {
+                eprintln!("weft: forwarding {} to the window: {err}", e.name());
+            }
+        }
+    });
     let app = tauri::Builder::default()
-        .manage(SessionState(Mutex::new(session)))
+        .manage(SessionState(Mutex::new(Session::new(home, sink))))
         .invoke_handler(tauri::generate_handler![
             commands::workspace_status,
             commands::create_workspace,
             commands::unlock_workspace,
+            commands::join_workspace,
             commands::list_documents,
+            commands::list_folders,
+            commands::create_note,
+            commands::create_record,
+            commands::create_folder,
+            commands::rename_doc,
+            commands::move_doc,
+            commands::move_folder,
+            commands::trash_doc,
+            commands::restore_doc,
+            commands::open_note,
+            commands::save_note_update,
+            commands::note_updates_since,
+            commands::get_record,
+            commands::set_record_field,
+            commands::patch_record,
+            commands::history,
+            commands::preview_version,
+            commands::restore_version,
+            commands::sync_status,
+            commands::doc_holders,
+            commands::create_invite,
+            commands::get_settings,
+            commands::set_device_name,
+            commands::add_relay,
+            commands::remove_relay,
+            commands::search,
         ])
         .build(context())?;
+    let _ = handle.set(app.handle().clone());
     // `run_return` rather than `run`: on Linux `run` exits the process from inside the
     // event loop, and the caller (the `weft` binary) should decide how to exit.
     app.run_return(|app, event| {
         if let RunEvent::Exit = event {
-            // Snapshots are written on close; without them the next start replays the
-            // whole change log. Nothing is lost if this fails: every edit is committed.
+            // The node writes snapshots and tells its peers on the way out; without
+            // the snapshots the next start replays the whole change log. Nothing is
+            // lost if this fails: every edit was committed when it was made.
             let state = app.state::<SessionState>();
-            let mut session = state.0.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Err(e) = session.close() {
+            let open = state
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take_open();
+            if let Some(open) = open
+                && let Err(e) = tauri::async_runtime::block_on(open.node.shutdown())
+            {
                 eprintln!("weft: closing the workspace: {e}");
             }
         }

@@ -1,15 +1,24 @@
 //! The window's view of one workspace, over weft-engine and free of Tauri, so the
-//! flows the UI depends on (missing → create, locked → unlock, open → list) are tested
-//! without a window.
+//! flows the UI depends on (missing → create or join, locked → unlock, open → edit)
+//! are tested without a window.
+//!
+//! Once open, the workspace belongs to a weft-engine node running in this process:
+//! the window is a device like `weft daemon`, syncing while it is open. Every
+//! operation is a [`NodeHandle::call`] on the node's core thread, which offers what
+//! it committed to the connected devices at once.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
-use weft_engine::{DocSummary, EngineError, KeyBackend, Workspace};
+use weft_engine::config::ConfigFile;
+use weft_engine::node::{self, NodeEvent, NodeHandle};
+use weft_engine::{EngineError, Invite, KeyBackend, Workspace};
 
 /// An error as the UI receives it: it matches on `code` only and shows `message`.
 ///
-/// Codes are [`EngineError::code`]'s, plus this shell's own: `invalid_name`, `internal`.
+/// Codes are [`EngineError::code`]'s, plus this shell's own: `invalid_name`,
+/// `invalid_id`, `not_open`, `node` (the sync node failed or stopped), `internal`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UiError {
     /// Stable, machine-readable.
@@ -26,6 +35,14 @@ impl UiError {
             message: message.into(),
         }
     }
+
+    /// An error with the shell's own `code`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        UiError {
+            code,
+            message: message.into(),
+        }
+    }
 }
 
 impl From<EngineError> for UiError {
@@ -37,11 +54,20 @@ impl From<EngineError> for UiError {
     }
 }
 
+impl From<node::NodeError> for UiError {
+    fn from(e: node::NodeError) -> Self {
+        match e {
+            node::NodeError::Engine(e) => e.into(),
+            other => UiError::new("node", other.to_string()),
+        }
+    }
+}
+
 /// Where the window stands with its workspace; the UI picks its screen from `state`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum WorkspaceView {
-    /// No workspace at `home` yet: offer to create one.
+    /// No workspace at `home` yet: offer to create or join one.
     Missing {
         /// The workspace home that was looked in.
         home: String,
@@ -57,24 +83,103 @@ pub enum WorkspaceView {
         home: String,
         /// The workspace's display name.
         name: String,
+        /// This device's id.
+        device: String,
     },
 }
 
-/// One window's session: the resolved home and, once opened, the workspace.
-#[derive(Debug)]
+/// What the engine reports that the UI shows, forwarded as Tauri events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiEvent {
+    /// Documents changed by another device (`weft://docs-changed`).
+    DocsChanged(Vec<String>),
+    /// Connections, sessions or progress changed (`weft://sync-changed`).
+    SyncChanged,
+}
+
+impl UiEvent {
+    /// The Tauri event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            UiEvent::DocsChanged(_) => "weft://docs-changed",
+            UiEvent::SyncChanged => "weft://sync-changed",
+        }
+    }
+}
+
+/// Where events go (the Tauri app handle's `emit`, or a test's channel).
+pub type Sink = Arc<dyn Fn(UiEvent) + Send + Sync>;
+
+/// Changes held against changes known to exist, from the node's progress events.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Progress {
+    /// Changes this device holds.
+    pub held: u64,
+    /// Changes known to exist.
+    pub known: u64,
+}
+
+/// The open workspace: the node that owns it, and what the window keeps about it.
+#[derive(Debug, Clone)]
+pub struct Open {
+    /// The node; every operation is a call on it.
+    pub node: NodeHandle,
+    /// The workspace home.
+    pub home: PathBuf,
+    name: String,
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl Open {
+    /// Runs `f` on the workspace on the node's core thread.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, UiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Workspace) -> Result<T, EngineError> + Send + 'static,
+    {
+        Ok(self.node.call(f).await??)
+    }
+
+    /// The latest progress the node reported.
+    pub fn progress(&self) -> Progress {
+        *self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn view(&self) -> WorkspaceView {
+        WorkspaceView::Open {
+            home: self.home.display().to_string(),
+            name: self.name.clone(),
+            device: self.node.device().to_string(),
+        }
+    }
+}
+
+/// One window's session: the resolved home and, once opened, the workspace's node.
 pub struct Session {
     /// Resolved once at start: the home cannot change under a running window.
     home: Result<PathBuf, UiError>,
-    workspace: Option<Workspace>,
+    open: Option<Open>,
+    sink: Sink,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("home", &self.home)
+            .field("open", &self.open)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Session {
     /// A session for `home` (from [`weft_engine::default_home`]); a failed resolution is
-    /// kept and reported by every call, so the window can still show why.
-    pub fn new(home: Result<PathBuf, EngineError>) -> Self {
+    /// kept and reported by every call, so the window can still show why. Engine events
+    /// go to `sink` once a workspace is open.
+    pub fn new(home: Result<PathBuf, EngineError>, sink: Sink) -> Self {
         Session {
             home: home.map_err(UiError::from),
-            workspace: None,
+            open: None,
+            sink,
         }
     }
 
@@ -82,18 +187,18 @@ impl Session {
         self.home.as_deref().map_err(Clone::clone)
     }
 
-    fn open_view(&self, ws: &Workspace) -> Result<WorkspaceView, UiError> {
-        Ok(WorkspaceView::Open {
-            home: ws.home().display().to_string(),
-            name: ws.name()?,
-        })
+    /// The open workspace, for an operation on it.
+    pub fn open(&self) -> Result<Open, UiError> {
+        self.open
+            .clone()
+            .ok_or_else(|| UiError::new("not_open", "no workspace is open"))
     }
 
     /// Opens the workspace if it can be opened without asking (keys in the OS keyring)
-    /// and says where things stand.
+    /// and says where things stand. Call inside the async runtime (the node needs it).
     pub fn status(&mut self) -> Result<WorkspaceView, UiError> {
-        if let Some(ws) = &self.workspace {
-            return self.open_view(ws);
+        if let Some(o) = &self.open {
+            return Ok(o.view());
         }
         let home = self.home()?.to_owned();
         if !Workspace::exists(&home) {
@@ -113,8 +218,8 @@ impl Session {
     /// Opens a workspace whose keys are in a passphrase file. A wrong passphrase is an
     /// error (code `keys`) and leaves the session locked, so the user can try again.
     pub fn unlock(&mut self, passphrase: &str) -> Result<WorkspaceView, UiError> {
-        if let Some(ws) = &self.workspace {
-            return self.open_view(ws);
+        if let Some(o) = &self.open {
+            return Ok(o.view());
         }
         let home = self.home()?.to_owned();
         let ws = Workspace::open(&home, Some(passphrase))?;
@@ -126,190 +231,86 @@ impl Session {
         self.create_with(name, KeyBackend::OsKeyring)
     }
 
-    fn create_with(&mut self, name: &str, keys: KeyBackend) -> Result<WorkspaceView, UiError> {
+    /// [`Session::create`] with the keys where `keys` says (tests use a passphrase).
+    pub fn create_with(&mut self, name: &str, keys: KeyBackend) -> Result<WorkspaceView, UiError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(UiError {
-                code: "invalid_name",
-                message: "a workspace needs a name".to_owned(),
-            });
+            return Err(UiError::new("invalid_name", "a workspace needs a name"));
         }
         let home = self.home()?.to_owned();
         let ws = Workspace::init(&home, name, keys)?;
         self.keep(ws)
     }
 
+    /// Joins the workspace of an invite code as a new device, keys in the OS keyring.
+    /// A code that does not read changes nothing.
+    pub fn join(&mut self, code: &str) -> Result<WorkspaceView, UiError> {
+        self.join_with(code, KeyBackend::OsKeyring)
+    }
+
+    /// [`Session::join`] with the keys where `keys` says.
+    pub fn join_with(&mut self, code: &str, keys: KeyBackend) -> Result<WorkspaceView, UiError> {
+        let invite = Invite::decode(code.trim())
+            .map_err(|e| UiError::new("invalid_invite", format!("reading the invite code: {e}")))?;
+        let home = self.home()?.to_owned();
+        let (ws, _ignored) = Workspace::join_invite(&home, invite, keys)?;
+        self.keep(ws)
+    }
+
     fn keep(&mut self, ws: Workspace) -> Result<WorkspaceView, UiError> {
-        let view = self.open_view(&ws)?;
-        self.workspace = Some(ws);
+        let home = ws.home().to_owned();
+        let name = ws.name()?;
+        // A weft.toml that does not read is reported, not silently replaced by defaults.
+        let cfg = ConfigFile::read(&home)?.node_config(&home)?;
+        let node = node::start(ws, cfg)?;
+        let progress = Arc::new(Mutex::new(Progress::default()));
+        forward_events(node.subscribe(), self.sink.clone(), progress.clone());
+        let open = Open {
+            node,
+            home,
+            name,
+            progress,
+        };
+        let view = open.view();
+        self.open = Some(open);
         Ok(view)
     }
 
-    /// The open workspace's documents (not the deleted ones), sorted by path.
-    pub fn documents(&self) -> Result<Vec<DocSummary>, UiError> {
-        let ws = self.workspace.as_ref().ok_or_else(|| UiError {
-            code: "not_open",
-            message: "no workspace is open".to_owned(),
-        })?;
-        Ok(ws.list(false)?)
-    }
-
-    /// Flushes and closes the workspace, if one is open (on exit).
-    pub fn close(&mut self) -> Result<(), EngineError> {
-        match self.workspace.take() {
-            Some(ws) => ws.close(),
-            None => Ok(()),
-        }
+    /// Stops the node (snapshots written, peers told), if a workspace is open.
+    pub fn take_open(&mut self) -> Option<Open> {
+        self.open.take()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use zeroize::Zeroizing;
-
-    fn passphrase(p: &str) -> KeyBackend {
-        KeyBackend::Passphrase(Zeroizing::new(p.to_owned()))
-    }
-
-    fn titles(docs: &[DocSummary]) -> Vec<(String, String)> {
-        docs.iter()
-            .map(|d| (d.path.clone(), d.kind.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn empty_home_offers_to_create_a_workspace() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("weft");
-        let mut s = Session::new(Ok(home.clone()));
-        assert_eq!(
-            s.status().unwrap(),
-            WorkspaceView::Missing {
-                home: home.display().to_string()
+/// Forwards node events to the UI until the node stops.
+fn forward_events(
+    mut rx: tokio::sync::broadcast::Receiver<NodeEvent>,
+    sink: Sink,
+    progress: Arc<Mutex<Progress>>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(NodeEvent::DocsChanged { docs }) => {
+                    sink(UiEvent::DocsChanged(
+                        docs.iter().map(ToString::to_string).collect(),
+                    ));
+                }
+                Ok(NodeEvent::Progress { held, known }) => {
+                    *progress.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Progress { held, known };
+                    sink(UiEvent::SyncChanged);
+                }
+                Ok(NodeEvent::Listening(_)) => {}
+                Ok(_) => sink(UiEvent::SyncChanged),
+                // Fell behind: the UI re-reads everything it shows.
+                Err(RecvError::Lagged(_)) => {
+                    sink(UiEvent::DocsChanged(Vec::new()));
+                    sink(UiEvent::SyncChanged);
+                }
+                Err(RecvError::Closed) => break,
             }
-        );
-        assert_eq!(s.documents().unwrap_err().code, "not_open");
-    }
-
-    #[test]
-    fn unresolvable_home_is_reported_by_every_call() {
-        let mut s = Session::new(Err(EngineError::NoDataDir));
-        assert_eq!(s.status().unwrap_err().code, "no_data_dir");
-        assert_eq!(s.create("x").unwrap_err().code, "no_data_dir");
-        assert_eq!(s.unlock("x").unwrap_err().code, "no_data_dir");
-    }
-
-    #[test]
-    fn passphrase_workspace_is_locked_until_the_right_passphrase() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().to_owned();
-        {
-            let mut ws = Workspace::init(&home, "Lab", passphrase("correct horse")).unwrap();
-            ws.create_note("Hello world", "Inbox", "hi").unwrap();
-            ws.close().unwrap();
         }
-        let mut s = Session::new(Ok(home.clone()));
-        let locked = WorkspaceView::Locked {
-            home: home.display().to_string(),
-        };
-        assert_eq!(s.status().unwrap(), locked);
-        let wrong = s.unlock("battery staple").unwrap_err();
-        assert_eq!(wrong.code, "keys", "{wrong:?}");
-        assert_eq!(
-            s.status().unwrap(),
-            locked,
-            "a wrong passphrase keeps it locked"
-        );
-
-        let open = s.unlock("correct horse").unwrap();
-        assert_eq!(
-            open,
-            WorkspaceView::Open {
-                home: home.display().to_string(),
-                name: "Lab".to_owned()
-            }
-        );
-        assert_eq!(s.status().unwrap(), open);
-        let docs = s.documents().unwrap();
-        assert_eq!(
-            titles(&docs),
-            [("Inbox/Hello world".to_owned(), "note".to_owned())]
-        );
-        assert_eq!(docs[0].folder, ["Inbox"]);
-        s.close().unwrap();
-    }
-
-    #[test]
-    fn created_workspace_is_open_and_lists_what_is_added() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("new");
-        let mut s = Session::new(Ok(home.clone()));
-        assert_eq!(
-            s.create_with("   ", passphrase("pw")).unwrap_err().code,
-            "invalid_name"
-        );
-        let view = s.create_with("  Notes  ", passphrase("pw")).unwrap();
-        assert_eq!(
-            view,
-            WorkspaceView::Open {
-                home: home.display().to_string(),
-                name: "Notes".to_owned()
-            }
-        );
-        assert!(s.documents().unwrap().is_empty());
-        s.workspace
-            .as_mut()
-            .unwrap()
-            .create_record("Reading list", "", &serde_json::json!({}))
-            .unwrap();
-        assert_eq!(
-            titles(&s.documents().unwrap()),
-            [("Reading list".to_owned(), "record".to_owned())]
-        );
-        // A second window (or a retry) must not overwrite an existing workspace.
-        let mut other = Session::new(Ok(home));
-        assert_eq!(
-            other
-                .create_with("Again", passphrase("pw"))
-                .unwrap_err()
-                .code,
-            "already_exists"
-        );
-    }
-
-    #[test]
-    fn errors_reach_the_ui_as_code_and_message() {
-        let e = UiError::from(EngineError::NoWorkspace {
-            home: PathBuf::from("/nowhere"),
-        });
-        let json = serde_json::to_value(&e).unwrap();
-        assert_eq!(json["code"], "no_workspace");
-        assert!(
-            json["message"].as_str().unwrap().contains("/nowhere"),
-            "{json}"
-        );
-        let view = serde_json::to_value(WorkspaceView::Locked { home: "/h".into() }).unwrap();
-        assert_eq!(view, serde_json::json!({"state": "locked", "home": "/h"}));
-    }
-
-    /// The path `make test` takes: the real OS keyring (Secret Service under
-    /// scripts/with-keyring.sh). Elsewhere there may be no keyring to talk to.
-    #[test]
-    fn keyring_real_create_then_reopen_without_asking() {
-        if std::env::var_os("WEFT_TEST_KEYRING").is_none() {
-            eprintln!("skipped: set WEFT_TEST_KEYRING=1 with an unlocked Secret Service");
-            return;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let home = dir.path().join("kr");
-        let mut s = Session::new(Ok(home.clone()));
-        s.create("Keyring").unwrap();
-        s.close().unwrap();
-        let mut again = Session::new(Ok(home));
-        assert!(matches!(
-            again.status().unwrap(),
-            WorkspaceView::Open { name, .. } if name == "Keyring"
-        ));
-    }
+    });
 }

@@ -1,6 +1,8 @@
 // Every call from the UI into the Tauri shell (src-tauri/src/commands.rs) goes through
-// this module, so the command names and payload shapes live in one place.
+// this module, so the command names and payload shapes live in one place. Nothing else
+// in ui/ imports @tauri-apps/api.
 import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
 export type DocKind = 'note' | 'record';
 
@@ -13,6 +15,7 @@ export interface DocSummary {
   folder: string[];
   /** `folder/…/title`. */
   path: string;
+  /** In the trash. */
   deleted: boolean;
   /** RFC 3339, UTC. */
   created: string;
@@ -24,7 +27,105 @@ export interface DocSummary {
 export type WorkspaceView =
   | { state: 'missing'; home: string }
   | { state: 'locked'; home: string }
-  | { state: 'open'; home: string; name: string };
+  | { state: 'open'; home: string; name: string; device: string };
+
+/** A field written concurrently on several devices: every value Automerge kept. */
+export interface Conflict {
+  /** JSON pointer, e.g. `/status`. */
+  pointer: string;
+  values: unknown[];
+}
+
+/** A record's content: the winning values and any concurrent ones. */
+export interface RecordView {
+  json: Record<string, unknown>;
+  conflicts: Conflict[];
+}
+
+/** One version of a document (newest last). */
+export interface Version {
+  /** 1-based; what `previewVersion` and `restoreVersion` take. */
+  number: number;
+  /** RFC 3339, UTC, the author's clock. */
+  time: string;
+  time_ms: number;
+  device: string;
+  /** The device's name as it announced it; empty when unknown. */
+  device_name: string;
+  this_device: boolean;
+  summary: string;
+}
+
+/** A document as it was at one version. */
+export type Preview =
+  | { kind: 'note'; markdown: string }
+  | { kind: 'record'; json: Record<string, unknown>; conflicts: Conflict[] };
+
+/** How a device is reached right now; `offline` when it is not connected. */
+export type Via = 'lan' | 'direct' | 'relayed' | 'hole-punched' | 'offline';
+
+export interface Device {
+  id: string;
+  name: string;
+  via: Via;
+  /** The device is the relay (`weft-relay`), not a member's device. */
+  relay: boolean;
+  /** ms since the Unix epoch; null if never fully in sync. */
+  last_sync_ms: number | null;
+  /** Holds exactly what this device holds. */
+  in_sync: boolean;
+}
+
+/** The status indicator's three states, and the devices panel. */
+export interface SyncStatus {
+  /** `synced`: connected to at least one device and nothing outstanding;
+   *  `syncing`: `pending` changes on their way; `offline`: no device connected. */
+  state: 'synced' | 'syncing' | 'offline';
+  /** Changes known to exist that this device does not hold yet. */
+  pending: number;
+  devices: Device[];
+  relays: RelayView[];
+  /** This device's own listen addresses (for a manual `weft peer add`). */
+  addresses: string[];
+}
+
+export interface RelayView {
+  addr: string;
+  /** "in sync 2 min ago", "quota full: …", "not reached yet". */
+  status: string;
+}
+
+/** Which devices hold a document's latest changes. */
+export interface Holder {
+  device: string;
+  name: string;
+  this_device: boolean;
+  latest: boolean;
+  last_sync_ms: number | null;
+}
+
+export interface Invite {
+  /** The code another device passes to `weft join` or the Join screen. */
+  code: string;
+  /** RFC 3339, UTC. */
+  expires: string;
+}
+
+export interface Settings {
+  device_name: string;
+  /** The workspace home (data location). */
+  home: string;
+  relays: string[];
+}
+
+export interface SearchHit {
+  id: string;
+  kind: DocKind;
+  title: string;
+  path: string;
+  /** A piece of the text around the first match; empty for a title match only. */
+  snippet: string;
+}
 
 /**
  * An error from the shell. Match on `code` only; `message` is for people.
@@ -63,6 +164,13 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+/** Binary results arrive as an ArrayBuffer (tauri::ipc::Response). */
+async function bytes(command: string, args?: Record<string, unknown>): Promise<Uint8Array> {
+  return new Uint8Array(await call<ArrayBuffer>(command, args));
+}
+
+// --- workspace -------------------------------------------------------------------
+
 /** Opens the workspace if no passphrase is needed, and says where things stand. */
 export function workspaceStatus(): Promise<WorkspaceView> {
   return call('workspace_status');
@@ -78,7 +186,155 @@ export function unlockWorkspace(passphrase: string): Promise<WorkspaceView> {
   return call('unlock_workspace', { passphrase });
 }
 
-/** The open workspace's documents, sorted by path. */
-export function listDocuments(): Promise<DocSummary[]> {
-  return call('list_documents');
+/** Joins the workspace of an invite code (only when there is no workspace yet). */
+export function joinWorkspace(code: string): Promise<WorkspaceView> {
+  return call('join_workspace', { code });
+}
+
+// --- the tree --------------------------------------------------------------------
+
+/** The workspace's documents, sorted by path; `trash` adds the deleted ones. */
+export function listDocuments(trash = false): Promise<DocSummary[]> {
+  return call('list_documents', { trash });
+}
+
+/** Every folder path, including empty folders. */
+export function listFolders(): Promise<string[][]> {
+  return call('list_folders');
+}
+
+export function createNote(title: string, folder: string[]): Promise<DocSummary> {
+  return call('create_note', { title, folder });
+}
+
+export function createRecord(title: string, folder: string[]): Promise<DocSummary> {
+  return call('create_record', { title, folder });
+}
+
+export function createFolder(path: string[]): Promise<void> {
+  return call('create_folder', { path });
+}
+
+export function renameDoc(id: string, title: string): Promise<void> {
+  return call('rename_doc', { id, title });
+}
+
+/** Moves a document into `folder` ([] for the top level). */
+export function moveDoc(id: string, folder: string[]): Promise<void> {
+  return call('move_doc', { id, folder });
+}
+
+/** Moves the folder at `path` (with everything in it) under `parent`. */
+export function moveFolder(path: string[], parent: string[]): Promise<void> {
+  return call('move_folder', { path, parent });
+}
+
+/** Moves a document to the trash. */
+export function trashDoc(id: string): Promise<void> {
+  return call('trash_doc', { id });
+}
+
+/** Brings a document back from the trash. */
+export function restoreDoc(id: string): Promise<void> {
+  return call('restore_doc', { id });
+}
+
+// --- notes (Loro) ----------------------------------------------------------------
+
+/** The note's Loro document (a snapshot) for the editor's own replica. */
+export function openNote(id: string): Promise<Uint8Array> {
+  return bytes('open_note', { id });
+}
+
+/**
+ * Hands the editor's new Loro operations (an update holding only the editor peer's
+ * operations) to the store, which seals them as one change. Resolves once committed.
+ */
+export function saveNoteUpdate(id: string, update: Uint8Array): Promise<void> {
+  return call('save_note_update', { id, update: Array.from(update) });
+}
+
+/** Every operation the store holds that the editor's version vector lacks. */
+export function noteUpdatesSince(id: string, version: Uint8Array): Promise<Uint8Array> {
+  return bytes('note_updates_since', { id, version: Array.from(version) });
+}
+
+// --- records (Automerge) ---------------------------------------------------------
+
+export function getRecord(id: string): Promise<RecordView> {
+  return call('get_record', { id });
+}
+
+/** Sets the field at JSON pointer `pointer` to `value` (any JSON). */
+export function setRecordField(id: string, pointer: string, value: unknown): Promise<void> {
+  return call('set_record_field', { id, pointer, value });
+}
+
+/** Applies an RFC 6902 JSON Patch: all of it or none (add/remove fields, rename). */
+export function patchRecord(id: string, patch: unknown[]): Promise<void> {
+  return call('patch_record', { id, patch });
+}
+
+// --- history ---------------------------------------------------------------------
+
+export function history(id: string): Promise<Version[]> {
+  return call('history', { id });
+}
+
+export function previewVersion(id: string, number: number): Promise<Preview> {
+  return call('preview_version', { id, number });
+}
+
+/** Makes the document look as it did at `number`, as a new change. */
+export function restoreVersion(id: string, number: number): Promise<void> {
+  return call('restore_version', { id, number });
+}
+
+// --- devices, sync, pairing, settings, search --------------------------------------
+
+export function syncStatus(): Promise<SyncStatus> {
+  return call('sync_status');
+}
+
+export function docHolders(id: string): Promise<Holder[]> {
+  return call('doc_holders', { id });
+}
+
+export function createInvite(): Promise<Invite> {
+  return call('create_invite');
+}
+
+export function getSettings(): Promise<Settings> {
+  return call('get_settings');
+}
+
+/** Takes effect at once for new connections; peers see it when they reconnect. */
+export function setDeviceName(name: string): Promise<void> {
+  return call('set_device_name', { name });
+}
+
+/** Adds a weft-relay by its multiaddr (ending in /p2p/<relay id>). */
+export function addRelay(addr: string): Promise<void> {
+  return call('add_relay', { addr });
+}
+
+export function removeRelay(addr: string): Promise<void> {
+  return call('remove_relay', { addr });
+}
+
+/** Titles and note text, searched in memory. */
+export function search(query: string): Promise<SearchHit[]> {
+  return call('search', { query });
+}
+
+// --- events from the engine --------------------------------------------------------
+
+/** Documents changed by another device (or another process on this one). */
+export function onDocsChanged(f: (docs: string[]) => void): Promise<UnlistenFn> {
+  return listen<{ docs: string[] }>('weft://docs-changed', (e) => f(e.payload.docs));
+}
+
+/** Something about sync changed: fetch `syncStatus()` again. */
+export function onSyncChanged(f: () => void): Promise<UnlistenFn> {
+  return listen('weft://sync-changed', () => f());
 }

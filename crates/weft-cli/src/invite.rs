@@ -24,7 +24,7 @@ pub(crate) fn run(g: &Global, no_qr: bool, json: bool) -> Result<()> {
     // if one runs, so the joiner can dial it where mDNS does not reach;
     // without one, the joiner finds devices by mDNS.
     let peers = weft_engine::node::running_node(ws.home())
-        .map(|n| invite_addrs(n.addrs))
+        .map(|n| weft_engine::shareable_addrs(n.addrs))
         .unwrap_or_default();
     let invite = ws.invite(peers)?;
     // The code is the workspace key in another form: wiped like the key.
@@ -75,15 +75,6 @@ fn qr(code: &str) -> Option<Zeroizing<String>> {
 
 /// A running node's addresses worth putting in an invite: not loopback (the
 /// joiner is another machine), LAN and public ones first.
-fn invite_addrs(addrs: Vec<String>) -> Vec<String> {
-    addrs
-        .into_iter()
-        .filter(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1/"))
-        .collect()
-}
-
-/// Reads an invite code as a person pasted it (surrounding whitespace and
-/// all), for `weft join`.
 pub(crate) fn read_invite(code: &str) -> Result<Invite> {
     Invite::decode(code.trim()).context("reading the invite code")
 }

@@ -7,42 +7,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
 use weft_engine::node::{self, Multiaddr, NodeConfig, NodeEvent, NodeHandle};
 use weft_engine::{KeyBackend, Workspace};
 
 use crate::cli::{Global, NetArgs};
 use crate::commands::{home, open, passphrase};
 
-/// The optional config file in the workspace home.
-pub const CONFIG_FILE: &str = "weft.toml";
-
-/// `weft.toml`. Every key is optional; flags win over it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    #[serde(default)]
-    net: NetSection,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NetSection {
-    port: Option<u16>,
-    mdns: Option<bool>,
-    device_name: Option<String>,
-    #[serde(default)]
-    peers: Vec<String>,
-}
-
-fn read_config(home: &Path) -> Result<ConfigFile> {
-    let path = home.join(CONFIG_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).with_context(|| format!("reading {}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-}
+use weft_engine::config::ConfigFile;
 
 fn parse_addr(a: &str, source: &str) -> Result<Multiaddr> {
     a.parse().with_context(|| {
@@ -50,39 +21,22 @@ fn parse_addr(a: &str, source: &str) -> Result<Multiaddr> {
     })
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_else(|| "weft device".to_owned())
-}
-
 /// Flags over the config file over defaults.
 pub(crate) fn node_config(home: &Path, args: &NetArgs) -> Result<NodeConfig> {
-    let file = read_config(home)?.net;
-    let mut peers = Vec::new();
-    for a in &file.peers {
-        peers.push(parse_addr(a, CONFIG_FILE)?);
+    let mut cfg = ConfigFile::read(home)?.node_config(home)?;
+    if let Some(port) = args.port {
+        cfg.port = port;
+    }
+    if args.no_mdns {
+        cfg.mdns = false;
+    }
+    if let Some(name) = &args.device_name {
+        cfg.device_name = name.clone();
     }
     for a in &args.peers {
-        peers.push(parse_addr(a, "--peer")?);
+        cfg.peers.push(parse_addr(a, "--peer")?);
     }
-    Ok(NodeConfig {
-        port: args
-            .port
-            .or(file.port)
-            .unwrap_or(weft_engine::node::DEFAULT_PORT),
-        mdns: !args.no_mdns && file.mdns.unwrap_or(true),
-        device_name: args
-            .device_name
-            .clone()
-            .or(file.device_name)
-            .unwrap_or_else(hostname),
-        peers,
-    })
+    Ok(cfg)
 }
 
 /// Logs to stderr, filtered by RUST_LOG (default: Weft's own info lines
@@ -330,31 +284,20 @@ pub fn join(
             home.display()
         );
     }
-    let mut cfg = node_config(&home, args)?;
-    for a in &invite.peers {
-        match a.parse::<Multiaddr>() {
-            Ok(m) => cfg.peers.push(m),
-            Err(e) => eprintln!("warning: ignoring the invite's address {a}: {e}"),
-        }
-    }
+    let cfg = node_config(&home, args)?;
     let keys = if use_pass {
         KeyBackend::Passphrase(passphrase(true)?)
     } else {
         KeyBackend::OsKeyring
     };
     let name = invite.name.clone();
-    let ws = Workspace::join(&home, &name, invite.workspace, invite.key, keys)?;
-    for a in &invite.peers {
-        let _ = ws.add_peer_addr(a);
+    // The invite's peers are stored, so this node and every later one dial them.
+    let (ws, joined) = Workspace::join_invite(&home, invite, keys)?;
+    for a in &joined.bad_peers {
+        eprintln!("warning: ignoring the invite's address {a}: not a multiaddr");
     }
-    // The node registers with them and pulls through them like from any
-    // peer, which is how a device that never meets the inviter joins.
-    for a in &invite.relays {
-        if a.parse::<Multiaddr>().is_ok() {
-            ws.add_relay(a)?;
-        } else {
-            eprintln!("warning: ignoring the invite's relay address {a}");
-        }
+    for a in &joined.bad_relays {
+        eprintln!("warning: ignoring the invite's relay address {a}");
     }
     println!(
         "Joined workspace \"{name}\" in {} as device {}",

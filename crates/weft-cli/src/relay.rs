@@ -13,18 +13,9 @@ use crate::cli::{Global, NetArgs};
 use crate::commands::{home, open};
 use crate::output;
 
-/// Checks a relay address: a multiaddr that names the relay's peer id.
+/// Checks a relay address (see [`weft_engine::parse_relay_addr`]).
 fn parse_relay(addr: &str) -> Result<Multiaddr> {
-    let m: Multiaddr = addr
-        .trim()
-        .parse()
-        .with_context(|| format!("{addr:?} is not a multiaddr (weft-relay prints the address to add, like /ip4/203.0.113.7/tcp/4467/p2p/12D3KooW...)"))?;
-    match m.iter().last() {
-        Some(weft_engine::node::Protocol::P2p(_)) => Ok(m),
-        _ => bail!(
-            "{addr} does not end in /p2p/<relay id>: use the full address weft-relay printed, so this device can tell the relay from an impostor"
-        ),
-    }
+    Ok(weft_engine::parse_relay_addr(addr)?)
 }
 
 /// Where the row is read from while waiting.
@@ -212,17 +203,4 @@ pub fn forget(g: &Global, addr: &str, timeout: Duration) -> Result<()> {
     }
     println!("The relay {addr} deleted this workspace; this device no longer uses it.");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_relay_address_must_name_the_relay() {
-        assert!(parse_relay("/ip4/127.0.0.1/tcp/4467").is_err());
-        assert!(parse_relay("not an address").is_err());
-        let ok = "/ip4/127.0.0.1/tcp/4467/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
-        assert!(parse_relay(ok).is_ok());
-    }
 }

@@ -106,6 +106,7 @@ mod model;
 mod parse;
 mod render;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use loro::{ExpandType, ExportMode, LoroDoc, LoroText, PeerID, StyleConfig, StyleConfigMap};
@@ -188,6 +189,10 @@ pub struct Note {
     /// The local peer's op counter already returned by `commit_pending`.
     exported_peer: PeerID,
     exported_end: i32,
+    /// Editor replicas whose operations this note commits as its own (see
+    /// [`Note::import_local`]): each peer's op counter already returned by
+    /// `commit_pending`.
+    adopted: HashMap<PeerID, i32>,
 }
 
 impl fmt::Debug for Note {
@@ -219,6 +224,7 @@ impl Note {
             doc,
             exported_peer,
             exported_end: 0,
+            adopted: HashMap::new(),
         }
     }
 
@@ -297,17 +303,70 @@ impl Note {
             self.exported_peer = peer;
             self.exported_end = 0;
         }
-        let mut from = self.doc.oplog_vv();
-        let end = from.get(&peer).copied().unwrap_or(0);
-        if end <= self.exported_end {
+        let vv = self.doc.oplog_vv();
+        let end = vv.get(&peer).copied().unwrap_or(0);
+        let adopted_new = self
+            .adopted
+            .iter()
+            .any(|(p, done)| vv.get(p).copied().unwrap_or(0) > *done);
+        if end <= self.exported_end && !adopted_new {
             return None;
         }
         // Everyone else's operations count as "already known", so the export
-        // holds exactly our own new ones.
+        // holds exactly our own new ones (and the adopted editors').
+        let mut from = vv.clone();
         from.insert(peer, self.exported_end);
+        for (p, done) in &self.adopted {
+            from.insert(*p, *done);
+        }
         let bytes = self.doc.export(ExportMode::updates_owned(from)).ok()?;
         self.exported_end = end;
+        for (p, done) in &mut self.adopted {
+            *done = vv.get(p).copied().unwrap_or(*done);
+        }
         Some(bytes)
+    }
+
+    /// Applies an update made by an editor replica of this note on this
+    /// device (the desktop app's editor keeps its own Loro document, with
+    /// its own peer id, and hands over its new operations). Unlike
+    /// [`Note::import`], the operations become local ones: the next
+    /// [`Note::commit_pending`] returns them, so they are sealed and synced
+    /// as this device's change.
+    ///
+    /// Every peer whose operations the update adds is adopted. An editor
+    /// peer is random per opened editor, so no other device ever sends its
+    /// operations. An update that needs operations this note lacks is
+    /// refused (the editor only builds on what it was given).
+    pub fn import_local(&mut self, bytes: &[u8]) -> Result<(), NoteError> {
+        let before = self.doc.oplog_vv();
+        let doc = &self.doc;
+        let status = guard::guarded("Loro", "importing an editor update", || doc.import(bytes))?
+            .map_err(|e| NoteError::Import(e.to_string()))?;
+        if status.pending.is_some() {
+            return Err(NoteError::Import(
+                "the editor's change builds on operations this device does not hold".into(),
+            ));
+        }
+        let own = self.doc.peer_id();
+        for (p, end) in self.doc.oplog_vv().iter() {
+            let was = before.get(p).copied().unwrap_or(0);
+            if *end > was && *p != own {
+                self.adopted.entry(*p).or_insert(was);
+            }
+        }
+        Ok(())
+    }
+
+    /// Loro updates holding every operation this note has that a replica
+    /// at `version` (an encoded version vector, from the editor's
+    /// `oplogVersion().encode()`) lacks.
+    pub fn updates_since(&self, version: &[u8]) -> Result<Vec<u8>, NoteError> {
+        let vv = loro::VersionVector::decode(version)
+            .map_err(|e| NoteError::Import(format!("not a version vector: {e}")))?;
+        self.doc
+            .export(ExportMode::updates_owned(vv))
+            .map_err(|e| NoteError::Import(e.to_string()))
     }
 
     /// The note as CommonMark (see the module docs).

@@ -124,6 +124,22 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// An address given by the user (a relay's, a peer's) was refused.
+    #[error("{addr}: {reason}")]
+    BadAddress {
+        /// The address as given.
+        addr: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `weft.toml` could not be read or written.
+    #[error("{}: {detail}", .path.display())]
+    Config {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
     /// Sealing a change failed (an internal invariant; never user input).
     #[error("sealing a change failed: {0}")]
     Seal(String),
@@ -150,6 +166,8 @@ impl EngineError {
             EngineError::Keys(_) => "keys",
             EngineError::Import { .. } => "import",
             EngineError::Io { .. } => "io",
+            EngineError::Config { .. } => "config",
+            EngineError::BadAddress { .. } => "invalid_address",
             EngineError::Seal(_) => "internal",
         }
     }

@@ -1,8 +1,20 @@
-//! Making an invite code for this workspace.
+//! Making an invite code for this workspace, and joining with one.
+
+use std::path::Path;
 
 use weft_crypto::{Invite, WorkspaceKey};
 
-use crate::{EngineError, Workspace};
+use crate::{EngineError, KeyBackend, Workspace};
+
+/// The addresses of an invite that could not be used when joining (they do
+/// not parse as multiaddrs): the caller says so, and the join goes on.
+#[derive(Debug, Default)]
+pub struct Joined {
+    /// Peer addresses that were ignored.
+    pub bad_peers: Vec<String>,
+    /// Relay addresses that were ignored.
+    pub bad_relays: Vec<String>,
+}
 
 impl Workspace {
     /// An invite to this workspace: its id, a copy of its key and its name,
@@ -29,6 +41,59 @@ impl Workspace {
             peers,
             name: self.name()?,
         })
+    }
+}
+
+/// The listen addresses worth putting in an invite: loopback ones reach
+/// only this machine, so they are left out.
+pub fn shareable_addrs(addrs: impl IntoIterator<Item = String>) -> Vec<String> {
+    addrs
+        .into_iter()
+        .filter(|a| !a.starts_with("/ip4/127.") && !a.starts_with("/ip6/::1/"))
+        .collect()
+}
+
+impl Workspace {
+    /// Makes this machine a new device of the invite's workspace at `home`:
+    /// the workspace key from the invite, a new device key, and the invite's
+    /// peers and relays stored so that a node dials them. An existing
+    /// workspace at `home` is refused and left as it is.
+    pub fn join_invite(
+        home: &Path,
+        invite: Invite,
+        keys: KeyBackend,
+    ) -> Result<(Workspace, Joined), EngineError> {
+        if Workspace::exists(home) {
+            return Err(EngineError::AlreadyExists {
+                home: home.to_owned(),
+            });
+        }
+        let Invite {
+            workspace,
+            key,
+            relays,
+            peers,
+            name,
+        } = invite;
+        let ws = Workspace::join(home, &name, workspace, key, keys)?;
+        let mut joined = Joined::default();
+        for a in peers {
+            if a.parse::<crate::node::Multiaddr>().is_ok() {
+                ws.add_peer_addr(&a)?;
+            } else {
+                joined.bad_peers.push(a);
+            }
+        }
+        // The node registers with them and pulls through them like from any
+        // peer, which is how a device that never meets the inviter joins.
+        for a in relays {
+            if crate::parse_relay_addr(&a).is_ok() {
+                ws.add_relay(&a)?;
+            } else {
+                joined.bad_relays.push(a);
+            }
+        }
+        Ok((ws, joined))
     }
 }
 

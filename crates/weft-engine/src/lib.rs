@@ -5,6 +5,8 @@
 //! a blocking thread. The network layer drives the same [`Workspace`]
 //! through its sync sessions (see `sync.rs`).
 
+pub mod config;
+mod editor;
 mod envelope;
 mod error;
 mod export;
@@ -16,12 +18,14 @@ mod peers;
 mod sync;
 mod workspace;
 
+pub use editor::{MAX_HITS, SearchHit};
 pub use envelope::Envelope;
 pub use error::EngineError;
 pub use export::{ExportReport, ImportReport};
 pub use home::{DB_FILE, KEY_FILE, default_home};
-pub use ops::{DocSummary, RelayStatus, Shown, Status, Version};
-pub use peers::Holder;
+pub use invite::{Joined, shareable_addrs};
+pub use ops::{ConflictView, DocSummary, RelayStatus, Shown, Status, Version};
+pub use peers::{Holder, parse_relay_addr};
 pub use sync::{Ingested, StoreLog};
 pub use workspace::{KeyBackend, Workspace};
 

@@ -299,7 +299,7 @@ impl Workspace {
     }
 
     /// The index entry of a document that is not in the trash.
-    fn live_entry(&self, doc: &DocId) -> Result<IndexEntry, EngineError> {
+    pub(crate) fn live_entry(&self, doc: &DocId) -> Result<IndexEntry, EngineError> {
         let e = self.any_entry(doc)?;
         if e.deleted {
             return Err(EngineError::Deleted {
@@ -323,7 +323,11 @@ impl Workspace {
         Ok(&mut self.body(&e.doc)?.doc)
     }
 
-    fn note_mut(&mut self, e: &IndexEntry, hint: &'static str) -> Result<&mut Note, EngineError> {
+    pub(crate) fn note_mut(
+        &mut self,
+        e: &IndexEntry,
+        hint: &'static str,
+    ) -> Result<&mut Note, EngineError> {
         match self.loaded_body(e)? {
             Body::Note(n) => Ok(n),
             Body::Record(_) => Err(EngineError::WrongKind {
@@ -385,7 +389,7 @@ impl Workspace {
     }
 
     /// Drops uncommitted in-memory edits after a failed operation.
-    fn discard(&mut self, doc: &DocId) {
+    pub(crate) fn discard(&mut self, doc: &DocId) {
         self.evict(doc);
         self.evict(&INDEX_DOC);
     }
@@ -518,7 +522,7 @@ impl Workspace {
         }
     }
 
-    fn index_action(
+    pub(crate) fn index_action(
         &mut self,
         summary: String,
         f: impl FnOnce(&mut Index) -> Result<(), weft_core::index::IndexError>,

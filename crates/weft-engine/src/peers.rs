@@ -49,11 +49,12 @@ impl Workspace {
         Ok(self.store.remove_peer_addr(addr)?)
     }
 
-    /// Adds a relay (a multiaddr ending in `/p2p/<relay id>`; the caller
-    /// checks the syntax); true if it is new. The node registers the
+    /// Adds a relay (a multiaddr ending in `/p2p/<relay id>`, checked by
+    /// [`parse_relay_addr`]); true if it is new. The node registers the
     /// workspace there and syncs through it.
     pub fn add_relay(&self, addr: &str) -> Result<bool, EngineError> {
-        Ok(self.store.add_relay(addr, now_ms())?)
+        parse_relay_addr(addr)?;
+        Ok(self.store.add_relay(addr.trim(), now_ms())?)
     }
 
     /// The relays, with what the node last learned of each.
@@ -132,5 +133,43 @@ impl Workspace {
                 }),
         );
         Ok(out)
+    }
+}
+
+/// Checks a relay address: a multiaddr that names the relay's peer id (so
+/// this device can tell the relay from an impostor at the same address).
+pub fn parse_relay_addr(addr: &str) -> Result<crate::node::Multiaddr, EngineError> {
+    let bad = |reason: String| EngineError::BadAddress {
+        addr: addr.trim().to_owned(),
+        reason,
+    };
+    let m: crate::node::Multiaddr = addr.trim().parse().map_err(|e| {
+        bad(format!(
+            "is not a multiaddr ({e}); weft-relay prints the address to add, like \
+             /ip4/203.0.113.7/tcp/4467/p2p/12D3KooW..."
+        ))
+    })?;
+    match m.iter().last() {
+        Some(crate::node::Protocol::P2p(_)) => Ok(m),
+        _ => Err(bad(
+            "it does not end in /p2p/<relay id>: use the full address weft-relay printed, \
+             so this device can tell the relay from an impostor"
+                .into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod relay_addr_tests {
+    use super::*;
+
+    #[test]
+    fn a_relay_address_must_name_the_relay() {
+        let e = parse_relay_addr("/ip4/127.0.0.1/tcp/4467").unwrap_err();
+        assert_eq!(e.code(), "invalid_address");
+        assert!(e.to_string().contains("/p2p/<relay id>"), "{e}");
+        assert!(parse_relay_addr("not an address").is_err());
+        let ok = "/ip4/127.0.0.1/tcp/4467/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        assert!(parse_relay_addr(ok).is_ok());
     }
 }

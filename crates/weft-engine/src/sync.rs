@@ -182,4 +182,28 @@ impl Workspace {
         self.maybe_snapshot()?;
         Ok(out)
     }
+
+    /// Brings the open documents (and the index) up to date with changes
+    /// another process committed to the same file, such as a `weft` command
+    /// run while the app or a daemon holds the workspace. Returns the
+    /// documents that changed, the index among them if it did.
+    pub fn catch_up(&mut self) -> Result<Vec<DocId>, EngineError> {
+        let data_key = &self.data_key;
+        let open = |c: &StoredChange| open_change(data_key, c);
+        let mut changed = Vec::new();
+        let rows = self.store.changes_of_doc(&INDEX_DOC, self.index.upto)?;
+        if !rows.is_empty() {
+            self.index
+                .absorb_rows(&rows, open, |d, b| d.import_bytes(b))?;
+            changed.push(INDEX_DOC);
+        }
+        for (doc, l) in self.docs.iter_mut() {
+            let rows = self.store.changes_of_doc(doc, l.upto)?;
+            if !rows.is_empty() {
+                l.absorb_rows(&rows, open, |d, b| d.import_bytes(b))?;
+                changed.push(*doc);
+            }
+        }
+        Ok(changed)
+    }
 }

@@ -471,3 +471,82 @@ proptest! {
         prop_assert_eq!(canon(&once), once);
     }
 }
+
+/// The desktop editor's replica: loaded from the store's snapshot, with its own peer.
+fn editor_of(store: &Note) -> Note {
+    Note::load(&[&store.export_snapshot()]).unwrap()
+}
+
+/// Only the editor's own new operations, the way the UI exports them.
+fn editor_update(editor: &mut Note) -> Vec<u8> {
+    editor.commit_pending().unwrap()
+}
+
+#[test]
+fn editor_updates_are_sealed_as_this_devices_changes() {
+    let mut store = Note::from_markdown("# Plan\n\nfirst\n");
+    let created = store.commit_pending().unwrap();
+    let mut editor = editor_of(&store);
+    editor
+        .insert(editor.text().len_unicode() - 1, " draft")
+        .unwrap();
+    store.import_local(&editor_update(&mut editor)).unwrap();
+    assert_eq!(store.to_markdown(), "# Plan\n\nfirst draft\n");
+
+    // What the store commits carries the editor's typing to other devices.
+    let sealed = store
+        .commit_pending()
+        .expect("the editor's edit is a local change");
+    let other = Note::load(&[&created, &sealed]).unwrap();
+    assert_eq!(other.to_markdown(), "# Plan\n\nfirst draft\n");
+    assert_eq!(store.commit_pending(), None, "sealed once");
+
+    // A second batch from the same editor is sealed from where the first ended.
+    editor.insert(0, "x").unwrap();
+    store.import_local(&editor_update(&mut editor)).unwrap();
+    let second = store.commit_pending().unwrap();
+    let other = Note::load(&[&created, &sealed, &second]).unwrap();
+    assert_eq!(other.plain_text(), store.plain_text());
+}
+
+#[test]
+fn remote_edits_reach_the_editor_and_merge_with_its_typing() {
+    let mut store = Note::from_markdown("hello world\n");
+    let created = store.commit_pending().unwrap();
+    let mut editor = editor_of(&store);
+    let seen = editor.version_bytes();
+    // Another device edits the start while the editor types at the end.
+    let mut remote = Note::load(&[&created]).unwrap();
+    remote.insert(0, "Oh, ").unwrap();
+    store.import(&remote.commit_pending().unwrap()).unwrap();
+    editor.insert(11, "!").unwrap();
+    store.import_local(&editor_update(&mut editor)).unwrap();
+    editor.import(&store.updates_since(&seen).unwrap()).unwrap();
+    assert_eq!(editor.plain_text(), "Oh, hello world!\n");
+    assert_eq!(store.plain_text(), editor.plain_text());
+    // The remote device's operations are not re-sealed as this device's.
+    let sealed = store.commit_pending().unwrap();
+    let without_remote = Note::load(&[&created, &sealed]).unwrap();
+    assert_eq!(without_remote.plain_text(), "hello world!\n");
+}
+
+#[test]
+fn editor_update_with_missing_history_or_garbage_is_refused() {
+    let mut store = Note::from_markdown("a\n");
+    store.commit_pending().unwrap();
+    assert!(matches!(
+        store.import_local(b"not loro"),
+        Err(NoteError::Import(_))
+    ));
+    // An editor that built on operations the store never had.
+    let mut elsewhere = Note::from_markdown("b\n");
+    elsewhere.commit_pending().unwrap();
+    let mut editor = editor_of(&elsewhere);
+    editor.insert(0, "c").unwrap();
+    let err = store.import_local(&editor_update(&mut editor)).unwrap_err();
+    assert!(err.to_string().contains("does not hold"), "{err}");
+    assert!(matches!(
+        store.updates_since(b"\xff\xff"),
+        Err(NoteError::Import(_))
+    ));
+}

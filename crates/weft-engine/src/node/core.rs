@@ -644,6 +644,14 @@ impl Core {
         match self.ws.store.data_version() {
             Ok(v) if v != self.data_version => {
                 self.data_version = v;
+                // Another process wrote to the file: what it changed is
+                // merged into the open documents (the app shows it) and
+                // offered to peers.
+                match self.ws.catch_up() {
+                    Ok(docs) if !docs.is_empty() => self.emit(NodeEvent::DocsChanged { docs }),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("reading what another process wrote: {e}"),
+                }
                 self.local_change();
             }
             Ok(_) => {}

@@ -1,0 +1,245 @@
+//! The shapes the UI receives (ui/src/api.ts mirrors them), built from what the engine
+//! returns. Only reshaping here: what the CLI prints from the same facts, the engine
+//! computes.
+
+use std::collections::{HashMap, HashSet};
+
+use qrcode::QrCode;
+use qrcode::render::svg;
+use serde::Serialize;
+use weft_engine::node::Protocol;
+use weft_engine::{Invite, PeerRecord, Shown, Version};
+use zeroize::Zeroizing;
+
+use crate::session::{Open, UiError};
+
+/// A record's content.
+#[derive(Debug, Serialize)]
+pub struct RecordView {
+    /// The winning values.
+    pub json: serde_json::Value,
+    /// Fields with concurrent values.
+    pub conflicts: Vec<weft_engine::ConflictView>,
+}
+
+/// A document as it was at one version.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Preview {
+    /// A note, as Markdown.
+    Note {
+        /// The Markdown.
+        markdown: String,
+    },
+    /// A record.
+    Record {
+        /// Its values.
+        json: serde_json::Value,
+        /// Its concurrent values.
+        conflicts: Vec<weft_engine::ConflictView>,
+    },
+}
+
+impl From<Shown> for Preview {
+    fn from(s: Shown) -> Self {
+        match s {
+            Shown::Note { markdown } => Preview::Note { markdown },
+            Shown::Record { json, conflicts } => Preview::Record { json, conflicts },
+        }
+    }
+}
+
+/// One version, with its device's name.
+#[derive(Debug, Serialize)]
+pub struct VersionView {
+    number: usize,
+    time: String,
+    time_ms: i64,
+    device: String,
+    device_name: String,
+    this_device: bool,
+    summary: String,
+}
+
+/// Device id → the name it announced.
+pub fn device_names(peers: &[PeerRecord]) -> HashMap<String, String> {
+    peers
+        .iter()
+        .map(|p| (p.device.to_string(), p.name.clone()))
+        .collect()
+}
+
+impl VersionView {
+    /// `v` with its device's name from `names`.
+    pub fn new(v: Version, names: &HashMap<String, String>) -> Self {
+        let device = v.device.to_string();
+        VersionView {
+            number: v.number,
+            time: v.time,
+            time_ms: v.time_ms,
+            device_name: names.get(&device).cloned().unwrap_or_default(),
+            device,
+            this_device: v.this_device,
+            summary: v.summary,
+        }
+    }
+}
+
+/// One device in the devices panel.
+#[derive(Debug, Serialize)]
+pub struct Device {
+    id: String,
+    name: String,
+    /// lan, direct, relayed, hole-punched or offline.
+    via: String,
+    relay: bool,
+    last_sync_ms: Option<i64>,
+    in_sync: bool,
+}
+
+/// One relay.
+#[derive(Debug, Serialize)]
+pub struct RelayView {
+    addr: String,
+    status: String,
+}
+
+/// The status indicator and the devices panel.
+#[derive(Debug, Serialize)]
+pub struct SyncStatus {
+    state: &'static str,
+    pending: u64,
+    devices: Vec<Device>,
+    relays: Vec<RelayView>,
+    addresses: Vec<String>,
+}
+
+fn relay_peer(addr: &str) -> Option<String> {
+    let m: weft_engine::node::Multiaddr = addr.parse().ok()?;
+    match m.iter().last() {
+        Some(Protocol::P2p(p)) => Some(p.to_string()),
+        _ => None,
+    }
+}
+
+/// What the relay row says: its problem, else when it was last in sync.
+fn relay_status(r: &weft_engine::RelayRecord) -> String {
+    if !r.status.is_empty() {
+        return r.status.clone();
+    }
+    match r.last_sync_ms {
+        Some(_) => "in sync".to_owned(),
+        None => "not reached yet".to_owned(),
+    }
+}
+
+/// Devices from the peer table (kept current by the node), in-sync flags from the
+/// live sessions, progress from the node's events.
+pub async fn sync_status(o: &Open) -> Result<SyncStatus, UiError> {
+    let (peers, relays) = o.call(|ws| Ok((ws.peers()?, ws.relays()?))).await?;
+    let sessions = o.node.sessions().await?;
+    let connected: HashSet<String> = o
+        .node
+        .connected()
+        .await?
+        .into_iter()
+        .map(|c| c.peer.to_string())
+        .collect();
+    let in_sync: HashSet<String> = sessions
+        .iter()
+        .filter(|s| s.in_sync)
+        .map(|s| s.peer.to_string())
+        .collect();
+    let relay_ids: HashSet<String> = relays.iter().filter_map(|r| relay_peer(&r.addr)).collect();
+    let devices: Vec<Device> = peers
+        .iter()
+        .map(|p| {
+            let id = p.device.to_string();
+            let online = connected.contains(&id);
+            Device {
+                name: p.name.clone(),
+                via: if online && !p.connection.is_empty() {
+                    p.connection.clone()
+                } else {
+                    "offline".to_owned()
+                },
+                relay: relay_ids.contains(&id),
+                last_sync_ms: p.last_sync_ms,
+                in_sync: in_sync.contains(&id),
+                id,
+            }
+        })
+        .collect();
+    let progress = o.progress();
+    let pending = progress.known.saturating_sub(progress.held);
+    let state = if connected.is_empty() {
+        "offline"
+    } else if pending > 0 {
+        "syncing"
+    } else {
+        "synced"
+    };
+    let addresses = o
+        .node
+        .listen_addrs()
+        .await?
+        .into_iter()
+        .map(|a| a.to_string())
+        .collect();
+    Ok(SyncStatus {
+        state,
+        pending,
+        devices,
+        relays: relays
+            .iter()
+            .map(|r| RelayView {
+                addr: r.addr.clone(),
+                status: relay_status(r),
+            })
+            .collect(),
+        addresses,
+    })
+}
+
+/// An invite as the pairing dialog shows it.
+#[derive(Debug, Serialize)]
+pub struct InviteView {
+    code: String,
+    name: String,
+    /// The code as a QR code (SVG), or empty if it is too long for one.
+    qr_svg: String,
+}
+
+impl InviteView {
+    /// The code, and its QR code in upper case: QR's alphanumeric mode holds it in
+    /// fewer modules, and the code reads the same in either case (`weft invite` does
+    /// the same).
+    pub fn new(invite: &Invite) -> Self {
+        let code = Zeroizing::new(invite.encode());
+        let upper = Zeroizing::new(code.to_ascii_uppercase());
+        let qr_svg = QrCode::new(upper.as_bytes())
+            .map(|q| {
+                q.render::<svg::Color<'_>>()
+                    .min_dimensions(240, 240)
+                    .quiet_zone(true)
+                    .build()
+            })
+            .unwrap_or_default();
+        InviteView {
+            code: code.to_string(),
+            name: invite.name.clone(),
+            qr_svg,
+        }
+    }
+}
+
+/// The settings dialog.
+#[derive(Debug, Serialize)]
+pub struct SettingsView {
+    /// The name other devices see.
+    pub device_name: String,
+    /// The workspace home.
+    pub home: String,
+    /// The relays' addresses.
+    pub relays: Vec<String>,
+}
