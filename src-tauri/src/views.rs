@@ -4,8 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use qrcode::QrCode;
-use qrcode::render::svg;
 use serde::Serialize;
 use weft_engine::node::Protocol;
 use weft_engine::{Invite, PeerRecord, Shown, Version};
@@ -201,34 +199,20 @@ pub async fn sync_status(o: &Open) -> Result<SyncStatus, UiError> {
     })
 }
 
-/// An invite as the pairing dialog shows it.
+/// An invite as the pairing dialog shows it (the dialog draws its QR code).
 #[derive(Debug, Serialize)]
 pub struct InviteView {
     code: String,
     name: String,
-    /// The code as a QR code (SVG), or empty if it is too long for one.
-    qr_svg: String,
 }
 
 impl InviteView {
-    /// The code, and its QR code in upper case: QR's alphanumeric mode holds it in
-    /// fewer modules, and the code reads the same in either case (`weft invite` does
-    /// the same).
+    /// The invite's code and its workspace's name.
     pub fn new(invite: &Invite) -> Self {
         let code = Zeroizing::new(invite.encode());
-        let upper = Zeroizing::new(code.to_ascii_uppercase());
-        let qr_svg = QrCode::new(upper.as_bytes())
-            .map(|q| {
-                q.render::<svg::Color<'_>>()
-                    .min_dimensions(240, 240)
-                    .quiet_zone(true)
-                    .build()
-            })
-            .unwrap_or_default();
         InviteView {
             code: code.to_string(),
             name: invite.name.clone(),
-            qr_svg,
         }
     }
 }

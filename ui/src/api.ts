@@ -105,10 +105,11 @@ export interface Holder {
 }
 
 export interface Invite {
-  /** The code another device passes to `weft join` or the Join screen. */
+  /** The code another device passes to `weft join` or the Join screen. It does not
+   *  expire: it carries the workspace key, so it is as secret as a password. */
   code: string;
-  /** RFC 3339, UTC. */
-  expires: string;
+  /** The workspace's name. */
+  name: string;
 }
 
 export interface Settings {
@@ -329,7 +330,8 @@ export function search(query: string): Promise<SearchHit[]> {
 
 // --- events from the engine --------------------------------------------------------
 
-/** Documents changed by another device (or another process on this one). */
+/** Documents changed by another device (or another process on this one). An empty
+ *  list means the window fell behind: anything may have changed. */
 export function onDocsChanged(f: (docs: string[]) => void): Promise<UnlistenFn> {
   return listen<{ docs: string[] }>('weft://docs-changed', (e) => f(e.payload.docs));
 }

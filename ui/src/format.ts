@@ -45,3 +45,31 @@ export function formatFull(iso: string, opts: FormatOptions = {}): string {
     timeStyle: 'short',
   }).format(d);
 }
+
+/**
+ * "just now", "2 min ago", "3 h ago", "yesterday", "4 days ago", then the date. A time
+ * slightly in the future (another device's clock) reads as "just now".
+ */
+export function formatAgo(ms: number | null, now: number, opts: FormatOptions = {}): string {
+  if (ms === null || !Number.isFinite(ms)) return 'never';
+  const s = Math.floor((now - ms) / 1000);
+  if (s < 45) return 'just now';
+  const min = Math.round(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const hours = Math.floor(s / 3600);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.floor(s / 86400);
+  if (days < 2) return 'yesterday';
+  if (days < 7) return `${days} days ago`;
+  return formatUpdated(new Date(ms).toISOString(), new Date(now), opts);
+}
+
+/** A version's time in the timeline: "Today 14:05", "3 Nov, 09:30", "3 Nov 2025, 09:30". */
+export function formatWhen(iso: string, now: Date, opts: FormatOptions = {}): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const { locale, timeZone } = opts;
+  const time = new Intl.DateTimeFormat(locale, { timeZone, hour: 'numeric', minute: '2-digit' }).format(d);
+  if (dayKey(d, timeZone) === dayKey(now, timeZone)) return `Today ${time}`;
+  return `${formatUpdated(iso, now, opts)}, ${time}`;
+}

@@ -1,32 +1,30 @@
 // The window: one screen per workspace state (missing, locked, open), plus loading
-// and error screens. State lives here; api.ts talks to the shell; tree.ts and
-// format.ts are the pure parts.
+// and error screens. The open workspace is views/workspace.ts; api.ts talks to the
+// shell; tree.ts, dnd.ts, fields.ts, format.ts, sync.ts and highlight.ts are the pure parts.
 import './style.css';
 import {
   ApiError,
   createWorkspace,
+  joinWorkspace,
   listDocuments,
+  listFolders,
   toApiError,
   unlockWorkspace,
   workspaceStatus,
-  type DocSummary,
   type WorkspaceView,
 } from './api';
 import { h } from './dom';
-import { formatFull, formatUpdated } from './format';
-import { buildTree, flatten, type Row } from './tree';
-// Small enough for Vite to inline as a data: URL, which the CSP allows for images.
-import iconUrl from '../../icons/128x128.png';
+import { brand } from './views/brand';
+import { mountWorkspace } from './views/workspace';
 
 const root = document.getElementById('app') as HTMLElement;
-const collapsed = new Set<string>();
+/** Tears down the open workspace's listeners before another screen replaces it. */
+let teardown: (() => void) | null = null;
 
 function show(...children: Node[]): void {
+  teardown?.();
+  teardown = null;
   root.replaceChildren(...children);
-}
-
-function brand(): HTMLElement {
-  return h('span', { class: 'brand' }, h('img', { class: 'mark', src: iconUrl, alt: '' }), 'Weft');
 }
 
 function errorNote(e: ApiError): HTMLElement {
@@ -91,8 +89,58 @@ function missing(view: Extract<WorkspaceView, { state: 'missing' }>): void {
         if (err.code === 'invalid_name') name.focus();
       });
   });
-  show(h('header', {}, brand()), h('main', { class: 'centered' }, form));
+  show(h('header', {}, brand()), h('main', { class: 'centered' }, h('div', { class: 'choices' }, form, joinForm())));
   name.select();
+}
+
+/** Joining the workspace of another device with the invite code it showed. */
+function joinForm(): HTMLElement {
+  const code = h('textarea', {
+    id: 'join-code',
+    name: 'code',
+    'data-testid': 'join-code',
+    rows: '4',
+    required: true,
+    autocomplete: 'off',
+    spellcheck: 'false',
+    placeholder: 'weft1-…',
+  });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Join workspace');
+  const slot = h('div', {});
+  const form = h(
+    'form',
+    { class: 'card', 'data-testid': 'join-workspace' },
+    h('h1', {}, 'Join a workspace'),
+    h(
+      'p',
+      { class: 'muted' },
+      'On a device that has the workspace, choose ',
+      h('strong', {}, 'Add a device'),
+      ' (or run ',
+      h('code', {}, 'weft invite'),
+      ') and paste the code here.',
+    ),
+    h('label', { for: 'join-code' }, 'Invite code'),
+    code,
+    slot,
+    h('div', { class: 'actions' }, submit),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = code.value.trim();
+    if (text === '') return;
+    submit.disabled = true;
+    // Joining reaches the other device first, which can take a while.
+    slot.replaceChildren(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Joining: reaching the other device…'));
+    joinWorkspace(text)
+      .then(opened)
+      .catch((e: unknown) => {
+        submit.disabled = false;
+        slot.replaceChildren(errorNote(toApiError(e)));
+        code.focus();
+      });
+  });
+  return form;
 }
 
 function locked(view: Extract<WorkspaceView, { state: 'locked' }>): void {
@@ -138,96 +186,6 @@ function locked(view: Extract<WorkspaceView, { state: 'locked' }>): void {
   pass.focus();
 }
 
-function kindLabel(kind: DocSummary['kind']): string {
-  return kind === 'note' ? 'Note' : 'Record';
-}
-
-// Indentation goes through the CSSOM: the CSP (tauri.conf.json) forbids inline
-// style attributes, but not styles set from script.
-function indented<T extends HTMLElement>(el: T, depth: number): T {
-  el.style.setProperty('--depth', String(depth));
-  return el;
-}
-
-function rowElement(row: Row, now: Date, rerender: () => void): HTMLElement {
-  if (row.type === 'folder') {
-    const toggle = indented(
-      h(
-        'button',
-        { type: 'button', class: 'folder', 'aria-expanded': String(row.expanded) },
-        h('span', { class: 'chevron', 'aria-hidden': 'true' }),
-        h('span', { class: 'name' }, row.node.name),
-        h('span', { class: 'count' }, String(row.count)),
-      ),
-      row.depth,
-    );
-    toggle.addEventListener('click', () => {
-      if (collapsed.has(row.node.key)) collapsed.delete(row.node.key);
-      else collapsed.add(row.node.key);
-      rerender();
-    });
-    return h('li', { class: 'row folder-row', 'data-testid': 'folder-row' }, toggle);
-  }
-  const { doc } = row;
-  return h(
-    'li',
-    { class: 'row doc-row', 'data-testid': 'doc-row', 'data-doc-id': doc.id, title: doc.path },
-    indented(
-      h(
-        'span',
-        { class: 'title' },
-        h('span', { class: `icon ${doc.kind}`, 'aria-hidden': 'true' }),
-        h('span', { class: 'doc-title' }, doc.title),
-      ),
-      row.depth,
-    ),
-    h('span', { class: `kind ${doc.kind}` }, kindLabel(doc.kind)),
-    h('time', { datetime: doc.updated, title: formatFull(doc.updated) }, formatUpdated(doc.updated, now)),
-  );
-}
-
-function workspace(view: Extract<WorkspaceView, { state: 'open' }>, docs: DocSummary[]): void {
-  const tree = buildTree(docs);
-  const list = h('ul', { class: 'doc-list', 'data-testid': 'doc-list', 'aria-label': 'Documents' });
-  const render = (): void => {
-    const now = new Date();
-    list.replaceChildren(...flatten(tree, collapsed).map((r) => rowElement(r, now, render)));
-  };
-  render();
-  const count = `${docs.length} ${docs.length === 1 ? 'document' : 'documents'}`;
-  const body =
-    docs.length === 0
-      ? h(
-          'section',
-          { class: 'empty', 'data-testid': 'empty' },
-          h('h2', {}, 'No documents yet'),
-          h('p', { class: 'muted' }, 'Create one from a terminal: ', h('code', {}, 'weft new note "Title"')),
-        )
-      : h(
-          'section',
-          { class: 'docs' },
-          h(
-            'div',
-            { class: 'row head', 'aria-hidden': 'true' },
-            h('span', {}, 'Title'),
-            h('span', {}, 'Kind'),
-            h('span', {}, 'Updated'),
-          ),
-          list,
-        );
-  show(
-    h(
-      'header',
-      {},
-      brand(),
-      h('span', { class: 'ws-name', 'data-testid': 'workspace-name', title: view.home }, view.name),
-      h('span', { class: 'spacer' }),
-      h('span', { class: 'muted' }, count),
-    ),
-    h('main', {}, body),
-  );
-}
-
 async function opened(view: WorkspaceView): Promise<void> {
   switch (view.state) {
     case 'missing':
@@ -236,10 +194,12 @@ async function opened(view: WorkspaceView): Promise<void> {
     case 'locked':
       locked(view);
       return;
-    case 'open':
+    case 'open': {
       loading('Loading documents…');
-      workspace(view, await listDocuments());
+      const [docs, folders] = await Promise.all([listDocuments(true), listFolders()]);
+      teardown = mountWorkspace(root, view, { docs, folders });
       return;
+    }
   }
 }
 

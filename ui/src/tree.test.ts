@@ -1,14 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { DocSummary } from './api';
-import { buildTree, flatten, folderKey, type Row } from './tree';
+import { buildTree, flatten, folderForNew, folderKey, navigate, trashed, type Row } from './tree';
 
 let n = 0;
-function doc(title: string, folder: string[] = [], kind: DocSummary['kind'] = 'note'): DocSummary {
+function doc(
+  title: string,
+  folder: string[] = [],
+  kind: DocSummary['kind'] = 'note',
+  extra: Partial<DocSummary> = {},
+): DocSummary {
   n += 1;
   const id = n.toString(16).padStart(32, '0');
   const path = [...folder, title].join('/');
   const t = '2026-11-01T10:00:00.000Z';
-  return { id, kind, title, folder, path, deleted: false, created: t, updated: t };
+  return { id, kind, title, folder, path, deleted: false, created: t, updated: t, ...extra };
 }
 
 function labels(rows: Row[]): string[] {
@@ -71,5 +76,72 @@ describe('document tree', () => {
 
   it('lists nothing for an empty workspace', () => {
     expect(flatten(buildTree([]), new Set())).toEqual([]);
+  });
+});
+
+describe('empty folders and the trash', () => {
+  it('shows folders that hold no document, nested ones too', () => {
+    const tree = buildTree([doc('Plan', ['Work'])], [['Archive'], ['Work', 'Later', 'Someday'], ['Work']]);
+    expect(labels(flatten(tree, new Set()))).toEqual([
+      '[Archive] 0',
+      '[Work] 1',
+      '  [Later] 0',
+      '    [Someday] 0',
+      '  Plan',
+    ]);
+  });
+
+  it('leaves deleted documents out of the tree and counts, and lists them in the trash', () => {
+    const gone = doc('Old plan', ['Work'], 'note', { deleted: true, updated: '2026-11-02T08:00:00.000Z' });
+    const older = doc('Older', [], 'record', { deleted: true, updated: '2026-10-01T08:00:00.000Z' });
+    const all = [doc('Plan', ['Work']), gone, older];
+    expect(labels(flatten(buildTree(all), new Set()))).toEqual(['[Work] 1', '  Plan']);
+    expect(trashed(all).map((d) => d.title)).toEqual(['Old plan', 'Older']);
+  });
+
+  it('keeps a folder whose only document is in the trash when listFolders names it', () => {
+    const gone = doc('Only', ['Inbox'], 'note', { deleted: true });
+    expect(labels(flatten(buildTree([gone]), new Set()))).toEqual([]);
+    expect(labels(flatten(buildTree([gone], [['Inbox']]), new Set()))).toEqual(['[Inbox] 0']);
+  });
+});
+
+describe('keyboard navigation and the folder for new documents', () => {
+  const tree = buildTree([doc('a', ['F']), doc('b', ['F', 'G']), doc('top')]);
+  const rows = flatten(tree, new Set());
+  // [F] 0, [G] 1, b 2, a 3, top 4
+  const at = (i: number): string => labels([rows[i]!])[0]!.trim();
+
+  it('moves up and down, stopping at the ends', () => {
+    expect(navigate(rows, -1, 'ArrowDown')).toEqual({ type: 'select', index: 0 });
+    expect(navigate(rows, 0, 'ArrowDown')).toEqual({ type: 'select', index: 1 });
+    expect(navigate(rows, 4, 'ArrowDown')).toEqual({ type: 'select', index: 4 });
+    expect(navigate(rows, 0, 'ArrowUp')).toEqual({ type: 'select', index: 0 });
+    expect(navigate(rows, 2, 'End')).toEqual({ type: 'select', index: 4 });
+    expect(navigate(rows, 2, 'Home')).toEqual({ type: 'select', index: 0 });
+  });
+
+  it('steps into an open folder with right and out to the parent with left', () => {
+    expect(at(1)).toBe('[G] 1');
+    expect(navigate(rows, 1, 'ArrowRight')).toEqual({ type: 'select', index: 2 });
+    expect(navigate(rows, 2, 'ArrowLeft')).toEqual({ type: 'select', index: 1 });
+    expect(navigate(rows, 3, 'ArrowLeft')).toEqual({ type: 'select', index: 0 });
+    expect(navigate(rows, 4, 'ArrowLeft')).toBeNull();
+    expect(navigate(rows, 4, 'ArrowRight')).toBeNull();
+  });
+
+  it('closes an open folder with left and opens a closed one with right', () => {
+    expect(navigate(rows, 0, 'ArrowLeft')).toEqual({ type: 'collapse', key: folderKey(['F']) });
+    const closed = flatten(tree, new Set([folderKey(['F'])]));
+    expect(navigate(closed, 0, 'ArrowRight')).toEqual({ type: 'expand', key: folderKey(['F']) });
+    const empty = flatten(buildTree([], [['E']]), new Set());
+    expect(navigate(empty, 0, 'ArrowRight')).toBeNull();
+  });
+
+  it('creates inside the selected folder, beside the selected document, else at the top', () => {
+    expect(folderForNew(rows[1])).toEqual(['F', 'G']);
+    expect(folderForNew(rows[3])).toEqual(['F']);
+    expect(folderForNew(rows[4])).toEqual([]);
+    expect(folderForNew(undefined)).toEqual([]);
   });
 });

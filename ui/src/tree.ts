@@ -28,14 +28,18 @@ function newFolder(path: string[]): FolderNode {
   return { name: path[path.length - 1] ?? '', path, key: folderKey(path), folders: [], docs: [] };
 }
 
-/** Groups documents into their folders; folders and documents sorted by name. */
-export function buildTree(docs: readonly DocSummary[]): FolderNode {
+/**
+ * Groups documents into their folders; folders and documents sorted by name.
+ * `folders` (from `listFolders`) adds folders that hold no document. Deleted documents
+ * are left out: they are listed by `trashed`.
+ */
+export function buildTree(docs: readonly DocSummary[], folders: readonly (readonly string[])[] = []): FolderNode {
   const root = newFolder([]);
   const byKey = new Map<string, FolderNode>([[root.key, root]]);
-  for (const doc of docs) {
+  const folderAt = (folder: readonly string[]): FolderNode => {
     let node = root;
-    for (let i = 0; i < doc.folder.length; i++) {
-      const path = doc.folder.slice(0, i + 1);
+    for (let i = 0; i < folder.length; i++) {
+      const path = folder.slice(0, i + 1);
       const key = folderKey(path);
       let child = byKey.get(key);
       if (!child) {
@@ -45,7 +49,12 @@ export function buildTree(docs: readonly DocSummary[]): FolderNode {
       }
       node = child;
     }
-    node.docs.push(doc);
+    return node;
+  };
+  for (const path of folders) folderAt(path);
+  for (const doc of docs) {
+    if (doc.deleted) continue;
+    folderAt(doc.folder).docs.push(doc);
   }
   const sort = (node: FolderNode): void => {
     node.folders.sort((a, b) => collator.compare(a.name, b.name));
@@ -74,4 +83,68 @@ export function flatten(root: FolderNode, collapsed: ReadonlySet<string>): Row[]
   };
   walk(root, 0);
   return rows;
+}
+
+/** The documents in the trash, most recently changed first. */
+export function trashed(docs: readonly DocSummary[]): DocSummary[] {
+  return docs
+    .filter((d) => d.deleted)
+    .sort((a, b) => b.updated.localeCompare(a.updated) || collator.compare(a.title, b.title));
+}
+
+/** The row's identity across re-renders (selection, focus). */
+export function rowKey(row: Row): string {
+  return row.type === 'folder' ? `folder:${row.node.key}` : `doc:${row.doc.id}`;
+}
+
+/** The folder a new document goes into when `row` is selected: the folder itself, or
+ *  the folder of the selected document; the top level when nothing is selected. */
+export function folderForNew(row: Row | undefined): string[] {
+  if (!row) return [];
+  return row.type === 'folder' ? row.node.path : row.doc.folder;
+}
+
+/** What a key press in the tree does. */
+export type NavAction =
+  | { type: 'select'; index: number }
+  | { type: 'expand'; key: string }
+  | { type: 'collapse'; key: string };
+
+/**
+ * Arrow-key navigation as in a file manager (the WAI-ARIA tree pattern): up and down
+ * move, right opens a folder or steps into it, left closes it or steps out to its
+ * parent, Home and End jump. `index` is the selected row, -1 for none.
+ */
+export function navigate(rows: readonly Row[], index: number, key: string): NavAction | null {
+  if (rows.length === 0) return null;
+  const last = rows.length - 1;
+  const row = rows[index];
+  switch (key) {
+    case 'ArrowDown':
+      return { type: 'select', index: row ? Math.min(index + 1, last) : 0 };
+    case 'ArrowUp':
+      return { type: 'select', index: row ? Math.max(index - 1, 0) : last };
+    case 'Home':
+      return { type: 'select', index: 0 };
+    case 'End':
+      return { type: 'select', index: last };
+    case 'ArrowRight': {
+      if (row?.type !== 'folder') return null;
+      if (!row.expanded) return { type: 'expand', key: row.node.key };
+      // Open already: step onto its first child, if it has one.
+      const next = rows[index + 1];
+      return next && next.depth > row.depth ? { type: 'select', index: index + 1 } : null;
+    }
+    case 'ArrowLeft': {
+      if (!row) return null;
+      if (row.type === 'folder' && row.expanded) return { type: 'collapse', key: row.node.key };
+      for (let i = index - 1; i >= 0; i--) {
+        const r = rows[i]!;
+        if (r.type === 'folder' && r.depth < row.depth) return { type: 'select', index: i };
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
 }

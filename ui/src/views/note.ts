@@ -1,0 +1,110 @@
+// The main pane for a note: its header and the editor (../editor, its own module,
+// which keeps its own replica of the note and follows remote changes itself).
+import './document.css';
+import type { DocSummary } from '../api';
+import type { NoteEditor } from '../editor';
+import { h } from '../dom';
+import type { App } from './app';
+import { docHeader, setHistoryOpen } from './doc-header';
+import { historyPanel, type HistoryPanel } from './history';
+import type { Pane } from './pane';
+import { alertBox } from './toast';
+
+// Loaded on first use: the editor brings Quill and Loro's WebAssembly, which the
+// window does not need until a note is opened.
+async function loadEditor(): Promise<typeof import('../editor')> {
+  return import('../editor');
+}
+
+export interface DocPaneOptions {
+  /** Open the History panel at once (after a restore reopened the document). */
+  history?: boolean;
+}
+
+/** Shared by the note and record panes: the header and the History panel beside the body. */
+export function docFrame(
+  app: App,
+  doc: DocSummary,
+  body: HTMLElement,
+  opts: DocPaneOptions,
+  beforeRestore?: () => Promise<void>,
+) {
+  let panel: HistoryPanel | null = null;
+  const side = h('div', { class: 'doc-side' });
+  const toggleHistory = (): void => {
+    if (panel) {
+      panel.el.remove();
+      panel = null;
+    } else {
+      panel = historyPanel(
+        doc,
+        () => app.reopen({ history: true }),
+        () => toggleHistory(),
+        beforeRestore,
+      );
+      side.append(panel.el);
+    }
+    setHistoryOpen(header, panel !== null);
+  };
+  const header = docHeader(app, doc, toggleHistory);
+  const el = h(
+    'article',
+    { class: `doc-pane ${doc.kind}`, 'data-testid': `${doc.kind}-pane`, 'data-id': doc.id },
+    h('div', { class: 'doc-main' }, header.el, body),
+    side,
+  );
+  if (opts.history) toggleHistory();
+  return {
+    el,
+    header,
+    refreshHistory: () => panel?.refresh(),
+  };
+}
+
+export function notePane(app: App, doc: DocSummary, opts: DocPaneOptions = {}): Pane {
+  const host = h('div', { class: 'editor-host', 'data-testid': 'editor' });
+  const errors = h('div', { class: 'editor-errors' });
+  const body = h('div', { class: 'note-body' }, errors, host);
+  let editor: NoteEditor | null = null;
+  const frame = docFrame(app, doc, body, opts, async () => {
+    await editor?.flush();
+  });
+  let destroyed = false;
+
+  const mounting = (async () => {
+    try {
+      const mod = await loadEditor();
+      const ed = await mod.mountNoteEditor(host, doc.id, {
+        // Shown above the text, where the user is looking, until the next one.
+        onError: (e) => errors.replaceChildren(alertBox(e)),
+      });
+      if (destroyed) await ed.destroy();
+      else editor = ed;
+    } catch (e) {
+      host.replaceChildren(alertBox(e));
+    }
+  })();
+
+  return {
+    el: frame.el,
+    docId: doc.id,
+    docsUpdated() {
+      const next = app.doc(doc.id);
+      if (next) frame.header.update(next);
+    },
+    docsChanged(ids) {
+      if (ids.includes(doc.id)) {
+        void frame.header.refreshHolders();
+        void frame.refreshHistory();
+      }
+    },
+    async destroy() {
+      destroyed = true;
+      frame.header.destroy();
+      await mounting;
+      const ed = editor;
+      editor = null;
+      if (ed) await ed.destroy();
+    },
+  };
+}

@@ -1,0 +1,134 @@
+// The main pane when no document is open: every document in its folders with its kind
+// and last change (the list the window showed before it had a sidebar; the e2e smoke
+// test reads it), and the Trash view.
+import { restoreDoc, type DocSummary } from '../api';
+import { h } from '../dom';
+import { formatFull, formatUpdated } from '../format';
+import { buildTree, flatten, trashed, type Row } from '../tree';
+import type { App } from './app';
+import { indented, kindLabel } from './brand';
+import type { Pane } from './pane';
+
+const collapsed = new Set<string>();
+
+function rowElement(app: App, row: Row, now: Date, rerender: () => void): HTMLElement {
+  if (row.type === 'folder') {
+    const toggle = indented(
+      h(
+        'button',
+        { type: 'button', class: 'folder', 'aria-expanded': String(row.expanded) },
+        h('span', { class: 'chevron', 'aria-hidden': 'true' }),
+        h('span', { class: 'name' }, row.node.name),
+        h('span', { class: 'count' }, String(row.count)),
+      ),
+      row.depth,
+    );
+    toggle.addEventListener('click', () => {
+      if (collapsed.has(row.node.key)) collapsed.delete(row.node.key);
+      else collapsed.add(row.node.key);
+      rerender();
+    });
+    return h('li', { class: 'row folder-row', 'data-testid': 'folder-row' }, toggle);
+  }
+  const { doc } = row;
+  const open = h(
+    'button',
+    { type: 'button', class: 'title link-like' },
+    h('span', { class: `icon ${doc.kind}`, 'aria-hidden': 'true' }),
+    h('span', { class: 'doc-title' }, doc.title),
+  );
+  open.addEventListener('click', () => void app.open(doc.id));
+  return h(
+    'li',
+    { class: 'row doc-row', 'data-testid': 'doc-row', 'data-doc-id': doc.id, title: doc.path },
+    indented(open, row.depth),
+    h('span', { class: `kind ${doc.kind}` }, kindLabel(doc.kind)),
+    h('time', { datetime: doc.updated, title: formatFull(doc.updated) }, formatUpdated(doc.updated, now)),
+  );
+}
+
+export function overviewPane(app: App, onCreate: (kind: 'note' | 'record') => void): Pane {
+  const el = h('section', { class: 'overview', 'data-testid': 'overview' });
+  const draw = (): void => {
+    const docs = app.docs();
+    if (docs.length === 0) {
+      const note = h('button', { type: 'button', class: 'primary' }, 'New note');
+      const record = h('button', { type: 'button' }, 'New record');
+      note.addEventListener('click', () => onCreate('note'));
+      record.addEventListener('click', () => onCreate('record'));
+      el.replaceChildren(
+        h(
+          'div',
+          { class: 'empty', 'data-testid': 'empty' },
+          h('h2', {}, 'No documents yet'),
+          h('p', { class: 'muted' }, 'Start with a note or a record, or create one from a terminal: ', h('code', {}, 'weft new note "Title"')),
+          h('div', { class: 'actions center' }, note, record),
+        ),
+      );
+      return;
+    }
+    const list = h('ul', { class: 'doc-list', 'data-testid': 'doc-list', 'aria-label': 'All documents' });
+    const render = (): void => {
+      const now = new Date();
+      list.replaceChildren(...flatten(buildTree(docs, app.folders()), collapsed).map((r) => rowElement(app, r, now, render)));
+    };
+    render();
+    const count = `${docs.length} ${docs.length === 1 ? 'document' : 'documents'}`;
+    el.replaceChildren(
+      h('div', { class: 'pane-title' }, h('h1', {}, 'All documents'), h('span', { class: 'muted' }, count)),
+      h(
+        'div',
+        { class: 'docs' },
+        h('div', { class: 'row head', 'aria-hidden': 'true' }, h('span', {}, 'Title'), h('span', {}, 'Kind'), h('span', {}, 'Updated')),
+        list,
+      ),
+    );
+  };
+  draw();
+  return { el, docId: null, docsUpdated: draw, destroy: async () => {} };
+}
+
+export function trashPane(app: App): Pane {
+  const el = h('section', { class: 'overview trash', 'data-testid': 'trash' });
+  const draw = (): void => {
+    const docs = trashed(app.allDocs());
+    const now = new Date();
+    const rows = docs.map((doc: DocSummary) => {
+      const restore = h(
+        'button',
+        { type: 'button', 'data-testid': 'restore', 'aria-label': `Restore “${doc.title}”` },
+        'Restore',
+      );
+      restore.addEventListener('click', () => {
+        restore.disabled = true;
+        restoreDoc(doc.id)
+          .then(() => app.refresh())
+          .catch((e: unknown) => {
+            restore.disabled = false;
+            app.fail(e, `Could not restore “${doc.title}”`);
+          });
+      });
+      return h(
+        'li',
+        { class: 'row trash-row', 'data-testid': 'trash-row', 'data-id': doc.id, 'data-kind': doc.kind, 'data-path': doc.path },
+        h(
+          'span',
+          { class: 'title' },
+          h('span', { class: `icon ${doc.kind}`, 'aria-hidden': 'true' }),
+          h('span', { class: 'doc-title' }, doc.title),
+          h('span', { class: 'muted path' }, doc.folder.length ? doc.folder.join(' / ') : ''),
+        ),
+        h('time', { datetime: doc.updated, title: formatFull(doc.updated) }, formatUpdated(doc.updated, now)),
+        restore,
+      );
+    });
+    el.replaceChildren(
+      h('div', { class: 'pane-title' }, h('h1', {}, 'Trash'), h('span', { class: 'muted' }, `${docs.length} ${docs.length === 1 ? 'document' : 'documents'}`)),
+      docs.length === 0
+        ? h('p', { class: 'empty muted', 'data-testid': 'trash-empty' }, 'The trash is empty.')
+        : h('div', { class: 'docs' }, h('ul', { class: 'doc-list trash-list', 'aria-label': 'Documents in the trash' }, ...rows)),
+    );
+  };
+  draw();
+  return { el, docId: null, docsUpdated: draw, destroy: async () => {} };
+}

@@ -1,0 +1,158 @@
+// @vitest-environment happy-dom
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+const api = vi.hoisted(() => ({
+  createFolder: vi.fn(),
+  createNote: vi.fn(),
+  createRecord: vi.fn(),
+  moveDoc: vi.fn(),
+  moveFolder: vi.fn(),
+  renameDoc: vi.fn(),
+  restoreDoc: vi.fn(),
+  trashDoc: vi.fn(),
+}));
+vi.mock('../api', async (orig) => ({ ...(await orig<typeof import('../api')>()), ...api }));
+
+import { createSidebar } from './sidebar';
+import { docSummary, fakeApp, key, settle, type FakeApp } from './testing';
+
+let app: FakeApp;
+
+function mount(): HTMLElement {
+  const sidebar = createSidebar(app);
+  document.body.replaceChildren(sidebar.el);
+  sidebar.render();
+  app.refresh = async () => sidebar.render();
+  return sidebar.el;
+}
+
+const rowsOf = (el: HTMLElement): string[] =>
+  [...el.querySelectorAll<HTMLElement>('[data-testid="tree-row"]')].map((r) => `${r.dataset.kind}:${r.dataset.path}`);
+const rowAt = (el: HTMLElement, path: string): HTMLElement =>
+  el.querySelector<HTMLElement>(`[data-testid="tree-row"][data-path="${path}"]`)!;
+
+beforeEach(() => {
+  app = fakeApp(
+    [docSummary('Plan', ['Work', 'Q4'], 'note', 'plan'), docSummary('Hello', ['Inbox'], 'note', 'hello'), docSummary('Books', [], 'record', 'books')],
+    [['Archive']],
+  );
+  for (const f of Object.values(api)) f.mockResolvedValue(undefined);
+});
+afterEach(() => vi.clearAllMocks());
+
+describe('the sidebar tree', () => {
+  it('shows folders (empty ones too), notes and records with their paths', () => {
+    const el = mount();
+    expect(rowsOf(el)).toEqual(['folder:Archive', 'folder:Inbox', 'note:Inbox/Hello', 'folder:Work', 'folder:Work/Q4', 'note:Work/Q4/Plan', 'record:Books']);
+    expect(rowAt(el, 'Work').getAttribute('aria-expanded')).toBe('true');
+  });
+
+  it('opens a document on click and moves with the arrow keys', () => {
+    const el = mount();
+    rowAt(el, 'Inbox/Hello').click();
+    expect(app.opened).toEqual(['hello']);
+    const tree = el.querySelector('[data-testid="tree"]')!;
+    key(rowAt(el, 'Inbox/Hello'), 'ArrowDown');
+    expect(document.activeElement).toBe(rowAt(el, 'Work'));
+    key(rowAt(el, 'Work'), 'ArrowLeft');
+    expect(rowsOf(el)).toEqual(['folder:Archive', 'folder:Inbox', 'note:Inbox/Hello', 'folder:Work', 'record:Books']);
+    expect(tree.querySelectorAll('[aria-selected="true"]').length).toBe(1);
+  });
+
+  it('renames with F2: Enter commits the new title, Escape changes nothing', async () => {
+    const el = mount();
+    rowAt(el, 'Inbox/Hello').click();
+    key(rowAt(el, 'Inbox/Hello'), 'F2');
+    let input = el.querySelector<HTMLInputElement>('[data-testid="rename-input"]')!;
+    expect(input.value).toBe('Hello');
+    input.value = 'Goodbye';
+    key(input, 'Escape');
+    await settle();
+    expect(api.renameDoc).not.toHaveBeenCalled();
+    expect(el.querySelector('[data-testid="rename-input"]')).toBeNull();
+
+    rowAt(el, 'Inbox/Hello').dispatchEvent(new MouseEvent('dblclick', { bubbles: true }));
+    input = el.querySelector<HTMLInputElement>('[data-testid="rename-input"]')!;
+    input.value = '  Goodbye ';
+    key(input, 'Enter');
+    await settle();
+    expect(api.renameDoc).toHaveBeenCalledExactlyOnceWith('hello', 'Goodbye');
+  });
+
+  it('creates a note in the selected folder', async () => {
+    api.createNote.mockResolvedValue(docSummary('Ideas', ['Work', 'Q4'], 'note', 'ideas'));
+    const el = mount();
+    rowAt(el, 'Work/Q4').click(); // selects (and folds) Q4
+    el.querySelector<HTMLButtonElement>('[data-testid="new-note"]')!.click();
+    const input = el.querySelector<HTMLInputElement>('[data-testid="new-name"]')!;
+    expect(input.getAttribute('aria-label')).toBe('Name of the new note in Work / Q4');
+    input.value = 'Ideas';
+    key(input, 'Enter');
+    await settle();
+    expect(api.createNote).toHaveBeenCalledExactlyOnceWith('Ideas', ['Work', 'Q4']);
+    expect(app.opened).toEqual(['ideas']);
+  });
+
+  it('moves a document to the trash with the Delete key', async () => {
+    const el = mount();
+    rowAt(el, 'Books').click();
+    app.opened.length = 0;
+    key(rowAt(el, 'Books'), 'Delete');
+    await settle();
+    expect(api.trashDoc).toHaveBeenCalledExactlyOnceWith('books');
+    // It was open: the pane goes back to the overview.
+    expect(app.opened).toEqual([null]);
+    expect(document.querySelector('[data-testid="toasts"]')?.textContent).toContain('Moved “Books” to the trash.');
+  });
+
+  function drag(el: HTMLElement, from: string, to: HTMLElement): boolean {
+    const src = rowAt(el, from);
+    src.dispatchEvent(new Event('dragstart', { bubbles: true }));
+    const over = new Event('dragover', { bubbles: true, cancelable: true });
+    to.dispatchEvent(over);
+    to.dispatchEvent(new Event('drop', { bubbles: true, cancelable: true }));
+    src.dispatchEvent(new Event('dragend', { bubbles: true }));
+    return over.defaultPrevented;
+  }
+
+  it('drops a document onto a folder, and onto the root area to the top level', async () => {
+    const el = mount();
+    expect(drag(el, 'Inbox/Hello', rowAt(el, 'Archive'))).toBe(true);
+    await settle();
+    expect(api.moveDoc).toHaveBeenCalledExactlyOnceWith('hello', ['Archive']);
+    expect(drag(el, 'Work/Q4/Plan', el.querySelector<HTMLElement>('[data-testid="tree-root"]')!)).toBe(true);
+    await settle();
+    expect(api.moveDoc).toHaveBeenLastCalledWith('plan', []);
+  });
+
+  it('refuses to drop a folder into itself or a folder inside it', async () => {
+    const el = mount();
+    expect(drag(el, 'Work', rowAt(el, 'Work/Q4'))).toBe(false);
+    expect(drag(el, 'Work', rowAt(el, 'Work'))).toBe(false);
+    await settle();
+    expect(api.moveFolder).not.toHaveBeenCalled();
+    expect(drag(el, 'Work/Q4', rowAt(el, 'Archive'))).toBe(true);
+    await settle();
+    expect(api.moveFolder).toHaveBeenCalledExactlyOnceWith(['Work', 'Q4'], ['Archive']);
+  });
+
+  it('moves with cut and paste from the keyboard', async () => {
+    const el = mount();
+    rowAt(el, 'Inbox/Hello').click();
+    key(rowAt(el, 'Inbox/Hello'), 'x', { ctrlKey: true });
+    rowAt(el, 'Archive').click();
+    key(rowAt(el, 'Archive'), 'v', { ctrlKey: true });
+    await settle();
+    expect(api.moveDoc).toHaveBeenCalledExactlyOnceWith('hello', ['Archive']);
+  });
+
+  it('reports a refused move with the shell’s message', async () => {
+    api.moveDoc.mockRejectedValue({ code: 'exists', message: 'a document named Hello is already there' });
+    const el = mount();
+    drag(el, 'Inbox/Hello', rowAt(el, 'Archive'));
+    await settle();
+    expect(app.failures).toHaveLength(1);
+    expect(String((app.failures[0]!.error as Error).message)).toBe('a document named Hello is already there');
+    expect(app.failures[0]!.context).toBe('Could not move “Hello” to “Archive”');
+  });
+});
