@@ -362,3 +362,45 @@ async fn a_peer_that_stops_reading_does_not_stall_the_others() {
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
+
+/// A `weft` command run while the app (or a daemon) holds the workspace writes
+/// the same file: the node merges it into what it has open and reports it, so
+/// the window's tree and open note show it without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_process_edit_reaches_the_open_documents_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = device(&dir, "a", [1; 16], [7; 32], 1);
+    let doc = ws
+        .create_note("Open", "", "as the window shows it")
+        .unwrap();
+    let a = node::start(ws, loopback()).unwrap();
+    let mut ev = a.subscribe();
+    // The window has the note open (loaded in the node's workspace).
+    let shown = a
+        .call(move |ws| ws.note_markdown(&doc).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(shown.trim(), "as the window shows it");
+
+    // "The CLI": a second handle on the same file, in this process for speed.
+    let home = dir.path().join("a");
+    let mut cli = Workspace::open_in(&home, &reopen_secrets(1)).unwrap();
+    cli.edit_note(&doc, "changed from a terminal").unwrap();
+    cli.create_note("New from the CLI", "Inbox", "x").unwrap();
+    cli.close().unwrap();
+
+    let changed = wait_for(
+        &mut ev,
+        "the CLI's edit reported",
+        |e| matches!(e, NodeEvent::DocsChanged { docs } if docs.contains(&doc)),
+    )
+    .await;
+    assert!(matches!(changed, NodeEvent::DocsChanged { .. }));
+    let shown = a
+        .call(move |ws| ws.note_markdown(&doc).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(shown.trim(), "changed from a terminal");
+    assert_eq!(titles(&a).await, ["New from the CLI", "Open"]);
+    a.shutdown().await.unwrap();
+}
