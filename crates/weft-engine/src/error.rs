@@ -124,6 +124,17 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// Joining with the OS keyring, which already holds a device of this
+    /// workspace (another home of this user).
+    #[error(
+        "this user's OS keyring already holds a device of workspace {workspace} (another \
+         home created or joined it); joining again would replace that device's key. Join \
+         with a passphrase key file instead (`weft join --passphrase`)"
+    )]
+    KeyringTaken {
+        /// The workspace.
+        workspace: weft_core::WorkspaceId,
+    },
     /// An address given by the user (a relay's, a peer's) was refused.
     #[error("{addr}: {reason}")]
     BadAddress {
@@ -168,6 +179,7 @@ impl EngineError {
             EngineError::Io { .. } => "io",
             EngineError::Config { .. } => "config",
             EngineError::BadAddress { .. } => "invalid_address",
+            EngineError::KeyringTaken { .. } => "keyring_taken",
             EngineError::Seal(_) => "internal",
         }
     }

@@ -319,7 +319,15 @@ impl Workspace {
         key: WorkspaceKey,
         keys: KeyBackend,
     ) -> Result<Self, EngineError> {
+        let keyring = matches!(keys, KeyBackend::OsKeyring);
         let (store_impl, marker) = backend(home, keys);
+        // The keyring names a workspace's secrets by the workspace alone, so
+        // a second home of this user joining the same workspace would replace
+        // the first home's device key (two homes, one device id). Refuse
+        // before anything is written.
+        if keyring && store_impl.load(&workspace).is_ok() {
+            return Err(EngineError::KeyringTaken { workspace });
+        }
         let secrets = WorkspaceSecrets {
             workspace_key: key,
             device_key: DeviceKey::generate(),

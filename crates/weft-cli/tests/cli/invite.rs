@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use weft_crypto::Invite;
 
-use crate::harness::{Home, weft_bin};
+use crate::harness::{Home, keyring_available, weft_bin};
 
 const QR_GLYPHS: [char; 3] = ['█', '▀', '▄'];
 
@@ -95,4 +95,27 @@ fn a_terminal_gets_the_qr_code_unless_told_not_to() {
     let without = in_pty("invite --no-qr");
     assert!(!without.contains(QR_GLYPHS), "{without}");
     assert!(without.contains("weft1-"), "{without}");
+}
+
+/// Two homes of one OS user joining one workspace through the keyring would share
+/// the keyring entry, so the second would replace the first's device key: the join
+/// is refused before anything is written, and the first home keeps its device.
+#[test]
+fn a_second_keyring_join_of_the_same_workspace_is_refused_and_changes_nothing() {
+    if !keyring_available() {
+        eprintln!("skipped: set WEFT_TEST_KEYRING=1 with an unlocked Secret Service");
+        return;
+    }
+    let a = Home::new();
+    let before = a.run(&["status", "--json"]).ok().json()["device_id"].clone();
+    let code = a.run(&["invite", "--no-qr"]).ok().stdout();
+    let b = Home::empty();
+    b.run(&["join", code.trim(), "--timeout", "1"])
+        .fails_with("already holds a device of workspace");
+    assert!(
+        !b.path().join("weft.db").exists(),
+        "nothing was created in B"
+    );
+    let after = a.run(&["status", "--json"]).ok().json()["device_id"].clone();
+    assert_eq!(before, after, "A keeps its own device key");
 }
