@@ -63,8 +63,7 @@ export function docFrame(
 
 export function notePane(app: App, doc: DocSummary, opts: DocPaneOptions = {}): Pane {
   const host = h('div', { class: 'editor-host', 'data-testid': 'editor' });
-  const errors = h('div', { class: 'editor-errors' });
-  const body = h('div', { class: 'note-body' }, errors, host);
+  const body = h('div', { class: 'note-body' }, host);
   let editor: NoteEditor | null = null;
   const frame = docFrame(app, doc, body, opts, async () => {
     await editor?.flush();
@@ -74,10 +73,9 @@ export function notePane(app: App, doc: DocSummary, opts: DocPaneOptions = {}): 
   const mounting = (async () => {
     try {
       const mod = await loadEditor();
-      const ed = await mod.mountNoteEditor(host, doc.id, {
-        // Shown above the text, where the user is looking, until the next one.
-        onError: (e) => errors.replaceChildren(alertBox(e)),
-      });
+      // The editor shows its own errors above the text (a banner that clears once
+      // the edit is saved), so none are repeated here.
+      const ed = await mod.mountNoteEditor(host, doc.id);
       if (destroyed) await ed.destroy();
       else editor = ed;
     } catch (e) {
