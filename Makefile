@@ -3,6 +3,7 @@
 #   make test   everything CI runs: build, lint, unit and integration tests, UI tests
 #   make deps   install what is missing (Debian packages, cargo tools, npm packages)
 #   make bench  benchmarks
+#   make package  a .deb of the release build (target/weft_<version>_<arch>.deb)
 #   make relay  run a weft-relay locally (SQLite in target/relay-data)
 # Every target installs what it needs, so a fresh clone on a fresh Debian 12 machine works.
 
@@ -18,26 +19,28 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Tauri 2 on Linux (WebKitGTK), the Secret Service keyring, and the UI test tools:
 # Xvfb for a display, WebKitWebDriver for WebDriver, ImageMagick for screenshots;
+# python3 for the window tests (it closes the app's window through the window manager);
 # iproute2 (and ping) for the LAN tests in network namespaces; PostgreSQL's server for the
 # relay's scale-out backend (scripts/with-postgres.sh runs a throwaway cluster of it).
 APT_PACKAGES := \
 	libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev \
 	libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev pkg-config \
 	xvfb x11-apps imagemagick webkit2gtk-driver gnome-keyring dbus dbus-x11 keyutils xdotool \
-	iproute2 iputils-ping postgresql
+	iproute2 iputils-ping postgresql python3
 
 # npm writes this file on every install; it is newer than the lock file exactly when
 # node_modules matches it.
 UI_INSTALLED := ui/node_modules/.package-lock.json
 
-.PHONY: help deps deps-apt deps-tools ui ui-test run build lint test test-rust-and-e2e test-e2e bench fuzz sim relay
+.PHONY: help deps deps-apt deps-tools ui ui-test run build lint test test-rust-and-e2e test-e2e bench bench-window package fuzz sim relay
 
 help:
 	@echo "make run    build the UI and open the Weft window"
 	@echo "make test   build, lint and run every test (what CI runs)"
 	@echo "make deps   install missing system packages, cargo tools and npm packages"
 	@echo "make ui     build the front end into ui/dist"
-	@echo "make bench  run the benchmarks"
+	@echo "make bench  run the benchmarks (make bench-window: the window's alone)"
+	@echo "make package  build target/weft_<version>_<arch>.deb from a release build"
 	@echo "make relay  run a weft-relay locally (SQLite in target/relay-data; RELAY_ARGS=... for more)"
 	@echo "make sim    the sync simulation over SEEDS=FROM..TO with DEVICES=N"
 	@echo "make fuzz   fuzz the frame decoder and sealed-change parser (FUZZ_SECONDS per target)"
@@ -114,7 +117,7 @@ test: deps build lint ui-test
 	@$(MAKE) test-rust-and-e2e
 	@$(MAKE) fuzz
 
-# The UI smoke test alone (needs a built `weft`: make build).
+# The window tests alone (needs a built `weft`: make build).
 test-e2e:
 	scripts/with-keyring.sh node --test ui/e2e/
 
@@ -129,6 +132,23 @@ bench:
 	amr="$$(node $(AMR_DIR)/bench.mjs)"; \
 	WEFT_BENCH_AMR="$$amr" $(CARGO) bench -p weft-engine --bench weft --bench sync --bench lan --bench relay && \
 	$(CARGO) bench -p weft-relay --bench load
+	@$(MAKE) bench-window
+
+# The window's figures (ui/bench/window.mjs): the release app with the UI embedded (hence
+# `ui` first), in WebKitGTK under Xvfb over WebDriver, inside a private keyring session (the
+# app opens keyring workspaces without asking). seed_paper writes the 260k-edit note with
+# its history through the engine; it is built on its own (`-p weft-engine`), so that the
+# `weft` binary is exactly what `cargo build --release -p weft-cli` makes.
+bench-window: deps-apt deps-tools ui
+	$(CARGO) build --release -p weft-cli
+	$(CARGO) build --release -p weft-engine --example seed_paper
+	scripts/with-keyring.sh node ui/bench/window.mjs
+
+# A Debian package of the release build (scripts/package-deb.sh: layout, Depends from
+# dpkg-shlibdeps, and checks of the result).
+package: deps-apt ui
+	$(CARGO) build --release -p weft-cli
+	scripts/package-deb.sh
 
 # A relay on this machine: TCP and QUIC on 4467, /metrics on 127.0.0.1:9466.
 RELAY_ARGS ?=

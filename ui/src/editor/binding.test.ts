@@ -6,7 +6,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { LoroDoc, type LoroText } from 'loro-crdt';
 import Quill from 'quill/core';
-import { QUILL_FORMATS } from './attrs';
+import { Delta } from 'quill/core';
+import { QUILL_FORMATS, loroDeltaToQuill, type DeltaOp } from './attrs';
 import { bind, configureNoteDoc, quillContentsOf, type Binding } from './binding';
 import { mountNoteEditorWith, registerFormats, type NoteEditor } from './index';
 import { FakeStore } from './test-store';
@@ -114,6 +115,89 @@ describe('loading', () => {
     quill.formatLine(0, 1, 'header', 2, 'user');
     expect(body(doc).toDelta()).toEqual([{ insert: 'a' }, { insert: '\n', attributes: { block: 'h2' } }]);
     expectInStep();
+  });
+});
+
+describe('loading a long note in steps', () => {
+  const STEPS = { first: 300, chunk: 500 };
+
+  /** 120 lines: paragraphs with a bold word, runs of bullets and of rust code lines,
+   *  headings; the runs straddle the step boundaries. */
+  function longDoc(): LoroDoc {
+    const lines: string[] = [];
+    const marks: Array<[number, number, string, unknown]> = [];
+    let at = 0;
+    for (let i = 0; i < 120; i++) {
+      const line = `line ${i} with a bold word and some more text`;
+      lines.push(line);
+      const nl = at + line.length;
+      const kind = i % 12;
+      if (kind < 4) marks.push([nl, nl + 1, 'block', 'code_block'], [nl, nl + 1, 'lang', 'rust']);
+      else if (kind < 7) marks.push([nl, nl + 1, 'block', 'bullet']);
+      else if (kind === 7) marks.push([nl, nl + 1, 'block', 'h2']);
+      else marks.push([at + line.indexOf('bold'), at + line.indexOf('bold') + 4, 'bold', true]);
+      at = nl + 1;
+    }
+    return docWith(`${lines.join('\n')}\n`, marks);
+  }
+
+  function mountInSteps(d: LoroDoc): void {
+    doc = d;
+    binding = bind(quill, doc, { onError: (e) => errors.push(e), progressive: STEPS });
+  }
+
+  test('shows whole lines first, then the rest, with every format across the steps', async () => {
+    const d = longDoc();
+    const full = body(d).toString();
+    mountInSteps(d);
+    const first = full.indexOf('\n', STEPS.first - 1) + 1;
+    expect(quill.getLength()).toBe(first);
+    expect(quill.getContents().ops).toEqual(new Delta(loroDeltaToQuill(body(d).sliceDelta(0, first) as DeltaOp[])).ops);
+    await binding.loaded;
+    expectInStep();
+    // One code block container per run of code lines, one list per run of bullets.
+    expect(quill.root.querySelectorAll('.ql-code-block-container')).toHaveLength(10);
+    expect(quill.root.querySelectorAll('ol')).toHaveLength(10);
+  });
+
+  test('typing at the top while the rest loads reaches the note once, in place', async () => {
+    mountInSteps(longDoc());
+    quill.insertText(0, 'Hi ', 'user');
+    quill.deleteText(10, 5, 'user');
+    await binding.loaded;
+    expectInStep();
+    expect(body(doc).toString().startsWith('Hi line 0 ')).toBe(true);
+  });
+
+  test('a remote change during the load, at the top and past the shown lines, is shown', async () => {
+    const d = longDoc();
+    const other = forkOf(d);
+    mountInSteps(d);
+    body(other).insert(0, 'remote top ');
+    body(other).insert(body(other).length - 10, ' remote end');
+    other.commit();
+    deliver(other, doc);
+    await binding.loaded;
+    expectInStep();
+    expect(quill.getText()).toContain(' remote end');
+  });
+
+  test('a note without a final line terminator still gets Quill’s implicit one', async () => {
+    const d = longDoc();
+    body(d).insert(body(d).length, 'tail without newline');
+    d.commit();
+    mountInSteps(d);
+    await binding.loaded;
+    expectInStep();
+  });
+
+  test('destroy during the load stops it', async () => {
+    mountInSteps(longDoc());
+    const shown = quill.getLength();
+    binding.destroy();
+    await binding.loaded;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(quill.getLength()).toBe(shown);
   });
 });
 

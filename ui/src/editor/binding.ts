@@ -24,6 +24,14 @@
 // Invariant: Quill's text is the Loro text, plus a final '\n' when the Loro text does
 // not end with one (Quill always ends with a line terminator; Loro's `applyDelta` pads
 // with '\n' when Quill formats that implicit last line).
+//
+// A long note is shown in steps (`progressive`): the first lines at once, so that the
+// window paints the top of the note early, and the rest a chunk of lines per later task
+// (laying out 100k characters costs WebKit ~200 ms, and Quill's setContents as much
+// again). While it loads, Quill shows a prefix of the note, Loro[0, quill.getLength()):
+// the user's edits land inside that prefix, at the same positions in both, so the next
+// chunk is always Loro[quill.getLength(), …). A remote change during the load waits in
+// `pending`, and the load then ends with `resync` (a diff against the whole text).
 
 import type { LoroDoc, LoroEventBatch, LoroText, TextDiff } from 'loro-crdt';
 import Quill, { Delta } from 'quill/core';
@@ -37,9 +45,21 @@ export const EDITOR_ORIGIN = 'weft-editor';
 
 export { configureNoteDoc };
 
+/** How a long note is shown: `first` UTF-16 units (to the end of their line) at once,
+ *  then `chunk` more per task. */
+export interface Progressive {
+  first: number;
+  chunk: number;
+}
+
+/** About two screenfuls of prose first; the rest in steps of a few tens of ms each. */
+export const PROGRESSIVE: Progressive = { first: 6_000, chunk: 24_000 };
+
 export interface BindOptions {
   /** A Loro edit or import could not be mirrored; the binding resynchronised Quill. */
   onError?(e: unknown): void;
+  /** How a long note is loaded into Quill (default PROGRESSIVE); `false`: all at once. */
+  progressive?: Progressive | false;
 }
 
 export interface Binding {
@@ -49,6 +69,31 @@ export interface Binding {
   resync(): void;
   /** Stops mirroring in both directions. */
   destroy(): void;
+  /** Settles once Quill shows the whole note (at once for a short one), or on destroy. */
+  readonly loaded: Promise<void>;
+}
+
+/** End (exclusive) of the line holding position `at` of `s`: after its '\n', or the end. */
+function lineEnd(s: string, at: number): number {
+  if (at >= s.length) return s.length;
+  const nl = s.indexOf('\n', Math.max(0, at));
+  return nl === -1 ? s.length : nl + 1;
+}
+
+/** Runs `f` once the next frame is painted: in a task queued from the frame after it,
+ *  so that nothing else queued by the painted frame waits behind `f`; or after `ms` if
+ *  no frame comes (a hidden window does not paint). */
+function afterPaint(f: () => void, ms = 500): void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    f();
+  };
+  if (typeof requestAnimationFrame === 'function') {
+    requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(once, 0)));
+  }
+  setTimeout(once, ms);
 }
 
 type QuillDelta = InstanceType<typeof Delta>;
@@ -69,6 +114,18 @@ export function bind(quill: Quill, doc: LoroDoc, opts: BindOptions = {}): Bindin
   /** A Loro change not shown by Quill yet, relative to what Quill shows. */
   let pending: QuillDelta | null = null;
   let destroyed = false;
+  /** Quill shows only a prefix of the note yet (see the header). */
+  let loading = false;
+  let markLoaded: () => void = () => {};
+  const loaded = new Promise<void>((resolve) => {
+    markLoaded = resolve;
+  });
+  const finishLoading = () => {
+    if (!loading) return;
+    loading = false;
+    performance.mark('weft:editor:loaded');
+    markLoaded();
+  };
 
   const report = (e: unknown) => {
     if (opts.onError) opts.onError(e);
@@ -79,6 +136,7 @@ export function bind(quill: Quill, doc: LoroDoc, opts: BindOptions = {}): Bindin
     // The diff below is taken against the whole Loro text, which includes `pending`.
     quill.update('user');
     pending = null;
+    finishLoading();
     const want = quillContentsOf(text);
     const diff = quill.getContents().diff(want);
     if (diff.ops.length > 0) quill.updateContents(diff, 'api');
@@ -118,7 +176,7 @@ export function bind(quill: Quill, doc: LoroDoc, opts: BindOptions = {}): Bindin
 
   /** Shows `pending` in Quill, unless an IME composition is open. */
   function drain() {
-    if (!pending || destroyed || quill.composition.isComposing) return;
+    if (!pending || destroyed || loading || quill.composition.isComposing) return;
     // Read the DOM first: a user delta found now is transformed in onTextChange.
     quill.update('user');
     const change = pending;
@@ -150,14 +208,75 @@ export function bind(quill: Quill, doc: LoroDoc, opts: BindOptions = {}): Bindin
 
   const onCompositionEnd = () => queueMicrotask(drain);
 
-  quill.setContents(quillContentsOf(text), 'api');
+  const progressive = opts.progressive ?? PROGRESSIVE;
+
+  /** Appends the next chunk of the note to Quill; schedules itself until all is shown. */
+  const loadNext = () => {
+    if (destroyed || !loading) return;
+    try {
+      if (quill.composition.isComposing) {
+        setTimeout(loadNext, 50); // appending would end the composition early
+        return;
+      }
+      // Typing not yet read from the DOM goes to Loro first; it is inside the prefix.
+      quill.update('user');
+      if (!loading) return; // that edit ended the load (a resync)
+      if (pending) {
+        resync(); // a remote change arrived: show the whole note by a diff
+        return;
+      }
+      const s = text.toString();
+      const from = quill.getLength();
+      const to = progressive ? lineEnd(s, from + progressive.chunk - 1) : s.length;
+      const part = new Delta(loroDeltaToQuill(text.sliceDelta(from, to) as DeltaOp[]));
+      if (to === s.length && !s.endsWith('\n')) part.insert('\n');
+      // After Quill's last '\n', which ends the prefix's last line: new lines follow it.
+      // Quill's own setContents path (whole blocks built at once), not updateContents,
+      // which inserts op by op and costs several times as much for a chunk of lines. It
+      // emits no text-change: nothing listens for the load (the binding ignores 'api'
+      // changes, and the undo stack only holds edits inside the prefix).
+      quill.editor.insertContents(from, part);
+      if (to < s.length) {
+        setTimeout(loadNext, 0);
+        return;
+      }
+      finishLoading();
+      if (quill.getLength() !== loroLength()) {
+        report(new Error('editor out of step with the note after loading; reloaded its text'));
+        resync();
+      }
+    } catch (e) {
+      report(e);
+      resync();
+    }
+  };
+
+  // The first load, step by step for the `weft:editor:*` marks (see index.ts). Reading
+  // the text as a string is cheap; the first delta makes Loro build its rich-text state
+  // from the snapshot, which for a long history is most of the cost of opening a note.
+  const s = text.toString();
+  const cut = progressive && s.length > progressive.first ? lineEnd(s, progressive.first - 1) : s.length;
+  const loroDelta = (cut < s.length ? text.sliceDelta(0, cut) : text.toDelta()) as DeltaOp[];
+  performance.mark('weft:editor:toDelta');
+  const initial = new Delta(loroDeltaToQuill(loroDelta));
+  if (cut === s.length && !s.endsWith('\n')) initial.insert('\n');
+  performance.mark('weft:editor:map');
+  quill.setContents(initial, 'api');
+  performance.mark('weft:editor:setContents');
   // Loading is not an edit: Ctrl+Z must not empty the note.
   quill.history.clear();
   quill.on('text-change', onTextChange);
   quill.on('composition-end' as 'text-change', onCompositionEnd);
   const unsubscribe = doc.subscribe(onLoro);
+  if (cut < s.length) {
+    loading = true;
+    afterPaint(loadNext);
+  } else {
+    markLoaded();
+  }
 
   return {
+    loaded,
     flush() {
       if (!destroyed) quill.update('user');
     },
@@ -169,6 +288,7 @@ export function bind(quill: Quill, doc: LoroDoc, opts: BindOptions = {}): Bindin
       quill.off('text-change', onTextChange);
       quill.off('composition-end' as 'text-change', onCompositionEnd);
       unsubscribe();
+      markLoaded();
     },
   };
 }

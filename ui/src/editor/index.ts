@@ -34,6 +34,8 @@ export interface NoteEditor {
   destroy(): Promise<void>;
   /** Resolves once every edit so far is in the store; rejects if a save failed (it is retried). */
   flush(): Promise<void>;
+  /** Settles once the editor shows the whole note (a long one is shown in steps). */
+  loaded: Promise<void>;
   quill: Quill;
 }
 
@@ -349,16 +351,16 @@ export async function mountNoteEditorWith(
   id: string,
   opts: MountOptions = {},
 ): Promise<NoteEditor> {
+  // `weft:editor:*` performance marks time each step of opening a note for
+  // ui/bench/window.mjs (a mark costs microseconds; the bench reads them back).
+  performance.mark('weft:editor:open');
   registerFormats();
-  const snapshot = await store.openNote(id);
-  const doc = configureNoteDoc(new LoroDoc());
-  try {
-    doc.import(snapshot);
-  } catch (e) {
-    throw new ApiError('note_import', `cannot read the note: ${String(e)}`);
-  }
+  // The store reads the note while Quill is built: the round trip overlaps with it.
+  const snapshotP = store.openNote(id);
+  snapshotP.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
 
-  container.replaceChildren();
+  // Built detached and attached once it shows the note: Quill's first render of the
+  // text then touches no live DOM.
   const root = document.createElement('div');
   root.className = 'weft-editor';
   root.dataset['saveState'] = 'saved';
@@ -374,7 +376,6 @@ export async function mountNoteEditorWith(
   const body = document.createElement('div');
   body.className = 'weft-editor-body';
   root.append(toolbar, banner, body);
-  container.append(root);
 
   const report = (e: ApiError) => {
     banner.textContent = `Not saved yet (retrying): ${e.message}`;
@@ -398,10 +399,22 @@ export async function mountNoteEditorWith(
   });
   quill.root.setAttribute('data-testid', 'note-editor');
   quill.root.setAttribute('aria-label', 'Note');
+  performance.mark('weft:editor:quill');
+
+  const snapshot = await snapshotP;
+  performance.mark('weft:editor:ipc', { detail: { bytes: snapshot.length } });
+  const doc = configureNoteDoc(new LoroDoc());
+  try {
+    doc.import(snapshot);
+  } catch (e) {
+    throw new ApiError('note_import', `cannot read the note: ${String(e)}`);
+  }
+  performance.mark('weft:editor:import');
 
   const binding = bind(quill, doc, {
     onError: (e) => report(new ApiError('note_edit', `an edit could not be applied: ${String(e)}`)),
   });
+  container.replaceChildren(root);
   const sync = new NoteSync(id, doc, {
     store,
     importUpdate: (bytes) => {
@@ -437,11 +450,13 @@ export async function mountNoteEditorWith(
 
   const mounted = { quill, doc };
   window.__weftEditor = mounted;
+  performance.mark('weft:editor:mounted');
   const q = quill;
   let destroyed: Promise<void> | undefined;
   return {
     quill: q,
     flush,
+    loaded: binding.loaded,
     destroy() {
       destroyed ??= (async () => {
         q.root.removeEventListener('blur', flushQuietly);

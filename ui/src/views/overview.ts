@@ -1,6 +1,7 @@
 // The main pane when no document is open: every document in its folders with its kind
 // and last change (the list the window showed before it had a sidebar; the e2e smoke
 // test reads it), and the Trash view.
+import { replaceInChunks } from './chunked';
 import { restoreDoc, type DocSummary } from '../api';
 import { h } from '../dom';
 import { formatFull, formatUpdated } from '../format';
@@ -70,7 +71,7 @@ export function overviewPane(app: App, onCreate: (kind: 'note' | 'record') => vo
     const list = h('ul', { class: 'doc-list', 'data-testid': 'doc-list', 'aria-label': 'All documents' });
     const render = (): void => {
       const now = new Date();
-      list.replaceChildren(...flatten(buildTree(docs, app.folders()), collapsed).map((r) => rowElement(app, r, now, render)));
+      replaceInChunks(list, flatten(buildTree(docs, app.folders()), collapsed).map((r) => rowElement(app, r, now, render)));
     };
     render();
     const count = `${docs.length} ${docs.length === 1 ? 'document' : 'documents'}`;

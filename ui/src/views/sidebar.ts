@@ -1,6 +1,7 @@
 // The sidebar: the workspace tree (folders, notes, records) with create, rename, move
 // (drag and drop, or cut and paste from the keyboard), move to the trash, and a way
 // into the Trash view. The rules of what goes where are in ../tree.ts and ../dnd.ts.
+import { replaceInChunks } from './chunked';
 import './sidebar.css';
 import {
   createFolder,
@@ -123,7 +124,7 @@ export function createSidebar(app: App): Sidebar {
         items.push(createRow(creating, row.depth + 1));
       }
     }
-    list.replaceChildren(...items);
+    replaceInChunks(list, items, creating !== null || renaming !== null);
     if (rows.length === 0 && !creating) {
       list.append(h('li', { class: 'tree-empty muted', role: 'none' }, 'Nothing here yet.'));
     }

@@ -1,0 +1,403 @@
+#!/usr/bin/env node
+// The window's figures, measured in the real app: the RELEASE `weft` binary in
+// WebKitGTK under Xvfb, driven over WebDriver with the harness of the window tests
+// (ui/e2e/harness.mjs). Node's own modules only.
+//
+//   1. cold start to first paint with a 1,000-document workspace (notes and records
+//      in 30 folders, made with `weft import`): from just before the WebDriver session
+//      is requested (tauri-driver spawns the app for it) to the page's
+//      `weft:first-paint` mark (ui/src/main.ts), as (timeOrigin + mark) − spawn time;
+//   2. opening the 260k-edit automerge-paper note (made with its history by
+//      crates/weft-engine/examples/seed_paper.rs): a click on its tree row to the first
+//      frame painted with the first screenful of text, and to the one with the whole
+//      text (the editor shows a long note in steps, ui/src/editor/binding.ts), with
+//      the steps of the editor's mount from its `weft:editor:*` marks (index.ts);
+//   3. keystroke to screen in the middle of that note and of a small one: from the
+//      keydown (a capturing listener) to the next animation frame after the editor's
+//      DOM changed (MutationObserver + requestAnimationFrame), and to the end of that
+//      frame's rendering.
+//
+// Run it inside scripts/with-keyring.sh: the app opens keyring workspaces without
+// asking, and the workspaces are made with the keyring. `make bench-window` builds what
+// it needs and does that.
+//   scripts/with-keyring.sh node ui/bench/window.mjs [--runs 5] [--keys 200] [--only cold,open,keys]
+// WEFT_BIN overrides the app (default <target>/release/weft), WEFT_SEED_PAPER the seeding
+// example (default <target>/release/examples/seed_paper), WEFT_TRACE the trace.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    keys: { type: 'string', default: '200' },
+    only: { type: 'string', default: 'cold,open,keys' },
+  },
+});
+const RUNS = Math.max(1, Number(args.runs));
+const KEYS = Math.max(10, Number(args.keys));
+const ONLY = new Set(args.only.split(','));
+
+const TARGET = JSON.parse(
+  execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: REPO, encoding: 'utf8' }),
+).target_directory;
+// The harness reads WEFT_BIN when it loads: set it first, so the app is the release one.
+process.env.WEFT_BIN ??= join(TARGET, 'release', 'weft');
+const SEED_PAPER = process.env.WEFT_SEED_PAPER ?? join(TARGET, 'release', 'examples', 'seed_paper');
+const TRACE = process.env.WEFT_TRACE ?? resolve(REPO, '../shared/traces/automerge-paper.json.gz');
+const { Desktop, until, quietHome, weft, WEFT } = await import('../e2e/harness.mjs');
+
+const DOCS = 1000;
+const FOLDERS = 30;
+const PAPER_PATH = 'Papers/automerge-paper';
+const SMALL_PATH = 'Papers/Small note';
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.round((s.length - 1) * p)];
+}
+const ms = (x, width = 0) => `${x.toFixed(x < 10 ? 1 : 0)} ms`.padStart(width);
+const rowCss = (path) => `[data-testid="tree-row"][data-path="${path.replace(/"/g, '\\"')}"]`;
+
+// --- seeding ------------------------------------------------------------------------
+
+/** A directory of Markdown notes and JSON records in FOLDERS folders (10 × (1 + 2 sub)). */
+function writeDocuments(dir) {
+  const folders = [];
+  for (let a = 0; a < FOLDERS / 3; a++) {
+    const top = `Area ${String(a + 1).padStart(2, '0')}`;
+    folders.push(top, `${top}/Projects`, `${top}/Archive`);
+  }
+  for (let i = 0; i < DOCS; i++) {
+    const folder = join(dir, folders[i % folders.length]);
+    mkdirSync(folder, { recursive: true });
+    const n = String(i + 1).padStart(4, '0');
+    if (i % 10 < 7) {
+      const md =
+        `# Note ${n}\n\nSome *text* for note ${n}, with a [link](https://example.org/${n}) and **bold** words.\n\n` +
+        `- first item\n- second item\n- [ ] a task\n\n> a quote\n\n\`\`\`rust\nfn main() { println!("${n}"); }\n\`\`\`\n`;
+      writeFileSync(join(folder, `Note ${n}.md`), md);
+    } else {
+      const json = { title: `Record ${n}`, n: i, tags: ['bench', `t${i % 7}`], done: i % 2 === 0, notes: 'x'.repeat(80) };
+      writeFileSync(join(folder, `Record ${n}.json`), JSON.stringify(json, null, 2));
+    }
+  }
+}
+
+function seedThousand(desktop) {
+  const src = desktop.dir('thousand-src');
+  writeDocuments(src);
+  const home = quietHome(join(desktop.scratch, 'thousand'));
+  weft(home, 'init', '--name', 'Thousand');
+  const t = Date.now();
+  weft(home, 'import', src);
+  return { home, importMs: Date.now() - t };
+}
+
+function seedPaper(desktop) {
+  const home = quietHome(join(desktop.scratch, 'paper'));
+  const out = execFileSync(SEED_PAPER, [home], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, WEFT_TRACE: TRACE },
+  });
+  return { home, seeded: out.trim() };
+}
+
+/** What the editor shows for the note: its text without line terminators. */
+function paperTextLength() {
+  const trace = JSON.parse(gunzipSync(readFileSync(TRACE)).toString('utf8'));
+  const end = trace.endContent;
+  return end.length - (end.match(/\n/g) ?? []).length;
+}
+
+// --- in the page --------------------------------------------------------------------
+
+const FIRST_PAINT_PROBE = `
+  if (window.__weftFirstPaint === undefined) return null;
+  const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
+  return {
+    paint: window.__weftFirstPaint,
+    origin: window.__weftTimeOrigin,
+    listed: at('weft:start:listed'),
+    mounted: at('weft:start:mounted'),
+    frame: at('weft:start:frame'),
+    rows: document.querySelectorAll('[data-testid="tree-row"]').length,
+  };`;
+
+/**
+ * Arms the open measurement: the first pointer/mouse/click event (capturing) starts it;
+ * every animation frame then checks how much text the editor holds. A frame that finds
+ * the first screenful (FIRST_SCREEN characters, or the whole note if shorter) and the
+ * frame that finds all \`arguments[0]\` characters are each timed from their rAF
+ * callback to a message posted from it, which is delivered after that frame's paint.
+ */
+const FIRST_SCREEN = 2000;
+const ARM_OPEN = `
+  const want = arguments[0];
+  const first = Math.min(want, ${FIRST_SCREEN});
+  const m = (window.__benchOpen = { start: null, first: null, firstPainted: null, frame: null, painted: null });
+  const onStart = () => { if (m.start === null) m.start = performance.now(); };
+  for (const t of ['pointerdown', 'mousedown', 'click']) document.addEventListener(t, onStart, { capture: true, once: true });
+  const painted = (key) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => { m[key] = performance.now(); };
+    ch.port2.postMessage(null);
+  };
+  const tick = () => {
+    const root = document.querySelector('[data-testid="note-editor"]');
+    const have = m.start !== null && root ? root.textContent.length : 0;
+    if (have >= first && m.first === null) { m.first = performance.now(); painted('firstPainted'); }
+    if (have >= want) { m.frame = performance.now(); painted('painted'); }
+    else requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  return true;`;
+
+/** The open's figures, once the frame is painted and the editor is mounted. */
+const OPEN_RESULT = `
+  const m = window.__benchOpen;
+  if (!m || m.painted === null || m.firstPainted === null || !window.__weftEditor) return null;
+  const marks = {};
+  for (const e of performance.getEntriesByType('mark')) {
+    if (e.name.startsWith('weft:editor:') && e.startTime >= m.start) {
+      marks[e.name.slice(12)] = e.startTime;
+      if (e.detail && e.detail.bytes !== undefined) marks.bytes = e.detail.bytes;
+    }
+  }
+  if (marks.mounted === undefined) return null;
+  return { ...m, marks };`;
+
+/**
+ * Records keystroke latency: keydown (capturing) → first mutation of the editor's DOM →
+ * its next rAF callback (\`raf\`), and the end of that frame's rendering (\`painted\`).
+ */
+const ARM_KEYS = `
+  const rec = (window.__benchKeys = { samples: [], pending: null });
+  const root = document.querySelector('[data-testid="note-editor"]');
+  document.addEventListener('keydown', () => { rec.pending = { t: performance.now(), seen: false }; }, true);
+  new MutationObserver(() => {
+    const p = rec.pending;
+    if (!p || p.seen) return;
+    p.seen = true;
+    requestAnimationFrame(() => {
+      const raf = performance.now() - p.t;
+      const ch = new MessageChannel();
+      ch.port1.onmessage = () => rec.samples.push({ raf, painted: performance.now() - p.t });
+      ch.port2.postMessage(null);
+    });
+  }).observe(root, { subtree: true, childList: true, characterData: true });
+  return true;`;
+
+/** Puts the caret in the middle of the note (in the paragraph holding arguments[0], if given). */
+const CARET_MIDDLE = `
+  const q = window.__weftEditor.quill;
+  const text = q.getText();
+  const at = arguments[0] ? text.indexOf(arguments[0]) : -1;
+  const index = at >= 0 ? at : Math.floor(text.length / 2);
+  q.focus();
+  q.setSelection(index, 0, 'api');
+  return index;`;
+
+// --- the measurements ---------------------------------------------------------------
+
+async function coldStart(desktop) {
+  const { home, importMs } = seedThousand(desktop);
+  const runs = [];
+  // Run 0 starts tauri-driver and warms the page cache; it is reported, not counted.
+  for (let run = 0; run <= RUNS; run++) {
+    const spawned = Date.now();
+    const d = await desktop.open(home);
+    try {
+      const p = await until('the first paint mark', () => d.execute(FIRST_PAINT_PROBE).then((v) => v ?? undefined));
+      if (p.rows < DOCS + FOLDERS) throw new Error(`the tree showed ${p.rows} rows, not ${DOCS + FOLDERS}`);
+      runs.push({
+        total: p.origin + p.paint - spawned,
+        // Process spawn to the page's time origin: the app, GTK and WebKit's processes.
+        page: p.origin - spawned,
+        // Page start to the documents listed (the UI loaded, the workspace opened, two IPC calls).
+        listed: p.listed,
+        // Building the DOM of the sidebar tree and the overview.
+        mount: p.mounted - p.listed,
+        // Up to the first frame's callback (WebKit's style and layout of the new DOM run
+        // in a task of their own before it), then that frame's paint.
+        toFrame: p.frame - p.mounted,
+        frame: p.paint - p.frame,
+      });
+    } finally {
+      await desktop.close(d);
+    }
+  }
+  const [warm, ...measured] = runs;
+  const med = (k) => median(measured.map((r) => r[k]));
+  console.log(`window: cold start to first paint (1,000 docs)   median ${ms(med('total'), 6)}  (goal < 1 s)`);
+  console.log(
+    `  runs ${measured.map((r) => r.total.toFixed(0)).join(', ')} ms; first run (starts tauri-driver) ${warm.total.toFixed(0)} ms; ` +
+      `${DOCS} docs in ${FOLDERS} folders imported in ${importMs} ms`,
+  );
+  console.log(
+    `  median steps: spawn → page start ${ms(med('page'))}, page → documents listed ${ms(med('listed'))}, ` +
+      `building the tree's ${DOCS + FOLDERS} rows and the overview ${ms(med('mount'))}, ` +
+      `then to the first frame ${ms(med('toFrame'))} (WebKit styles and lays out new DOM in a task before the frame), ` +
+      `the frame's paint ${ms(med('frame'))}`,
+  );
+}
+
+/** Opens the note at `path` by clicking its row; returns the figures (see OPEN_RESULT). */
+async function openByClick(d, path, textLength) {
+  await d.execute(ARM_OPEN, textLength);
+  await d.click(await d.find(rowCss(path)));
+  return until(`the note ${path} to open`, () => d.execute(OPEN_RESULT).then((v) => v ?? undefined), 60_000);
+}
+
+async function toOverview(d) {
+  await d.click(await d.find('[data-testid="workspace-name"]'));
+  await d.waitGone('[data-testid="note-pane"]');
+  await sleep(300);
+}
+
+/** What the editor's marks name: the step that ends at each mark. */
+const STEP_NAMES = {
+  open: 'click → editor code',
+  quill: 'new Quill',
+  ipc: 'open_note IPC (rest of the wait)',
+  import: 'LoroDoc import',
+  toDelta: 'first delta (Loro builds its text state)',
+  map: 'map to Quill',
+  setContents: 'setContents',
+  mounted: 'rest of mount (sync start)',
+  loaded: 'rest of the note (idle chunks)',
+};
+
+function steps(r) {
+  const k = r.marks;
+  const out = {
+    firstScreen: r.firstPainted - r.start,
+    total: r.painted - r.start,
+    // style, layout and paint of the frames that showed the first screen, and all
+    firstFrame: r.firstPainted - r.first,
+    lastFrame: r.painted - r.frame,
+    bytes: k.bytes,
+  };
+  // The editor's steps in the order they happened (ties, within the 1 ms resolution of
+  // WebKit's clock, in pipeline order), each from the previous mark.
+  const order = Object.keys(STEP_NAMES);
+  let prev = r.start;
+  for (const [name, at] of Object.entries(k)
+    .filter(([n]) => n in STEP_NAMES)
+    .sort((a, b) => a[1] - b[1] || order.indexOf(a[0]) - order.indexOf(b[0]))) {
+    out[`step:${name}`] = at - prev;
+    prev = at;
+  }
+  return out;
+}
+
+async function openNote(desktop, paper, textLength) {
+  await desktop.withApp(paper.home, async (d) => {
+    await d.waitFor(rowCss(PAPER_PATH));
+    const results = [];
+    for (let run = 0; run <= RUNS; run++) {
+      const r = await openByClick(d, PAPER_PATH, textLength);
+      if (process.env.WEFT_BENCH_DEBUG) console.error('open', JSON.stringify(r)); // raw marks
+      results.push(steps(r));
+      await toOverview(d);
+    }
+    const [first, ...rest] = results;
+    const med = {};
+    for (const k of Object.keys(first)) med[k] = median(rest.map((r) => r[k]).filter((v) => v !== undefined));
+    console.log(
+      `window: open the 260k-edit note, click to first screen painted   median ${ms(med.firstScreen, 6)}  (goal < 200 ms)`,
+    );
+    console.log(
+      `window: open the 260k-edit note, click to whole text painted     median ${ms(med.total, 6)}`,
+    );
+    console.log(
+      `  runs ${rest.map((r) => `${r.firstScreen.toFixed(0)}/${r.total.toFixed(0)}`).join(', ')} ms (first screen/whole); ` +
+        `first open (loads the editor module) ${first.firstScreen.toFixed(0)}/${first.total.toFixed(0)} ms; ` +
+        `snapshot ${(med.bytes / 1024).toFixed(0)} KiB`,
+    );
+    const parts = Object.entries(med)
+      .filter(([k]) => k.startsWith('step:'))
+      .map(([k, v]) => `${STEP_NAMES[k.slice(5)]} ${ms(v)}`);
+    console.log(`  median steps: ${parts.join(', ')}`);
+    console.log(
+      `  the frames' paint: first screen ${ms(med.firstFrame)}, whole text ${ms(med.lastFrame)} ` +
+        `(WebKit lays new DOM out in a task of its own before the frame: layout falls in the steps above)`,
+    );
+  });
+}
+
+async function keystrokes(d, path, anchor) {
+  await d.waitFor(rowCss(path));
+  await d.execute(ARM_OPEN, 1);
+  await d.click(await d.find(rowCss(path)));
+  await until(`the note ${path} to open`, () => d.execute(OPEN_RESULT).then((v) => v ?? undefined), 60_000);
+  // Typing starts once the whole note is in the editor (a long one loads in steps).
+  await until('the whole note in the editor', async () =>
+    (await d.execute('const e = window.__weftEditor; return !!e && e.quill.getLength() >= e.doc.getText("body").length'))
+      ? true
+      : undefined,
+  );
+  await d.execute(CARET_MIDDLE, anchor);
+  await sleep(500);
+  await d.execute(ARM_KEYS);
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  for (let i = 0; i < KEYS; i++) {
+    await d.keys(letters[i % letters.length]);
+    // One keystroke at a time: the next waits until this one's frame is recorded.
+    await until('the keystroke to show', async () =>
+      (await d.execute('return window.__benchKeys.samples.length')) > i ? true : undefined,
+    );
+    await sleep(20);
+  }
+  const samples = await d.execute('return window.__benchKeys.samples');
+  await toOverview(d);
+  return samples;
+}
+
+async function typing(desktop, paper) {
+  await desktop.withApp(paper.home, async (d) => {
+    const big = await keystrokes(d, PAPER_PATH, null);
+    const small = await keystrokes(d, SMALL_PATH, 'well away');
+    const line = (label, xs, note) => {
+      const raf = xs.map((x) => x.raf);
+      const painted = xs.map((x) => x.painted);
+      console.log(
+        `window: keystroke to next frame, ${label}  p50 ${ms(percentile(raf, 0.5), 6)}  p95 ${ms(percentile(raf, 0.95), 6)}  ` +
+          `(frame painted: p50 ${ms(percentile(painted, 0.5))}, p95 ${ms(percentile(painted, 0.95))}; ${xs.length} keys${note})`,
+      );
+    };
+    line('260k-edit note', big, '');
+    line('small note    ', small, '; reference');
+  });
+}
+
+// --- main -----------------------------------------------------------------------------
+
+const desktop = await Desktop.start();
+try {
+  const [l1, l5] = loadavg();
+  console.log(
+    `== window: release app (${WEFT.replace(TARGET, '<target>')}), WebKitGTK under Xvfb, over WebDriver; ` +
+      `load average ${l1.toFixed(1)} / ${l5.toFixed(1)} (1 / 5 min) on ${cpus().length} cores ==`,
+  );
+  if (ONLY.has('cold')) await coldStart(desktop);
+  if (ONLY.has('open') || ONLY.has('keys')) {
+    const paper = seedPaper(desktop);
+    console.log(`  ${paper.seeded.replace(desktop.scratch, '<scratch>')}`);
+    if (ONLY.has('open')) await openNote(desktop, paper, paperTextLength());
+    if (ONLY.has('keys')) await typing(desktop, paper);
+  }
+} catch (e) {
+  e.message += `\n${desktop.procs.logs()}`;
+  throw e;
+} finally {
+  await desktop.stop();
+}
