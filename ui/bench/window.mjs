@@ -120,6 +120,10 @@ function paperTextLength() {
 
 // --- in the page --------------------------------------------------------------------
 
+/** ms after the time origin once the tree holds arguments[0] rows (polled), else null. */
+const ALL_ROWS_PROBE = `
+  return document.querySelectorAll('[data-testid="tree-row"]').length >= arguments[0] ? performance.now() : null;`;
+
 const FIRST_PAINT_PROBE = `
   if (window.__weftFirstPaint === undefined) return null;
   const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
@@ -217,9 +221,16 @@ async function coldStart(desktop) {
     const d = await desktop.open(home);
     try {
       const p = await until('the first paint mark', () => d.execute(FIRST_PAINT_PROBE).then((v) => v ?? undefined));
-      if (p.rows < DOCS + FOLDERS) throw new Error(`the tree showed ${p.rows} rows, not ${DOCS + FOLDERS}`);
+      // The tree attaches a screenful of rows before the first paint and the rest in
+      // the tasks after it (ui/src/views/chunked.ts): the first paint must show rows,
+      // and every row must follow.
+      if (p.rows === 0) throw new Error('the first paint showed no tree rows');
+      const all = await until('every tree row', () =>
+        d.execute(ALL_ROWS_PROBE, DOCS + FOLDERS).then((v) => v ?? undefined),
+      );
       runs.push({
         total: p.origin + p.paint - spawned,
+        allRows: p.origin + all - spawned,
         // Process spawn to the page's time origin: the app, GTK and WebKit's processes.
         page: p.origin - spawned,
         // Page start to the documents listed (the UI loaded, the workspace opened, two IPC calls).
@@ -239,12 +250,15 @@ async function coldStart(desktop) {
   const med = (k) => median(measured.map((r) => r[k]));
   console.log(`window: cold start to first paint (1,000 docs)   median ${ms(med('total'), 6)}  (goal < 1 s)`);
   console.log(
+    `window: cold start to every one of the tree's ${DOCS + FOLDERS} rows attached   median ${ms(med('allRows'), 6)}  (polled every 100 ms)`,
+  );
+  console.log(
     `  runs ${measured.map((r) => r.total.toFixed(0)).join(', ')} ms; first run (starts tauri-driver) ${warm.total.toFixed(0)} ms; ` +
       `${DOCS} docs in ${FOLDERS} folders imported in ${importMs} ms`,
   );
   console.log(
     `  median steps: spawn → page start ${ms(med('page'))}, page → documents listed ${ms(med('listed'))}, ` +
-      `building the tree's ${DOCS + FOLDERS} rows and the overview ${ms(med('mount'))}, ` +
+      `building the tree's ${DOCS + FOLDERS} rows and the overview (a screenful attached) ${ms(med('mount'))}, ` +
       `then to the first frame ${ms(med('toFrame'))} (WebKit styles and lays out new DOM in a task before the frame), ` +
       `the frame's paint ${ms(med('frame'))}`,
   );
