@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use weft_engine::node::Protocol;
 use weft_engine::{Invite, PeerRecord, Shown, Version};
-use zeroize::Zeroizing;
 
 use crate::session::{Open, UiError};
 
@@ -209,9 +208,10 @@ pub struct InviteView {
 impl InviteView {
     /// The invite's code and its workspace's name.
     pub fn new(invite: &Invite) -> Self {
-        let code = Zeroizing::new(invite.encode());
+        // The code goes to the UI as a plain string: a wiped copy here would protect
+        // nothing.
         InviteView {
-            code: code.to_string(),
+            code: invite.encode(),
             name: invite.name.clone(),
         }
     }

@@ -83,9 +83,7 @@ impl Workspace {
         if folder.is_empty() {
             return Ok(());
         }
-        if self.folders().contains(&folder) {
-            return Ok(());
-        }
+        // An existing folder makes no index operation, so nothing is committed.
         let now = crate::workspace::now_ms();
         self.index_action(format!("created folder /{}", folder.join("/")), |i| {
             i.ensure_folder(&folder, now).map(|_| ())
@@ -93,7 +91,8 @@ impl Workspace {
     }
 
     /// Documents (not in the trash) whose title or note text contains every
-    /// word of `query`, ignoring case; title matches first, then by path.
+    /// word of `query`, ignoring case; title matches first, each group in the
+    /// tree's order (by folder, then title, as [`Workspace::list`]).
     /// Notes are decrypted and loaded into memory as needed; records match on
     /// their title and their field values.
     pub fn search(&mut self, query: &str) -> Result<Vec<SearchHit>, EngineError> {
@@ -103,9 +102,12 @@ impl Workspace {
         }
         let mut title_hits = Vec::new();
         let mut body_hits = Vec::new();
-        for d in self.list(false)? {
-            let title = d.title.to_lowercase();
-            let e = self.live_entry(&d.id)?;
+        // One pass over the index's entries (in path order, as `list`), each loaded
+        // by its entry: looking every document up again would rebuild the index view
+        // once per document.
+        let entries = self.index().entries();
+        for e in entries.into_iter().filter(|e| !e.deleted) {
+            let title = e.title.to_lowercase();
             let body = match self.loaded_body(&e)? {
                 Body::Note(n) => n.plain_text(),
                 Body::Record(r) => record_text(&r.to_json()),
@@ -123,10 +125,10 @@ impl Workspace {
                 .find_map(|w| snippet(&body, &lower, w))
                 .unwrap_or_default();
             let hit = SearchHit {
-                id: d.id,
-                kind: d.kind,
-                title: d.title,
-                path: d.path,
+                id: e.doc,
+                kind: e.kind,
+                path: crate::ops::path_of(&e.folder, &e.title),
+                title: e.title,
                 snippet,
             };
             if in_title {
@@ -199,7 +201,60 @@ fn snippet(text: &str, lower: &str, word: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+    use weft_crypto::{DeviceKey, MemoryStore, WorkspaceKey, WorkspaceSecrets};
+
+    fn workspace(dir: &tempfile::TempDir) -> Workspace {
+        Workspace::create_in(
+            dir.path(),
+            "Test",
+            weft_core::WorkspaceId::from_bytes([3; 16]),
+            WorkspaceSecrets {
+                workspace_key: WorkspaceKey::from_bytes([4; 32]),
+                device_key: DeviceKey::from_seed([5; 32]),
+            },
+            &MemoryStore::new(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn search_puts_title_matches_first_and_leaves_the_trash_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = workspace(&dir);
+        ws.create_note("Groceries", "Home", "tomatoes and basil")
+            .unwrap();
+        ws.create_note("Tomatoes", "Garden", "plant in May")
+            .unwrap();
+        let gone = ws.create_note("Old tomatoes", "", "x").unwrap();
+        ws.create_record("Seeds", "", &serde_json::json!({"kinds": ["Tomato"]}))
+            .unwrap();
+        ws.remove(&gone).unwrap();
+        let hits = ws.search("TOMATO").unwrap();
+        let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(paths, ["Garden/Tomatoes", "Seeds", "Home/Groceries"]);
+        assert_eq!(hits[2].snippet, "tomatoes and basil");
+        assert!(ws.search("tomatoes basil").unwrap().len() == 1);
+        assert!(ws.search("   ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn creating_an_existing_folder_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = workspace(&dir);
+        ws.create_folder("Projects/2026").unwrap();
+        let changes = ws.status().unwrap().changes;
+        ws.create_folder("Projects/2026").unwrap();
+        ws.create_folder("Projects").unwrap();
+        assert_eq!(ws.status().unwrap().changes, changes, "no change written");
+        assert!(
+            ws.folders()
+                .contains(&vec!["Projects".to_owned(), "2026".to_owned()])
+        );
+        assert!(ws.create_folder("a//b").is_err());
+    }
 
     #[test]
     fn snippets_cut_on_char_boundaries_and_mark_the_cuts() {

@@ -164,7 +164,7 @@ pub(crate) fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn path_of(folder: &[String], title: &str) -> String {
+pub(crate) fn path_of(folder: &[String], title: &str) -> String {
     let mut s = folder.join("/");
     if !s.is_empty() {
         s.push('/');
@@ -174,7 +174,7 @@ fn path_of(folder: &[String], title: &str) -> String {
 }
 
 impl Workspace {
-    fn index(&self) -> &Index {
+    pub(crate) fn index(&self) -> &Index {
         &self.index.doc
     }
 
