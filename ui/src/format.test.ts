@@ -20,6 +20,20 @@ describe('formatUpdated', () => {
     expect(formatUpdated('2026-11-02T23:30:00.000Z', now, berlin)).toBe('0:30');
   });
 
+  it('keeps each locale, zone and shape apart when formatting many in a row', () => {
+    // Formatters are reused (a list formats thousands of dates): one made for another
+    // shape, zone or locale must not be used for these.
+    const berlin = { locale: 'en-GB', timeZone: 'Europe/Berlin' };
+    const us = { locale: 'en-US', timeZone: 'UTC' };
+    for (let i = 0; i < 3; i++) {
+      expect(formatUpdated('2026-11-02T23:59:00.000Z', now, opts)).toBe('2 Nov');
+      expect(formatUpdated('2025-12-31T12:00:00.000Z', now, opts)).toBe('31 Dec 2025');
+      expect(formatUpdated('2026-11-02T23:30:00.000Z', now, berlin)).toBe('0:30');
+      expect(formatUpdated('2026-11-02T23:59:00.000Z', now, us)).toBe('Nov 2');
+      expect(formatUpdated('2026-11-03T09:05:00.000Z', now, opts)).toBe('9:05');
+    }
+  });
+
   it('shows a value it cannot parse as it is', () => {
     expect(formatUpdated('', now, opts)).toBe('');
     expect(formatUpdated('yesterday-ish', now, opts)).toBe('yesterday-ish');

@@ -5,8 +5,23 @@ export interface FormatOptions {
   timeZone?: string;
 }
 
+// Making an Intl.DateTimeFormat is the costly part (JavaScriptCore loads ICU's pattern
+// data for each one, about a millisecond), and a list of a thousand documents formats
+// several times per row: formatters are made once per locale, zone and shape.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(locale: string | undefined, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = JSON.stringify([locale ?? null, options]);
+  let f = formatters.get(key);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat(locale, options);
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 function dayKey(d: Date, timeZone: string | undefined): string {
-  return new Intl.DateTimeFormat('en-CA', {
+  return formatter('en-CA', {
     timeZone,
     year: 'numeric',
     month: '2-digit',
@@ -24,10 +39,10 @@ export function formatUpdated(iso: string, now: Date, opts: FormatOptions = {}):
   if (Number.isNaN(d.getTime())) return iso;
   const { locale, timeZone } = opts;
   if (dayKey(d, timeZone) === dayKey(now, timeZone)) {
-    return new Intl.DateTimeFormat(locale, { timeZone, hour: 'numeric', minute: '2-digit' }).format(d);
+    return formatter(locale, { timeZone, hour: 'numeric', minute: '2-digit' }).format(d);
   }
   const sameYear = dayKey(d, timeZone).slice(0, 4) === dayKey(now, timeZone).slice(0, 4);
-  return new Intl.DateTimeFormat(locale, {
+  return formatter(locale, {
     timeZone,
     day: 'numeric',
     month: 'short',
@@ -39,7 +54,7 @@ export function formatUpdated(iso: string, now: Date, opts: FormatOptions = {}):
 export function formatFull(iso: string, opts: FormatOptions = {}): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(opts.locale, {
+  return formatter(opts.locale, {
     timeZone: opts.timeZone,
     dateStyle: 'full',
     timeStyle: 'short',
@@ -69,7 +84,7 @@ export function formatWhen(iso: string, now: Date, opts: FormatOptions = {}): st
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   const { locale, timeZone } = opts;
-  const time = new Intl.DateTimeFormat(locale, { timeZone, hour: 'numeric', minute: '2-digit' }).format(d);
+  const time = formatter(locale, { timeZone, hour: 'numeric', minute: '2-digit' }).format(d);
   if (dayKey(d, timeZone) === dayKey(now, timeZone)) return `Today ${time}`;
   return `${formatUpdated(iso, now, opts)}, ${time}`;
 }

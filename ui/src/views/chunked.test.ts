@@ -2,13 +2,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CHUNK_ROWS, FIRST_ROWS, replaceInChunks } from './chunked';
 
-function items(n: number, tag = 'r'): HTMLElement[] {
-  return Array.from({ length: n }, (_, i) => {
-    const li = document.createElement('li');
-    li.textContent = `${tag}${i}`;
-    return li;
-  });
+function item(i: number, tag = 'r'): HTMLElement {
+  const li = document.createElement('li');
+  li.textContent = `${tag}${i}`;
+  return li;
 }
+
+const seq = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 describe('replaceInChunks', () => {
   beforeEach(() => {
@@ -18,19 +18,35 @@ describe('replaceInChunks', () => {
 
   it('shows a screenful at once and every row, in order, after the first frame', () => {
     const list = document.createElement('ul');
-    replaceInChunks(list, items(1000));
+    const made: number[] = [];
+    replaceInChunks(list, seq(1000), (i) => {
+      made.push(i);
+      return item(i);
+    });
     expect(list.children.length).toBe(FIRST_ROWS);
+    // Rows not yet attached are not made yet either.
+    expect(made.length).toBe(FIRST_ROWS);
     vi.advanceTimersByTime(20);
     expect(list.children.length).toBeGreaterThan(FIRST_ROWS);
     vi.runAllTimers();
     expect(list.children.length).toBe(1000);
-    expect([...list.children].map((c) => c.textContent)).toEqual(items(1000).map((c) => c.textContent));
+    expect([...list.children].map((c) => c.textContent)).toEqual(Array.from({ length: 1000 }, (_, i) => `r${i}`));
+    expect(made).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+  });
+
+  it('redraws a list that has rows at once, keeping its length (and so its scroll position)', () => {
+    const list = document.createElement('ul');
+    replaceInChunks(list, seq(1000), (i) => item(i, 'old'));
+    vi.runAllTimers();
+    replaceInChunks(list, seq(1000), (i) => item(i, 'new'));
+    expect(list.children.length).toBe(1000);
+    expect([...list.children].every((c) => c.textContent?.startsWith('new'))).toBe(true);
   });
 
   it('a new render cancels what an older one still had to attach', () => {
     const list = document.createElement('ul');
-    replaceInChunks(list, items(1000, 'old'));
-    replaceInChunks(list, items(FIRST_ROWS + CHUNK_ROWS + 1, 'new'));
+    replaceInChunks(list, seq(1000), (i) => item(i, 'old'));
+    replaceInChunks(list, seq(FIRST_ROWS + CHUNK_ROWS + 1), (i) => item(i, 'new'));
     vi.runAllTimers();
     expect(list.children.length).toBe(FIRST_ROWS + CHUNK_ROWS + 1);
     expect([...list.children].every((c) => c.textContent?.startsWith('new'))).toBe(true);
@@ -38,7 +54,7 @@ describe('replaceInChunks', () => {
 
   it('attaches everything at once when asked (an inline input must take focus)', () => {
     const list = document.createElement('ul');
-    replaceInChunks(list, items(500), true);
+    replaceInChunks(list, seq(500), (i) => item(i), true);
     expect(list.children.length).toBe(500);
   });
 });

@@ -71,7 +71,7 @@ export function overviewPane(app: App, onCreate: (kind: 'note' | 'record') => vo
     const list = h('ul', { class: 'doc-list', 'data-testid': 'doc-list', 'aria-label': 'All documents' });
     const render = (): void => {
       const now = new Date();
-      replaceInChunks(list, flatten(buildTree(docs, app.folders()), collapsed).map((r) => rowElement(app, r, now, render)));
+      replaceInChunks(list, flatten(buildTree(docs, app.folders()), collapsed), (r) => rowElement(app, r, now, render));
     };
     render();
     const count = `${docs.length} ${docs.length === 1 ? 'document' : 'documents'}`;

@@ -115,16 +115,23 @@ export function createSidebar(app: App): Sidebar {
     const hadFocus = list.contains(document.activeElement);
     rows = flatten(buildTree(app.docs(), app.folders()), collapsed);
     if (selected !== null && !rows.some((r) => rowKey(r) === selected)) selected = null;
-    const openId = app.openId();
-    const items: HTMLElement[] = [];
-    if (creating && creating.folder.length === 0) items.push(createRow(creating, 0));
+    // The tree's rows, with the name input of a new item where it goes. Rows are made
+    // as they are attached (chunked.ts), so they read the open document then.
+    type Item = { row: Row } | { create: { kind: NewKind; folder: string[] }; depth: number };
+    const items: Item[] = [];
+    if (creating && creating.folder.length === 0) items.push({ create: creating, depth: 0 });
     for (const row of rows) {
-      items.push(rowElement(row, openId));
+      items.push({ row });
       if (creating && row.type === 'folder' && folderKey(creating.folder) === row.node.key) {
-        items.push(createRow(creating, row.depth + 1));
+        items.push({ create: creating, depth: row.depth + 1 });
       }
     }
-    replaceInChunks(list, items, creating !== null || renaming !== null);
+    replaceInChunks(
+      list,
+      items,
+      (it) => ('row' in it ? rowElement(it.row, app.openId()) : createRow(it.create, it.depth)),
+      creating !== null || renaming !== null,
+    );
     if (rows.length === 0 && !creating) {
       list.append(h('li', { class: 'tree-empty muted', role: 'none' }, 'Nothing here yet.'));
     }
@@ -133,8 +140,11 @@ export function createSidebar(app: App): Sidebar {
       h('span', { class: 'icon trash', 'aria-hidden': 'true' }),
       inTrash > 0 ? `Trash (${inTrash})` : 'Trash',
     );
-    // Roving tabindex: one row is in the tab order, the selected one or the first.
-    const current = list.querySelector<HTMLElement>('[aria-selected="true"]') ?? list.querySelector<HTMLElement>('[data-testid="tree-row"]');
+    // Roving tabindex: one row is in the tab order, the selected one or the first. A
+    // selected row not attached yet takes it when it is made (rowElement).
+    const current =
+      list.querySelector<HTMLElement>('[aria-selected="true"]') ??
+      (selected === null ? list.querySelector<HTMLElement>('[data-testid="tree-row"]') : null);
     current?.setAttribute('tabindex', '0');
     const input = list.querySelector<HTMLInputElement>('input');
     if (input) {
@@ -151,7 +161,7 @@ export function createSidebar(app: App): Sidebar {
       'data-testid': 'tree-row',
       'aria-level': String(row.depth + 1),
       'aria-selected': String(isSelected),
-      tabindex: '-1',
+      tabindex: isSelected ? '0' : '-1',
       draggable: 'true',
     };
     let li: HTMLLIElement;
