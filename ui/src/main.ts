@@ -15,6 +15,7 @@ import {
 } from './api';
 import { h } from './dom';
 import { brand } from './views/brand';
+import { preloadEditor } from './views/note';
 import { mountWorkspace } from './views/workspace';
 
 const root = document.getElementById('app') as HTMLElement;
@@ -202,6 +203,7 @@ async function opened(view: WorkspaceView): Promise<void> {
       teardown = mountWorkspace(root, view, { docs, folders });
       performance.mark('weft:start:mounted');
       markFirstPaint();
+      preloadEditor();
       return;
     }
   }

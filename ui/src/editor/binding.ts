@@ -60,6 +60,8 @@ export interface BindOptions {
   onError?(e: unknown): void;
   /** How a long note is loaded into Quill (default PROGRESSIVE); `false`: all at once. */
   progressive?: Progressive | false;
+  /** Leave no `weft:editor:*` performance marks (the warm-up, index.ts). */
+  unmarked?: boolean;
 }
 
 export interface Binding {
@@ -106,6 +108,9 @@ export function quillContentsOf(text: LoroText): QuillDelta {
 }
 
 export function bind(quill: Quill, doc: LoroDoc, opts: BindOptions = {}): Binding {
+  const mark = (name: string): void => {
+    if (!opts.unmarked) performance.mark(`weft:editor:${name}`);
+  };
   configureNoteDoc(doc);
   const text = doc.getText(BODY);
   const textId = text.id;
@@ -123,7 +128,7 @@ export function bind(quill: Quill, doc: LoroDoc, opts: BindOptions = {}): Bindin
   const finishLoading = () => {
     if (!loading) return;
     loading = false;
-    performance.mark('weft:editor:loaded');
+    mark('loaded');
     markLoaded();
   };
 
@@ -257,12 +262,12 @@ export function bind(quill: Quill, doc: LoroDoc, opts: BindOptions = {}): Bindin
   const s = text.toString();
   const cut = progressive && s.length > progressive.first ? lineEnd(s, progressive.first - 1) : s.length;
   const loroDelta = (cut < s.length ? text.sliceDelta(0, cut) : text.toDelta()) as DeltaOp[];
-  performance.mark('weft:editor:toDelta');
+  mark('toDelta');
   const initial = new Delta(loroDeltaToQuill(loroDelta));
   if (cut === s.length && !s.endsWith('\n')) initial.insert('\n');
-  performance.mark('weft:editor:map');
+  mark('map');
   quill.setContents(initial, 'api');
-  performance.mark('weft:editor:setContents');
+  mark('setContents');
   // Loading is not an edit: Ctrl+Z must not empty the note.
   quill.history.clear();
   quill.on('text-change', onTextChange);

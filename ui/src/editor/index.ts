@@ -41,6 +41,8 @@ export interface NoteEditor {
 
 export interface MountOptions {
   onError?(e: ApiError): void;
+  /** Not the note the user sees (the warm-up): not `window.__weftEditor`, no marks. */
+  hidden?: boolean;
 }
 
 declare global {
@@ -353,7 +355,10 @@ export async function mountNoteEditorWith(
 ): Promise<NoteEditor> {
   // `weft:editor:*` performance marks time each step of opening a note for
   // ui/bench/window.mjs (a mark costs microseconds; the bench reads them back).
-  performance.mark('weft:editor:open');
+  const mark = (name: string, detail?: unknown): void => {
+    if (!opts.hidden) performance.mark(`weft:editor:${name}`, detail === undefined ? undefined : { detail });
+  };
+  mark('open');
   registerFormats();
   // The store reads the note while Quill is built: the round trip overlaps with it.
   const snapshotP = store.openNote(id);
@@ -399,20 +404,21 @@ export async function mountNoteEditorWith(
   });
   quill.root.setAttribute('data-testid', 'note-editor');
   quill.root.setAttribute('aria-label', 'Note');
-  performance.mark('weft:editor:quill');
+  mark('quill');
 
   const snapshot = await snapshotP;
-  performance.mark('weft:editor:ipc', { detail: { bytes: snapshot.length } });
+  mark('ipc', { bytes: snapshot.length });
   const doc = configureNoteDoc(new LoroDoc());
   try {
     doc.import(snapshot);
   } catch (e) {
     throw new ApiError('note_import', `cannot read the note: ${String(e)}`);
   }
-  performance.mark('weft:editor:import');
+  mark('import');
 
   const binding = bind(quill, doc, {
     onError: (e) => report(new ApiError('note_edit', `an edit could not be applied: ${String(e)}`)),
+    unmarked: opts.hidden === true,
   });
   container.replaceChildren(root);
   const sync = new NoteSync(id, doc, {
@@ -449,8 +455,8 @@ export async function mountNoteEditorWith(
   }
 
   const mounted = { quill, doc };
-  window.__weftEditor = mounted;
-  performance.mark('weft:editor:mounted');
+  if (!opts.hidden) window.__weftEditor = mounted;
+  mark('mounted');
   const q = quill;
   let destroyed: Promise<void> | undefined;
   return {
@@ -475,4 +481,61 @@ export async function mountNoteEditorWith(
       return destroyed;
     },
   };
+}
+
+/**
+ * Runs the editor twice over a small note of its own, detached and thrown away: once
+ * typing formatted text into an empty note, once opening what that saved. JavaScriptCore
+ * compiles Quill's, the binding's and Loro's WebAssembly code on first use, which made
+ * the first note opened after start about twice as slow as the ones after it. The
+ * warm-up reads and writes nothing in the workspace: its store is the `sample` below.
+ * Resolves to the text the second editor showed (the first one's typing, if both ran).
+ */
+export async function warmUp(): Promise<string> {
+  const sample = configureNoteDoc(new LoroDoc());
+  // A history of a few thousand small edits with marks, as a note that was typed has:
+  // enough for JavaScriptCore to compile the hot WebAssembly loops in their optimized
+  // tier, not only once each.
+  const body = sample.getText('body');
+  for (let p = 0; p < 40; p++) {
+    for (let i = 0; i < 60; i++) body.insert(body.length, i % 12 === 11 ? ' ' : 'w');
+    body.insert(body.length, '\n');
+    body.mark({ start: body.length - 20, end: body.length - 10 }, 'bold', true);
+    sample.commit();
+  }
+  const store: EditorStore = {
+    openNote: async () => sample.export({ mode: 'snapshot' }),
+    saveNoteUpdate: async (_id, update) => {
+      sample.import(update);
+    },
+    noteUpdatesSince: async () => new Uint8Array(),
+    onDocsChanged: async () => () => {},
+  };
+  const opts: MountOptions = { hidden: true, onError: () => {} };
+  const first = await mountNoteEditorWith(store, document.createElement('div'), 'warm-up', opts);
+  first.quill.updateContents(
+    new Delta()
+      .insert('Warm up')
+      .insert('\n', { header: 1 })
+      .insert('bold', { bold: true })
+      .insert(' and ')
+      .insert('italic', { italic: true })
+      .insert(' and ')
+      .insert('code', { code: true })
+      .insert(' and a ')
+      .insert('link', { link: 'https://example.org' })
+      .insert('\nan item')
+      .insert('\n', { list: 'bullet' })
+      .insert('a quote')
+      .insert('\n', { blockquote: true })
+      .insert('let x = 1;')
+      .insert('\n', { 'code-block': 'rust' }),
+    'user',
+  );
+  await first.destroy();
+  const second = await mountNoteEditorWith(store, document.createElement('div'), 'warm-up', opts);
+  await second.loaded;
+  const shown = second.quill.getText();
+  await second.destroy();
+  return shown;
 }

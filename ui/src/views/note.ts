@@ -16,6 +16,24 @@ async function loadEditor(): Promise<typeof import('../editor')> {
   return import('../editor');
 }
 
+/**
+ * Loads the editor module and warms it up (editor/index.ts `warmUp`) once the window is
+ * idle after its first paint, so that the first note opened is about as quick as the
+ * ones after it: loading the module and compiling Loro's WebAssembly took about 250 ms
+ * of the first open, and the first run of the code as much again. A failure is not
+ * shown here: the note that needs the editor loads it again and shows why it failed.
+ */
+export function preloadEditor(): void {
+  const load = (): void => {
+    loadEditor()
+      .then((editor) => editor.warmUp())
+      .then(() => performance.mark('weft:preload:editor'))
+      .catch(() => undefined);
+  };
+  if (typeof window.requestIdleCallback === 'function') window.requestIdleCallback(load, { timeout: 2000 });
+  else setTimeout(load, 500);
+}
+
 export interface DocPaneOptions {
   /** Open the History panel at once (after a restore reopened the document). */
   history?: boolean;
