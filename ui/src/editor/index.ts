@@ -484,8 +484,8 @@ export async function mountNoteEditorWith(
 }
 
 /**
- * Runs the editor twice over a small note of its own, detached and thrown away: once
- * typing formatted text into an empty note, once opening what that saved. JavaScriptCore
+ * Runs the editor twice over a note of its own, detached and thrown away: once typing
+ * formatted text into it, once opening what that saved. JavaScriptCore
  * compiles Quill's, the binding's and Loro's WebAssembly code on first use, which made
  * the first note opened after start about twice as slow as the ones after it. The
  * warm-up reads and writes nothing in the workspace: its store is the `sample` below.
@@ -513,29 +513,35 @@ export async function warmUp(): Promise<string> {
   };
   const opts: MountOptions = { hidden: true, onError: () => {} };
   const first = await mountNoteEditorWith(store, document.createElement('div'), 'warm-up', opts);
-  first.quill.updateContents(
-    new Delta()
-      .insert('Warm up')
-      .insert('\n', { header: 1 })
-      .insert('bold', { bold: true })
-      .insert(' and ')
-      .insert('italic', { italic: true })
-      .insert(' and ')
-      .insert('code', { code: true })
-      .insert(' and a ')
-      .insert('link', { link: 'https://example.org' })
-      .insert('\nan item')
-      .insert('\n', { list: 'bullet' })
-      .insert('a quote')
-      .insert('\n', { blockquote: true })
-      .insert('let x = 1;')
-      .insert('\n', { 'code-block': 'rust' }),
-    'user',
-  );
-  await first.destroy();
+  try {
+    first.quill.updateContents(
+      new Delta()
+        .insert('Warm up')
+        .insert('\n', { header: 1 })
+        .insert('bold', { bold: true })
+        .insert(' and ')
+        .insert('italic', { italic: true })
+        .insert(' and ')
+        .insert('code', { code: true })
+        .insert(' and a ')
+        .insert('link', { link: 'https://example.org' })
+        .insert('\nan item')
+        .insert('\n', { list: 'bullet' })
+        .insert('a quote')
+        .insert('\n', { blockquote: true })
+        .insert('let x = 1;')
+        .insert('\n', { 'code-block': 'rust' }),
+      'user',
+    );
+  } finally {
+    // Saves the typing into `sample` and removes the editor's listeners and timers.
+    await first.destroy();
+  }
   const second = await mountNoteEditorWith(store, document.createElement('div'), 'warm-up', opts);
-  await second.loaded;
-  const shown = second.quill.getText();
-  await second.destroy();
-  return shown;
+  try {
+    await second.loaded;
+    return second.quill.getText();
+  } finally {
+    await second.destroy();
+  }
 }

@@ -50,6 +50,9 @@ function rowElement(app: App, row: Row, now: Date, rerender: () => void): HTMLEl
 
 export function overviewPane(app: App, onCreate: (kind: 'note' | 'record') => void): Pane {
   const el = h('section', { class: 'overview', 'data-testid': 'overview' });
+  // One list for the pane's life: a redraw (a change from another device) replaces its
+  // rows in place, so the scroll position stays (chunked.ts).
+  const list = h('ul', { class: 'doc-list', 'data-testid': 'doc-list', 'aria-label': 'All documents' });
   const draw = (): void => {
     const docs = app.docs();
     if (docs.length === 0) {
@@ -68,7 +71,6 @@ export function overviewPane(app: App, onCreate: (kind: 'note' | 'record') => vo
       );
       return;
     }
-    const list = h('ul', { class: 'doc-list', 'data-testid': 'doc-list', 'aria-label': 'All documents' });
     const render = (): void => {
       const now = new Date();
       replaceInChunks(list, flatten(buildTree(docs, app.folders()), collapsed), (r) => rowElement(app, r, now, render));

@@ -156,3 +156,43 @@ describe('the sidebar tree', () => {
     expect(app.failures[0]!.context).toBe('Could not move “Hello” to “Archive”');
   });
 });
+
+describe('a long tree (rows attached in chunks after the first paint)', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => docSummary(`Doc ${String(i).padStart(3, '0')}`, [], 'note', `d${i}`));
+
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'requestAnimationFrame'] });
+    app = fakeApp(many(300));
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('marks the document opened before its row was attached', async () => {
+    const el = mount();
+    expect(rowsOf(el).length).toBeLessThan(300);
+    await app.open('d250');
+    vi.runAllTimers();
+    expect(rowsOf(el).length).toBe(300);
+    expect(rowAt(el, 'Doc 250').classList.contains('open')).toBe(true);
+    expect(el.querySelectorAll('.open').length).toBe(1);
+  });
+
+  it('moves with the keys past the rows attached so far', () => {
+    const el = mount();
+    const attached = rowsOf(el).length;
+    const last = el.querySelectorAll<HTMLElement>('[data-testid="tree-row"]')[attached - 1]!;
+    last.click();
+    key(last, 'ArrowDown');
+    const next = rowAt(el, `Doc ${String(attached).padStart(3, '0')}`);
+    expect(next).not.toBeNull();
+    expect(document.activeElement).toBe(next);
+    expect(next.getAttribute('aria-selected')).toBe('true');
+  });
+
+  it('redraws a long tree whole, so it keeps its length while redrawn', () => {
+    const el = mount();
+    vi.runAllTimers();
+    app.setDocs(many(301));
+    void app.refresh();
+    expect(rowsOf(el).length).toBe(301);
+  });
+});

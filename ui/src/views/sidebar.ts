@@ -1,7 +1,7 @@
 // The sidebar: the workspace tree (folders, notes, records) with create, rename, move
 // (drag and drop, or cut and paste from the keyboard), move to the trash, and a way
 // into the Trash view. The rules of what goes where are in ../tree.ts and ../dnd.ts.
-import { replaceInChunks } from './chunked';
+import { attachRest, replaceInChunks } from './chunked';
 import './sidebar.css';
 import {
   createFolder,
@@ -271,6 +271,9 @@ export function createSidebar(app: App): Sidebar {
 
   function select(key: string | null, focus = true): void {
     selected = key;
+    // The row may be one of those still to be attached after start (End, a long
+    // ArrowDown): attach them now, so it can take the focus and scroll into view.
+    attachRest(list);
     rowElements().forEach((li, i) => {
       const row = rows[i];
       const on = row !== undefined && rowKey(row) === key;
