@@ -166,6 +166,14 @@ pub async fn move_folder(
         .await
 }
 
+/// Renames a folder; what is in it stays in it.
+#[tauri::command]
+pub async fn rename_folder(app: AppHandle, path: Vec<String>, name: String) -> Result<(), UiError> {
+    open(&app)?
+        .call(move |ws| ws.rename_folder(&folder_path(&path), &name))
+        .await
+}
+
 /// Moves a document to the trash.
 #[tauri::command]
 pub async fn trash_doc(app: AppHandle, id: String) -> Result<(), UiError> {

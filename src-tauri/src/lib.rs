@@ -82,6 +82,7 @@ fn launch(home: Result<PathBuf, weft_engine::EngineError>) -> Result<(), Desktop
             commands::rename_doc,
             commands::move_doc,
             commands::move_folder,
+            commands::rename_folder,
             commands::trash_doc,
             commands::restore_doc,
             commands::open_note,

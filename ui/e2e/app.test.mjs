@@ -1,6 +1,6 @@
 // What a user does in the window, end to end: typing a rich note, restarting, typed record
 // fields, pairing a second device that edits the open note while the user types, history,
-// trash, search; and the CLI beside the window. Each check reads what a user would see
+// trash, renaming a folder, search; and the CLI beside the window. Each check reads what a user would see
 // (the window's DOM, screenshots) or what the store then holds (the `weft` CLI).
 //   scripts/with-keyring.sh node --test ui/e2e/
 // The harness (Xvfb, tauri-driver, the WebDriver client) is harness.mjs. One Xvfb and one
@@ -378,6 +378,33 @@ describe('Weft in a real window', { concurrency: false }, () => {
       assert.deepEqual((await d.texts('[data-testid="tree-row"]')).toSorted(), ['Keeper', 'Old idea']);
       assert.match(listed(), /Old idea/);
       assert.doesNotMatch(listed(), /Old list/);
+    });
+  });
+
+  test('a folder renamed with F2 keeps its documents', T, async () => {
+    const home = quietHome(desk.dir('folders'));
+    weft(home, 'init', '--name', 'Folders');
+    weft(home, 'new', 'note', 'Plan', '--folder', 'Work/Q4');
+    weft(home, 'new', 'note', 'Groceries', '--folder', 'Home');
+    await desk.withApp(home, async (d) => {
+      await d.waitFor(rowOf('Work/Q4/Plan'));
+      await d.click(await d.find(rowOf('Work')));
+      await d.keys(KEY.f2);
+      await d.type(await d.find('[data-testid="rename-input"]'), 'Job');
+      await d.keys(KEY.enter);
+      await d.waitFor(rowOf('Job'));
+      await d.waitGone(rowOf('Work'));
+      // The rename is the engine's: the CLI sees it while the app runs.
+      const listed = weft(home, 'ls');
+      assert.match(listed, /Job\/Q4\/Plan/);
+      assert.doesNotMatch(listed, /Work/);
+      // A name taken beside it is refused, says why, and changes nothing.
+      await d.keys(KEY.f2);
+      await d.type(await d.find('[data-testid="rename-input"]'), 'Home');
+      await d.keys(KEY.enter);
+      const toast = await d.waitFor('.toast.error');
+      assert.match(await d.text(toast), /already exists/);
+      assert.match(weft(home, 'ls'), /Job\/Q4\/Plan/);
     });
   });
 

@@ -37,6 +37,7 @@ export const KEY = {
   end: '\uE010',
   home: '\uE011',
   delete: '\uE017',
+  f2: '\uE032',
 };
 
 function weftBinary() {

@@ -230,6 +230,11 @@ export function moveFolder(path: string[], parent: string[]): Promise<void> {
   return call('move_folder', { path, parent });
 }
 
+/** Renames a folder; what is in it stays in it. */
+export function renameFolder(path: string[], name: string): Promise<void> {
+  return call('rename_folder', { path, name });
+}
+
 /** Moves a document to the trash. */
 export function trashDoc(id: string): Promise<void> {
   return call('trash_doc', { id });

@@ -88,6 +88,12 @@ pub enum IndexError {
         /// The requested new parent.
         new_parent: Vec<String>,
     },
+    /// Renaming a folder to the name of a folder beside it (the two would merge).
+    #[error("a folder `{}` already exists", .path.join("/"))]
+    FolderExists {
+        /// The path that is taken.
+        path: Vec<String>,
+    },
     /// Bytes given to [`Index::load`] or [`Index::import`] are not a valid Loro update or snapshot.
     #[error("cannot load index bytes: {0}")]
     Load(#[source] loro::LoroError),
@@ -180,6 +186,16 @@ fn check_title(title: &str, folder: bool) -> Result<(), IndexError> {
         return bad("a folder name cannot contain `/`");
     }
     Ok(())
+}
+
+/// The tree nodes of the folder at `path` (twins made on two devices read as one).
+fn folder_nodes(view: &View, path: &[String]) -> Result<Vec<TreeID>, IndexError> {
+    view.folders
+        .get(path)
+        .cloned()
+        .ok_or_else(|| IndexError::NoSuchFolder {
+            path: path.to_vec(),
+        })
 }
 
 /// The workspace index document.
@@ -499,13 +515,7 @@ impl Index {
             });
         }
         let view = self.view();
-        let ids = view
-            .folders
-            .get(path)
-            .cloned()
-            .ok_or_else(|| IndexError::NoSuchFolder {
-                path: path.to_vec(),
-            })?;
+        let ids = folder_nodes(&view, path)?;
         let target = view
             .folder(new_parent)
             .ok_or_else(|| IndexError::NoSuchFolder {
@@ -517,6 +527,36 @@ impl Index {
                 return Ok(());
             }
             tree.mov(id, target).map_err(IndexError::from)
+        });
+        self.doc.commit();
+        r
+    }
+
+    /// Renames the folder at `path` (everything in it stays in it). A folder
+    /// of the new name beside it is refused: the two would merge, which a
+    /// rename should not do. Concurrent renames: the last writer wins, as
+    /// for documents.
+    pub fn rename_folder(&mut self, path: &[String], name: &str) -> Result<(), IndexError> {
+        let Some((old, parent)) = path.split_last() else {
+            return Err(IndexError::InvalidFolderPath {
+                path: String::new(),
+                reason: "the root folder cannot be renamed",
+            });
+        };
+        check_title(name, true)?;
+        let view = self.view();
+        let ids = folder_nodes(&view, path)?;
+        if name == old {
+            return Ok(());
+        }
+        let renamed: Vec<String> = parent.iter().cloned().chain([name.to_owned()]).collect();
+        if view.folders.contains_key(&renamed) {
+            return Err(IndexError::FolderExists { path: renamed });
+        }
+        let tree = self.tree();
+        let r = ids.into_iter().try_for_each(|id| {
+            tree.get_meta(id)?.insert("title", name)?;
+            Ok(())
         });
         self.doc.commit();
         r

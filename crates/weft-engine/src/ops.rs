@@ -559,6 +559,16 @@ impl Workspace {
         )
     }
 
+    /// Renames the folder at `path` (`/a/b`); what is in it stays in it.
+    /// A folder of the new name beside it is refused.
+    pub fn rename_folder(&mut self, path: &str, name: &str) -> Result<(), EngineError> {
+        let from = parse_folder_path(path)?;
+        self.index_action(
+            format!("renamed folder /{} to \"{name}\"", from.join("/")),
+            |i| i.rename_folder(&from, name),
+        )
+    }
+
     /// Renames a document.
     pub fn rename(&mut self, doc: &DocId, title: &str) -> Result<(), EngineError> {
         let e = self.live_entry(doc)?;

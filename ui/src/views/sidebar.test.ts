@@ -8,6 +8,7 @@ const api = vi.hoisted(() => ({
   moveDoc: vi.fn(),
   moveFolder: vi.fn(),
   renameDoc: vi.fn(),
+  renameFolder: vi.fn(),
   restoreDoc: vi.fn(),
   trashDoc: vi.fn(),
 }));
@@ -77,6 +78,32 @@ describe('the sidebar tree', () => {
     key(input, 'Enter');
     await settle();
     expect(api.renameDoc).toHaveBeenCalledExactlyOnceWith('hello', 'Goodbye');
+  });
+
+  it('renames a folder with F2, keeping it selected and folded as it was', async () => {
+    const el = mount();
+    rowAt(el, 'Work/Q4').click(); // selects and folds Q4
+    rowAt(el, 'Work').click(); // selects and folds Work
+    key(rowAt(el, 'Work'), 'F2');
+    const input = el.querySelector<HTMLInputElement>('[data-testid="rename-input"]')!;
+    expect(input.value).toBe('Work');
+    input.value = 'Job';
+    // The engine renames the folder; the next listing shows the new paths.
+    api.renameFolder.mockImplementation(async () => {
+      app.setDocs(
+        [docSummary('Plan', ['Job', 'Q4'], 'note', 'plan'), docSummary('Hello', ['Inbox'], 'note', 'hello'), docSummary('Books', [], 'record', 'books')],
+        [['Archive']],
+      );
+    });
+    key(input, 'Enter');
+    await settle();
+    expect(api.renameFolder).toHaveBeenCalledExactlyOnceWith(['Work'], 'Job');
+    expect(rowsOf(el)).toEqual(['folder:Archive', 'folder:Inbox', 'note:Inbox/Hello', 'folder:Job', 'record:Books']);
+    expect(rowAt(el, 'Job').getAttribute('aria-selected')).toBe('true');
+    expect(rowAt(el, 'Job').getAttribute('aria-expanded')).toBe('false');
+    // Unfolded, its subfolder is still folded.
+    key(rowAt(el, 'Job'), 'ArrowRight');
+    expect(rowAt(el, 'Job/Q4').getAttribute('aria-expanded')).toBe('false');
   });
 
   it('creates a note in the selected folder', async () => {

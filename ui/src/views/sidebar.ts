@@ -10,6 +10,7 @@ import {
   moveDoc,
   moveFolder,
   renameDoc,
+  renameFolder,
   restoreDoc,
   trashDoc,
   type DocKind,
@@ -184,7 +185,7 @@ export function createSidebar(app: App): Sidebar {
         },
         twisty,
         h('span', { class: 'icon folder', 'aria-hidden': 'true' }),
-        h('span', { class: 'tree-label' }, row.node.name),
+        renaming === key ? renameInput(row) : h('span', { class: 'tree-label' }, row.node.name),
         h('span', { class: 'tree-count', 'aria-label': `${row.count} documents` }, String(row.count)),
       );
     } else {
@@ -361,10 +362,8 @@ export function createSidebar(app: App): Sidebar {
   function showMenu(row: Row, at: { x: number; y: number }): void {
     const li = list.querySelector<HTMLElement>('[aria-selected="true"]') ?? undefined;
     const items: MenuItem[] = [];
-    if (row.type === 'doc') {
-      items.push({ label: 'Open', run: () => void app.open(row.doc.id) });
-      items.push({ label: 'Rename (F2)', testid: 'menu-rename', run: () => startRename(row) });
-    }
+    if (row.type === 'doc') items.push({ label: 'Open', run: () => void app.open(row.doc.id) });
+    items.push({ label: 'Rename (F2)', testid: 'menu-rename', run: () => startRename(row) });
     items.push({ label: `New note here`, run: () => startCreate('note', dropTarget(row)) });
     items.push({ label: `New folder here`, run: () => startCreate('folder', dropTarget(row)) });
     items.push({ label: 'Cut (Ctrl+X)', testid: 'menu-cut', run: () => cutRow(row) });
@@ -455,22 +454,19 @@ export function createSidebar(app: App): Sidebar {
   }
 
   function startRename(row: Row): void {
-    if (row.type !== 'doc') {
-      showInfo('Folders cannot be renamed yet; move the documents into a new folder instead.');
-      return;
-    }
     if (creating !== null) return;
     selected = rowKey(row);
     renaming = rowKey(row);
     draw();
   }
 
-  function renameInput(row: Extract<Row, { type: 'doc' }>): HTMLInputElement {
+  function renameInput(row: Row): HTMLInputElement {
+    const current = row.type === 'doc' ? row.doc.title : row.node.name;
     const input = h('input', {
       class: 'tree-input',
       'data-testid': 'rename-input',
-      'aria-label': `New title for “${row.doc.title}”`,
-      value: row.doc.title,
+      'aria-label': row.type === 'doc' ? `New title for “${current}”` : `New name for the folder “${current}”`,
+      value: current,
       autocomplete: 'off',
       spellcheck: 'false',
     });
@@ -480,17 +476,31 @@ export function createSidebar(app: App): Sidebar {
       done = true;
       const title = input.value.trim();
       renaming = null;
-      if (!commit || title === '' || title === row.doc.title) {
+      if (!commit || title === '' || title === current) {
         draw();
         focusSelected();
         return;
       }
       input.disabled = true;
       try {
-        await renameDoc(row.doc.id, title);
+        if (row.type === 'doc') {
+          await renameDoc(row.doc.id, title);
+        } else {
+          await renameFolder(row.node.path, title);
+          // The folder keeps its place, its selection and whether it was folded.
+          const from = folderKey(row.node.path);
+          const to = folderKey([...row.node.path.slice(0, -1), title]);
+          if (selected === `folder:${from}`) selected = `folder:${to}`;
+          for (const k of [...collapsed]) {
+            if (k === from || k.startsWith(`${from}\u0000`)) {
+              collapsed.delete(k);
+              collapsed.add(to + k.slice(from.length));
+            }
+          }
+        }
         await app.refresh();
       } catch (e) {
-        app.fail(e, `Could not rename “${row.doc.title}”`);
+        app.fail(e, `Could not rename “${current}”`);
         draw();
       }
       focusSelected();

@@ -106,6 +106,72 @@ fn documents_live_in_folders_and_can_be_renamed_moved_and_trashed() {
 }
 
 #[test]
+fn a_folder_is_renamed_with_everything_in_it() {
+    let mut idx = Index::new();
+    idx.add_doc(doc(1), DocKind::Note, "Plan", &p("work/q4"), 100)
+        .unwrap();
+    idx.add_doc(doc(2), DocKind::Note, "Ideas", &p("work"), 100)
+        .unwrap();
+    idx.add_doc(doc(3), DocKind::Note, "Other", &p("home"), 100)
+        .unwrap();
+    idx.rename_folder(&p("work"), "Job").unwrap();
+    assert_eq!(paths(&idx), vec!["Job", "Job/q4", "home"]);
+    assert_eq!(idx.entry(&doc(1)).unwrap().folder, p("Job/q4"));
+    assert_eq!(idx.entry(&doc(2)).unwrap().folder, p("Job"));
+    assert_eq!(idx.entry(&doc(3)).unwrap().folder, p("home"));
+
+    // A rename to a taken name, of the root, of a missing folder, or to a
+    // bad name is refused and changes nothing.
+    let before = idx.export_snapshot();
+    assert!(matches!(
+        idx.rename_folder(&p("Job"), "home"),
+        Err(IndexError::FolderExists { path }) if path == p("home")
+    ));
+    assert!(matches!(
+        idx.rename_folder(&[], "x"),
+        Err(IndexError::InvalidFolderPath { .. })
+    ));
+    assert!(matches!(
+        idx.rename_folder(&p("nope"), "x"),
+        Err(IndexError::NoSuchFolder { .. })
+    ));
+    for bad in ["", "a/b", "two\nlines"] {
+        assert!(matches!(
+            idx.rename_folder(&p("Job"), bad),
+            Err(IndexError::InvalidTitle { .. })
+        ));
+    }
+    assert_eq!(paths(&idx), vec!["Job", "Job/q4", "home"]);
+    assert!(
+        idx.commit_pending().is_some(),
+        "the rename itself is pending"
+    );
+    let again = Index::load(&[&before]).unwrap();
+    assert_eq!(again.entries(), idx.entries());
+
+    // Renaming to the same name writes nothing.
+    idx.rename_folder(&p("Job"), "Job").unwrap();
+    assert!(idx.commit_pending().is_none());
+}
+
+#[test]
+fn concurrent_folder_renames_agree_on_one_name() {
+    let mut a = Index::new();
+    a.add_doc(doc(1), DocKind::Note, "Plan", &p("work"), 100)
+        .unwrap();
+    let mut b = fork(&mut a);
+    a.rename_folder(&p("work"), "Job").unwrap();
+    b.rename_folder(&p("work"), "Office").unwrap();
+    exchange(&mut a, &mut b);
+    assert_eq!(paths(&a), paths(&b));
+    assert_eq!(paths(&a).len(), 1);
+    assert_eq!(
+        a.entry(&doc(1)).unwrap().folder,
+        b.entry(&doc(1)).unwrap().folder
+    );
+}
+
+#[test]
 fn bad_input_is_refused_with_a_clear_error() {
     let mut idx = Index::new();
     for bad in ["", "   ", "two\nlines"] {

@@ -31,3 +31,38 @@ pub fn new_workspace() -> (tempfile::TempDir, Workspace) {
 pub fn reopen(dir: &tempfile::TempDir) -> Workspace {
     Workspace::open(dir.path(), Some(PASS)).unwrap()
 }
+
+/// A renamed folder keeps what is in it, and the rename is on disk for the
+/// next process; a rename onto a folder beside it is refused and writes
+/// nothing.
+#[test]
+fn a_renamed_folder_keeps_its_documents_across_a_reopen() {
+    let (dir, mut ws) = new_workspace();
+    ws.create_note("Plan", "/work/q4", "ship it\n").unwrap();
+    ws.create_note("Groceries", "/home", "milk\n").unwrap();
+    ws.rename_folder("/work", "Job").unwrap();
+    let err = ws.rename_folder("/Job", "home").unwrap_err();
+    assert_eq!(err.code(), "invalid_index_op");
+    assert!(
+        err.to_string().contains("a folder `home` already exists"),
+        "{err}"
+    );
+    drop(ws);
+
+    let ws = reopen(&dir);
+    let paths: Vec<String> = ws
+        .list(false)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.path)
+        .collect();
+    assert_eq!(paths, vec!["Job/q4/Plan", "home/Groceries"]);
+    assert_eq!(
+        ws.folders(),
+        vec![
+            vec!["Job".to_owned()],
+            vec!["Job".to_owned(), "q4".to_owned()],
+            vec!["home".to_owned()],
+        ]
+    );
+}
