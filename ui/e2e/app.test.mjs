@@ -389,9 +389,11 @@ describe('Weft in a real window', { concurrency: false }, () => {
     await desk.withApp(home, async (d) => {
       await d.waitFor(rowOf('Work/Q4/Plan'));
       await d.click(await d.find(rowOf('Work')));
+      // F2 opens the name for editing with all of it selected; typing replaces it.
+      // (WebDriver's Element Clear would blur the input, which commits it.)
       await d.keys(KEY.f2);
-      await d.type(await d.find('[data-testid="rename-input"]'), 'Job');
-      await d.keys(KEY.enter);
+      await d.waitFor('[data-testid="rename-input"]');
+      await d.keys(`Job${KEY.enter}`);
       await d.waitFor(rowOf('Job'));
       await d.waitGone(rowOf('Work'));
       // The rename is the engine's: the CLI sees it while the app runs.
@@ -400,8 +402,8 @@ describe('Weft in a real window', { concurrency: false }, () => {
       assert.doesNotMatch(listed, /Work/);
       // A name taken beside it is refused, says why, and changes nothing.
       await d.keys(KEY.f2);
-      await d.type(await d.find('[data-testid="rename-input"]'), 'Home');
-      await d.keys(KEY.enter);
+      await d.waitFor('[data-testid="rename-input"]');
+      await d.keys(`Home${KEY.enter}`);
       const toast = await d.waitFor('.toast.error');
       assert.match(await d.text(toast), /already exists/);
       assert.match(weft(home, 'ls'), /Job\/Q4\/Plan/);

@@ -12,8 +12,17 @@ import { alertBox } from './toast';
 
 // Loaded on first use: the editor brings Quill and Loro's WebAssembly, which the
 // window does not need until a note is opened.
+// One import for every caller: WebKit resolves a second `import()` of a module whose
+// top-level await (Loro's WebAssembly) is still pending before the module has run,
+// and its exports then throw "Cannot access uninitialized variable" (the preload
+// below and a click on a note, a moment apart). A failed load is retried next time.
+let editorModule: Promise<typeof import('../editor')> | null = null;
 async function loadEditor(): Promise<typeof import('../editor')> {
-  return import('../editor');
+  editorModule ??= import('../editor').catch((e: unknown) => {
+    editorModule = null;
+    throw e;
+  });
+  return editorModule;
 }
 
 /**
