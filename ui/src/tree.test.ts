@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DocSummary } from './api';
-import { buildTree, flatten, folderForNew, folderKey, navigate, trashed, type Row } from './tree';
+import { buildTree, flatten, folderForNew, folderKey, navigate, renameFolderKeys, trashed, type Row } from './tree';
 
 let n = 0;
 function doc(
@@ -143,5 +143,13 @@ describe('keyboard navigation and the folder for new documents', () => {
     expect(folderForNew(rows[3])).toEqual(['F']);
     expect(folderForNew(rows[4])).toEqual([]);
     expect(folderForNew(undefined)).toEqual([]);
+  });
+});
+
+describe('renameFolderKeys', () => {
+  it('renames the folder and what is inside it, not a folder whose name only starts the same', () => {
+    const keys = new Set([['Work'], ['Work', 'Q4'], ['Workshop'], ['Home', 'Work']].map(folderKey));
+    renameFolderKeys(keys, ['Work'], ['Job']);
+    expect([...keys].map((k) => k.split('\u0000').join('/')).sort()).toEqual(['Home/Work', 'Job', 'Job/Q4', 'Workshop']);
   });
 });

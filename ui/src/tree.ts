@@ -24,6 +24,22 @@ export function folderKey(path: readonly string[]): string {
   return path.join('\u0000');
 }
 
+/**
+ * Rewrites the folder keys in `keys` that are `from` or inside it as if the folder
+ * were `to` (a renamed folder keeps which of its folders were folded).
+ */
+export function renameFolderKeys(keys: Set<string>, from: readonly string[], to: readonly string[]): void {
+  const old = folderKey(from);
+  const inside = `${old}\u0000`;
+  const renamed = folderKey(to);
+  for (const k of [...keys]) {
+    if (k === old || k.startsWith(inside)) {
+      keys.delete(k);
+      keys.add(renamed + k.slice(old.length));
+    }
+  }
+}
+
 function newFolder(path: string[]): FolderNode {
   return { name: path[path.length - 1] ?? '', path, key: folderKey(path), folders: [], docs: [] };
 }

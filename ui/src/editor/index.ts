@@ -22,7 +22,7 @@ import 'quill/dist/quill.core.css';
 import './editor.css';
 import { ApiError, openNote } from '../api';
 import { QUILL_FORMATS, SOFT_BREAK_EMBED } from './attrs';
-import { bind, configureNoteDoc } from './binding';
+import { BODY, bind, configureNoteDoc } from './binding';
 import { NoteSync, apiStore, type NoteStore, type SaveState } from './sync';
 
 export { bind, configureNoteDoc } from './binding';
@@ -496,7 +496,7 @@ export async function warmUp(): Promise<string> {
   // A history of a few thousand small edits with marks, as a note that was typed has:
   // enough for JavaScriptCore to compile the hot WebAssembly loops in their optimized
   // tier, not only once each.
-  const body = sample.getText('body');
+  const body = sample.getText(BODY);
   for (let p = 0; p < 40; p++) {
     for (let i = 0; i < 60; i++) body.insert(body.length, i % 12 === 11 ? ' ' : 'w');
     body.insert(body.length, '\n');

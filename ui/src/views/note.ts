@@ -10,9 +10,8 @@ import { historyPanel, type HistoryPanel } from './history';
 import type { Pane } from './pane';
 import { alertBox } from './toast';
 
-// Loaded on first use: the editor brings Quill and Loro's WebAssembly, which the
-// window does not need until a note is opened.
-// One import for every caller: WebKit resolves a second `import()` of a module whose
+// Not in the start-up bundle: the editor brings Quill and Loro's WebAssembly, which
+// the first paint does not need (preloadEditor loads it after). One import for every caller: WebKit resolves a second `import()` of a module whose
 // top-level await (Loro's WebAssembly) is still pending before the module has run,
 // and its exports then throw "Cannot access uninitialized variable" (the preload
 // below and a click on a note, a moment apart). A failed load is retried next time.

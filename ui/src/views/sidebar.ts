@@ -17,7 +17,7 @@ import {
 } from '../api';
 import { canMove, describeTarget, dropTarget, itemOf, type MoveItem } from '../dnd';
 import { h } from '../dom';
-import { buildTree, flatten, folderForNew, folderKey, navigate, rowKey, trashed, type Row } from '../tree';
+import { buildTree, flatten, folderForNew, folderKey, navigate, renameFolderKeys, rowKey, trashed, type Row } from '../tree';
 import type { App } from './app';
 import { indented } from './brand';
 import { openMenu, type MenuItem } from './menu';
@@ -488,15 +488,9 @@ export function createSidebar(app: App): Sidebar {
         } else {
           await renameFolder(row.node.path, title);
           // The folder keeps its place, its selection and whether it was folded.
-          const from = folderKey(row.node.path);
-          const to = folderKey([...row.node.path.slice(0, -1), title]);
-          if (selected === `folder:${from}`) selected = `folder:${to}`;
-          for (const k of [...collapsed]) {
-            if (k === from || k.startsWith(`${from}\u0000`)) {
-              collapsed.delete(k);
-              collapsed.add(to + k.slice(from.length));
-            }
-          }
+          const to = [...row.node.path.slice(0, -1), title];
+          if (selected === rowKey(row)) selected = `folder:${folderKey(to)}`;
+          renameFolderKeys(collapsed, row.node.path, to);
         }
         await app.refresh();
       } catch (e) {
