@@ -175,6 +175,7 @@ pub(crate) async fn sync_stream(
                     key,
                     code: RefuseCode::RateLimited,
                     message,
+                    retry_after_s: Some(u32::try_from(retry).unwrap_or(u32::MAX)),
                 })
                 .await;
             return;

@@ -20,11 +20,34 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
+/// The first pause after a failed accept, and the longest.
+const ACCEPT_PAUSE: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(1));
+
+/// The pause after another failed accept: doubled, up to the longest.
+fn next_pause(pause: Duration) -> Duration {
+    (pause * 2).min(ACCEPT_PAUSE.1)
+}
+
 /// Serves until the process ends.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let mut pause = ACCEPT_PAUSE.0;
     loop {
-        let Ok((sock, _)) = listener.accept().await else {
-            continue;
+        let sock = match listener.accept().await {
+            Ok((sock, _)) => {
+                pause = ACCEPT_PAUSE.0;
+                sock
+            }
+            Err(e) => {
+                // Out of file descriptors (EMFILE) and the like do not clear by
+                // retrying at once: retrying in a loop would spin a core.
+                tracing::warn!(
+                    "accepting an HTTP connection: {e}; next try in {} ms",
+                    pause.as_millis()
+                );
+                tokio::time::sleep(pause).await;
+                pause = next_pause(pause);
+                continue;
+            }
         };
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -98,4 +121,22 @@ async fn respond(sock: &mut TcpStream, code: u16, ctype: &str, body: &str) -> st
     sock.write_all(head.as_bytes()).await?;
     sock.write_all(body.as_bytes()).await?;
     sock.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_accepts_back_off_to_a_second() {
+        let mut p = ACCEPT_PAUSE.0;
+        let mut seen = vec![p];
+        for _ in 0..10 {
+            p = next_pause(p);
+            seen.push(p);
+        }
+        assert_eq!(seen[1], Duration::from_millis(20));
+        assert_eq!(*seen.last().unwrap(), Duration::from_secs(1));
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+    }
 }

@@ -49,6 +49,8 @@ pub(crate) enum ShardMsg {
         key: u64,
         code: RefuseCode,
         message: String,
+        /// When the peer may try again, sent as the frame's typed retry time.
+        retry_after_s: Option<u32>,
     },
     Detach {
         key: u64,
@@ -139,7 +141,12 @@ impl Shard {
         match msg {
             ShardMsg::Attach(a) => self.attach(a),
             ShardMsg::Frame { key, body } => self.frame(key, &body),
-            ShardMsg::Refuse { key, code, message } => self.refuse(key, code, &message),
+            ShardMsg::Refuse {
+                key,
+                code,
+                message,
+                retry_after_s,
+            } => self.refuse(key, code, &message, retry_after_s),
             ShardMsg::Detach { key } => {
                 self.remove(key);
             }
@@ -274,9 +281,10 @@ impl Shard {
 
     /// Queues a refusal for the peer and ends its session; the writer
     /// sends what is queued, then closes the stream.
-    fn refuse(&mut self, key: u64, code: RefuseCode, message: &str) {
+    fn refuse(&mut self, key: u64, code: RefuseCode, message: &str, retry_after_s: Option<u32>) {
         if let Some(c) = self.remove(key) {
-            let _ = c.tx.try_send(prefixed(&Session::refusal(code, message)));
+            let body = c.session.refusal_to_peer(code, message, retry_after_s);
+            let _ = c.tx.try_send(prefixed(&body));
         }
     }
 
@@ -418,7 +426,9 @@ impl Shard {
                             // reason, which the device shows in its status.
                             self.metrics.reject(Rejection::Quota);
                             tracing::info!(%peer, workspace = %ws, "{e}");
-                            self.refuse(key, RefuseCode::QuotaExceeded, &e.to_string());
+                            // Space frees only when the workspace is forgotten or the
+                            // quota raised: no sooner than a minute.
+                            self.refuse(key, RefuseCode::QuotaExceeded, &e.to_string(), Some(60));
                             return false;
                         }
                         Err(e) => {
@@ -549,6 +559,7 @@ impl Shard {
                             k,
                             RefuseCode::UnknownWorkspace,
                             "the workspace was removed from this relay",
+                            None,
                         );
                     }
                     Response::Ok(WireUsage {

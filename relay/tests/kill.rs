@@ -94,7 +94,7 @@ async fn a_relay_killed_under_load_loses_no_acknowledged_change() {
     )
     .unwrap();
     ews.add_relay(&addr.to_string()).unwrap();
-    ews.create_note("before", "", "written before the crash")
+    ews.create_note("before", &[], "written before the crash")
         .unwrap();
     let e = node::start(
         ews,
@@ -180,7 +180,7 @@ async fn a_relay_killed_under_load_loses_no_acknowledged_change() {
     // E keeps writing while the relay is down.
     for i in 0..5 {
         e.call(move |ws| {
-            ws.create_note(&format!("during {i}"), "", "offline")
+            ws.create_note(&format!("during {i}"), &[], "offline")
                 .unwrap()
         })
         .await

@@ -7,6 +7,7 @@
 
 use tauri::ipc::Response;
 use tauri::{AppHandle, Manager};
+use weft_core::ErrorCode;
 use weft_engine::config::ConfigFile;
 use weft_engine::{DocId, DocSummary, Holder, SearchHit, Shown};
 use zeroize::Zeroizing;
@@ -44,13 +45,12 @@ fn open(app: &AppHandle) -> Result<Open, UiError> {
 }
 
 fn doc_id(id: &str) -> Result<DocId, UiError> {
-    id.parse()
-        .map_err(|_| UiError::new("invalid_id", format!("`{id}` is not a document id")))
-}
-
-/// The engine's folder path syntax ("a/b") from the UI's list of names.
-fn folder_path(folder: &[String]) -> String {
-    folder.join("/")
+    id.parse().map_err(|_| {
+        UiError::new(
+            ErrorCode::InvalidValue,
+            format!("`{id}` is not a document id"),
+        )
+    })
 }
 
 /// Where the window stands: no workspace, locked, or open (opening it if it can).
@@ -109,7 +109,7 @@ pub async fn create_note(
 ) -> Result<DocSummary, UiError> {
     let o = open(&app)?;
     let id = o
-        .call(move |ws| ws.create_note(&title, &folder_path(&folder), ""))
+        .call(move |ws| ws.create_note(&title, &folder, ""))
         .await?;
     created(&o, id).await
 }
@@ -123,7 +123,7 @@ pub async fn create_record(
 ) -> Result<DocSummary, UiError> {
     let o = open(&app)?;
     let id = o
-        .call(move |ws| ws.create_record(&title, &folder_path(&folder), &serde_json::json!({})))
+        .call(move |ws| ws.create_record(&title, &folder, &serde_json::json!({})))
         .await?;
     created(&o, id).await
 }
@@ -131,9 +131,7 @@ pub async fn create_record(
 /// Creates an empty folder.
 #[tauri::command]
 pub async fn create_folder(app: AppHandle, path: Vec<String>) -> Result<(), UiError> {
-    open(&app)?
-        .call(move |ws| ws.create_folder(&folder_path(&path)))
-        .await
+    open(&app)?.call(move |ws| ws.create_folder(&path)).await
 }
 
 /// Renames a document.
@@ -149,9 +147,7 @@ pub async fn rename_doc(app: AppHandle, id: String, title: String) -> Result<(),
 #[tauri::command]
 pub async fn move_doc(app: AppHandle, id: String, folder: Vec<String>) -> Result<(), UiError> {
     let id = doc_id(&id)?;
-    open(&app)?
-        .call(move |ws| ws.move_doc(&id, &folder_path(&folder)))
-        .await
+    open(&app)?.call(move |ws| ws.move_doc(&id, &folder)).await
 }
 
 /// Moves a folder (with everything in it) under another.
@@ -162,7 +158,7 @@ pub async fn move_folder(
     parent: Vec<String>,
 ) -> Result<(), UiError> {
     open(&app)?
-        .call(move |ws| ws.move_folder(&folder_path(&path), &folder_path(&parent)))
+        .call(move |ws| ws.move_folder(&path, &parent))
         .await
 }
 
@@ -170,7 +166,7 @@ pub async fn move_folder(
 #[tauri::command]
 pub async fn rename_folder(app: AppHandle, path: Vec<String>, name: String) -> Result<(), UiError> {
     open(&app)?
-        .call(move |ws| ws.rename_folder(&folder_path(&path), &name))
+        .call(move |ws| ws.rename_folder(&path, &name))
         .await
 }
 
@@ -225,7 +221,10 @@ pub async fn get_record(app: AppHandle, id: String) -> Result<RecordView, UiErro
     let id = doc_id(&id)?;
     match open(&app)?.call(move |ws| ws.show(&id, None)).await? {
         Shown::Record { json, conflicts } => Ok(RecordView { json, conflicts }),
-        Shown::Note { .. } => Err(UiError::new("wrong_kind", "this document is a note")),
+        Shown::Note { .. } => Err(UiError::new(
+            ErrorCode::WrongKind,
+            "this document is a note",
+        )),
     }
 }
 
@@ -338,7 +337,10 @@ pub async fn get_settings(app: AppHandle) -> Result<SettingsView, UiError> {
 pub async fn set_device_name(app: AppHandle, name: String) -> Result<(), UiError> {
     let name = name.trim().to_owned();
     if name.is_empty() {
-        return Err(UiError::new("invalid_name", "a device needs a name"));
+        return Err(UiError::new(
+            ErrorCode::InvalidName,
+            "a device needs a name",
+        ));
     }
     let home = open(&app)?.home;
     tauri::async_runtime::spawn_blocking(move || {

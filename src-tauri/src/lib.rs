@@ -4,6 +4,7 @@
 //! at compile time) talks to the engine only through the commands in `commands`; every
 //! error reaches it as `{code, message}` ([`UiError`]).
 
+pub mod bindings;
 mod commands;
 mod session;
 mod views;
@@ -58,7 +59,7 @@ fn launch(home: Result<PathBuf, weft_engine::EngineError>) -> Result<(), Desktop
         if let Some(app) = sink_handle.get() {
             let sent = match &e {
                 UiEvent::DocsChanged(docs) => {
-                    app.emit(e.name(), serde_json::json!({ "docs": docs }))
+                    app.emit(e.name(), session::DocsChanged { docs: docs.clone() })
                 }
                 UiEvent::SyncChanged => app.emit(e.name(), ()),
             };

@@ -11,18 +11,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
+use weft_core::{Coded, ErrorCode};
 use weft_engine::config::ConfigFile;
 use weft_engine::node::{self, NodeEvent, NodeHandle};
 use weft_engine::{EngineError, Invite, KeyBackend, Workspace};
 
 /// An error as the UI receives it: it matches on `code` only and shows `message`.
-///
-/// Codes are [`EngineError::code`]'s, plus this shell's own: `invalid_name`,
-/// `invalid_id`, `not_open`, `node` (the sync node failed or stopped), `internal`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Every code is one of the table in `weft_core::error_code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct UiError {
-    /// Stable, machine-readable.
-    pub code: &'static str,
+    /// Stable, machine-readable: one of the table in `weft_core::error_code`.
+    #[ts(type = "ErrorCode")]
+    pub code: ErrorCode,
     /// For people; names what was wrong.
     pub message: String,
 }
@@ -31,13 +31,13 @@ impl UiError {
     /// A failure of this shell itself (a lost thread, a poisoned lock), not of the user's data.
     pub fn internal(message: impl Into<String>) -> Self {
         UiError {
-            code: "internal",
+            code: ErrorCode::Internal,
             message: message.into(),
         }
     }
 
     /// An error with the shell's own `code`.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         UiError {
             code,
             message: message.into(),
@@ -49,7 +49,7 @@ impl From<EngineError> for UiError {
     fn from(e: EngineError) -> Self {
         UiError {
             code: e.code(),
-            message: e.to_string(),
+            message: weft_core::error_code::render(&e),
         }
     }
 }
@@ -58,13 +58,13 @@ impl From<node::NodeError> for UiError {
     fn from(e: node::NodeError) -> Self {
         match e {
             node::NodeError::Engine(e) => e.into(),
-            other => UiError::new("node", other.to_string()),
+            other => UiError::new(other.code(), weft_core::error_code::render(&other)),
         }
     }
 }
 
 /// Where the window stands with its workspace; the UI picks its screen from `state`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum WorkspaceView {
     /// No workspace at `home` yet: offer to create or join one.
@@ -105,6 +105,13 @@ impl UiEvent {
             UiEvent::SyncChanged => "weft://sync-changed",
         }
     }
+}
+
+/// The payload of `weft://docs-changed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct DocsChanged {
+    /// The documents another device changed (ids).
+    pub docs: Vec<String>,
 }
 
 /// Where events go (the Tauri app handle's `emit`, or a test's channel).
@@ -191,7 +198,7 @@ impl Session {
     pub fn open(&self) -> Result<Open, UiError> {
         self.open
             .clone()
-            .ok_or_else(|| UiError::new("not_open", "no workspace is open"))
+            .ok_or_else(|| UiError::new(ErrorCode::NotOpen, "no workspace is open"))
     }
 
     /// Opens the workspace if it can be opened without asking (keys in the OS keyring)
@@ -235,7 +242,10 @@ impl Session {
     pub fn create_with(&mut self, name: &str, keys: KeyBackend) -> Result<WorkspaceView, UiError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(UiError::new("invalid_name", "a workspace needs a name"));
+            return Err(UiError::new(
+                ErrorCode::InvalidName,
+                "a workspace needs a name",
+            ));
         }
         let home = self.home()?.to_owned();
         let ws = Workspace::init(&home, name, keys)?;
@@ -250,8 +260,12 @@ impl Session {
 
     /// [`Session::join`] with the keys where `keys` says.
     pub fn join_with(&mut self, code: &str, keys: KeyBackend) -> Result<WorkspaceView, UiError> {
-        let invite = Invite::decode(code.trim())
-            .map_err(|e| UiError::new("invalid_invite", format!("reading the invite code: {e}")))?;
+        let invite = Invite::decode(code.trim()).map_err(|e| {
+            UiError::new(
+                ErrorCode::InvalidInvite,
+                format!("reading the invite code: {e}"),
+            )
+        })?;
         let home = self.home()?.to_owned();
         let (ws, _ignored) = Workspace::join_invite(&home, invite, keys)?;
         self.keep(ws)

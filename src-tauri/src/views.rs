@@ -1,26 +1,29 @@
-//! The shapes the UI receives (ui/src/api.ts mirrors them), built from what the engine
-//! returns. Only reshaping here: what the CLI prints from the same facts, the engine
-//! computes.
+//! The shapes the UI receives, built from what the engine returns. Their TypeScript is
+//! generated (`ts_rs::TS`, into ui/src/generated/ipc.ts, see `bindings.rs`), so the UI
+//! cannot drift from them. Only reshaping here: what the CLI prints from the same facts,
+//! the engine computes.
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
+use ts_rs::TS;
 use weft_engine::node::Protocol;
 use weft_engine::{Invite, PeerRecord, Shown, Version};
 
 use crate::session::{Open, UiError};
 
 /// A record's content.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct RecordView {
     /// The winning values.
+    #[ts(type = "Record<string, unknown>")]
     pub json: serde_json::Value,
     /// Fields with concurrent values.
     pub conflicts: Vec<weft_engine::ConflictView>,
 }
 
 /// A document as it was at one version.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Preview {
     /// A note, as Markdown.
@@ -31,6 +34,7 @@ pub enum Preview {
     /// A record.
     Record {
         /// Its values.
+        #[ts(type = "Record<string, unknown>")]
         json: serde_json::Value,
         /// Its concurrent values.
         conflicts: Vec<weft_engine::ConflictView>,
@@ -46,13 +50,17 @@ impl From<Shown> for Preview {
     }
 }
 
-/// One version, with its device's name.
-#[derive(Debug, Serialize)]
+/// One version of a document (newest last), with its device's name.
+#[derive(Debug, Serialize, TS)]
 pub struct VersionView {
+    /// 1-based; what `preview_version` and `restore_version` take.
     number: usize,
+    /// RFC 3339, UTC, the author's clock.
     time: String,
+    #[ts(type = "number")]
     time_ms: i64,
     device: String,
+    /// The device's name as it announced it; empty when unknown.
     device_name: String,
     this_device: bool,
     summary: String,
@@ -82,32 +90,80 @@ impl VersionView {
     }
 }
 
+/// How a device is reached right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// On this network (found by mDNS).
+    Lan,
+    /// Dialled by address.
+    Direct,
+    /// Through a relay's circuit.
+    Relayed,
+    /// Direct after a hole punch.
+    HolePunched,
+    /// Not connected.
+    Offline,
+}
+
+impl Via {
+    /// The connection as the peer table spells it (weft-net's classification).
+    fn of(connection: &str) -> Via {
+        match connection {
+            "lan" => Via::Lan,
+            "direct" => Via::Direct,
+            "relayed" => Via::Relayed,
+            "hole-punched" => Via::HolePunched,
+            _ => Via::Offline,
+        }
+    }
+}
+
 /// One device in the devices panel.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct Device {
     id: String,
     name: String,
-    /// lan, direct, relayed, hole-punched or offline.
-    via: String,
+    via: Via,
+    /// The device is the relay (`weft-relay`), not a member's device.
     relay: bool,
+    /// ms since the Unix epoch; null if never fully in sync.
+    #[ts(type = "number | null")]
     last_sync_ms: Option<i64>,
+    /// Holds exactly what this device holds.
     in_sync: bool,
 }
 
 /// One relay.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct RelayView {
     addr: String,
+    /// "in sync", "quota full: …", "not reached yet".
     status: String,
 }
 
+/// The status indicator's three states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Connected to at least one device and nothing outstanding.
+    Synced,
+    /// Changes on their way (`pending`).
+    Syncing,
+    /// No device connected.
+    Offline,
+}
+
 /// The status indicator and the devices panel.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct SyncStatus {
-    state: &'static str,
+    state: SyncState,
+    /// Changes known to exist that this device does not hold yet.
+    #[ts(type = "number")]
     pending: u64,
     devices: Vec<Device>,
     relays: Vec<RelayView>,
+    /// This device's own listen addresses (for a manual `weft peer add`).
     addresses: Vec<String>,
 }
 
@@ -155,10 +211,10 @@ pub async fn sync_status(o: &Open) -> Result<SyncStatus, UiError> {
             let online = connected.contains(&id);
             Device {
                 name: p.name.clone(),
-                via: if online && !p.connection.is_empty() {
-                    p.connection.clone()
+                via: if online {
+                    Via::of(&p.connection)
                 } else {
-                    "offline".to_owned()
+                    Via::Offline
                 },
                 relay: relay_ids.contains(&id),
                 last_sync_ms: p.last_sync_ms,
@@ -170,11 +226,11 @@ pub async fn sync_status(o: &Open) -> Result<SyncStatus, UiError> {
     let progress = o.progress();
     let pending = progress.known.saturating_sub(progress.held);
     let state = if connected.is_empty() {
-        "offline"
+        SyncState::Offline
     } else if pending > 0 {
-        "syncing"
+        SyncState::Syncing
     } else {
-        "synced"
+        SyncState::Synced
     };
     let addresses = o
         .node
@@ -199,7 +255,7 @@ pub async fn sync_status(o: &Open) -> Result<SyncStatus, UiError> {
 }
 
 /// An invite as the pairing dialog shows it (the dialog draws its QR code).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct InviteView {
     code: String,
     name: String,
@@ -218,7 +274,7 @@ impl InviteView {
 }
 
 /// The settings dialog.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct SettingsView {
     /// The name other devices see.
     pub device_name: String,

@@ -99,7 +99,7 @@ fn editor_typing_is_sealed_and_reaches_a_joined_device_which_edits_back() {
 
     rt.block_on(async {
         let doc: DocId = oa
-            .call(|ws| ws.create_note("Plan", "Work", "first line"))
+            .call(|ws| ws.create_note("Plan", &["Work".into()], "first line"))
             .await
             .unwrap();
         // The editor's replica: the store's snapshot, its own peer, its own typing.

@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
   },
 });
 const RUNS = Math.max(1, Number(args.runs));
-const TRACE = process.env.WEFT_TRACE ?? resolve(UI, '../../shared/traces/automerge-paper.json.gz');
+const TRACE = process.env.WEFT_TRACE ?? resolve(UI, '../testdata/traces/automerge-paper.json.gz');
 
 // attrs.ts is TypeScript with no imports: strip the types and load it.
 const tmp = mkdtempSync(join(tmpdir(), 'weft-bench-'));

@@ -50,7 +50,7 @@ const TARGET = JSON.parse(
 // The harness reads WEFT_BIN when it loads: set it first, so the app is the release one.
 process.env.WEFT_BIN ??= join(TARGET, 'release', 'weft');
 const SEED_PAPER = process.env.WEFT_SEED_PAPER ?? join(TARGET, 'release', 'examples', 'seed_paper');
-const TRACE = process.env.WEFT_TRACE ?? resolve(REPO, '../shared/traces/automerge-paper.json.gz');
+const TRACE = process.env.WEFT_TRACE ?? resolve(REPO, 'testdata/traces/automerge-paper.json.gz');
 const { Desktop, until, quietHome, weft, WEFT } = await import('../e2e/harness.mjs');
 
 const DOCS = 1000;

@@ -15,5 +15,7 @@ describe('toApiError', () => {
     });
     expect(toApiError(new Error('boom'))).toMatchObject({ code: 'ipc', message: 'boom' });
     expect(toApiError({ code: 7, message: 'x' }).code).toBe('ipc');
+    // A code outside the generated table is not passed on as if it were one.
+    expect(toApiError({ code: 'made_up', message: 'x' }).code).toBe('internal');
   });
 });

@@ -3,140 +3,63 @@
 // in ui/ imports @tauri-apps/api.
 import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { ERROR_CATEGORY, type ErrorCode } from './generated/errors';
 
-export type DocKind = 'note' | 'record';
+export type { ErrorCode } from './generated/errors';
 
-/** One document, as weft-engine's `DocSummary` serializes it. */
-export interface DocSummary {
-  id: string;
-  kind: DocKind;
-  title: string;
-  /** Folder path from the root; empty for a top-level document. */
-  folder: string[];
-  /** `folder/…/title`. */
-  path: string;
-  /** In the trash. */
-  deleted: boolean;
-  /** RFC 3339, UTC. */
-  created: string;
-  /** RFC 3339, UTC. */
-  updated: string;
-}
+// The types of every payload are generated from the Rust definitions
+// (src-tauri/src/bindings.rs, `make bindings`), so they cannot drift from the shell.
+import type {
+  ConflictView,
+  DocKind as AnyDocKind,
+  DocsChanged,
+  InviteView,
+  SettingsView,
+  VersionView,
+} from './generated/ipc';
+import { EVENTS } from './generated/ipc';
 
-/** Where the window stands with its workspace. */
-export type WorkspaceView =
-  | { state: 'missing'; home: string }
-  | { state: 'locked'; home: string }
-  | { state: 'open'; home: string; name: string; device: string };
+export type {
+  Device,
+  DocSummary,
+  Holder,
+  Preview,
+  RecordView,
+  RelayView,
+  SearchHit,
+  SyncState,
+  SyncStatus,
+  Via,
+  WorkspaceView,
+} from './generated/ipc';
+import type {
+  DocSummary,
+  Holder,
+  Preview,
+  RecordView,
+  SearchHit,
+  SyncStatus,
+  WorkspaceView,
+} from './generated/ipc';
 
+/** What the UI lists and opens: the index document is never one of them. */
+export type DocKind = Exclude<AnyDocKind, 'index'>;
 /** A field written concurrently on several devices: every value Automerge kept. */
-export interface Conflict {
-  /** JSON pointer, e.g. `/status`. */
-  pointer: string;
-  values: unknown[];
-}
-
-/** A record's content: the winning values and any concurrent ones. */
-export interface RecordView {
-  json: Record<string, unknown>;
-  conflicts: Conflict[];
-}
-
+export type Conflict = ConflictView;
 /** One version of a document (newest last). */
-export interface Version {
-  /** 1-based; what `previewVersion` and `restoreVersion` take. */
-  number: number;
-  /** RFC 3339, UTC, the author's clock. */
-  time: string;
-  time_ms: number;
-  device: string;
-  /** The device's name as it announced it; empty when unknown. */
-  device_name: string;
-  this_device: boolean;
-  summary: string;
-}
-
-/** A document as it was at one version. */
-export type Preview =
-  | { kind: 'note'; markdown: string }
-  | { kind: 'record'; json: Record<string, unknown>; conflicts: Conflict[] };
-
-/** How a device is reached right now; `offline` when it is not connected. */
-export type Via = 'lan' | 'direct' | 'relayed' | 'hole-punched' | 'offline';
-
-export interface Device {
-  id: string;
-  name: string;
-  via: Via;
-  /** The device is the relay (`weft-relay`), not a member's device. */
-  relay: boolean;
-  /** ms since the Unix epoch; null if never fully in sync. */
-  last_sync_ms: number | null;
-  /** Holds exactly what this device holds. */
-  in_sync: boolean;
-}
-
-/** The status indicator's three states, and the devices panel. */
-export interface SyncStatus {
-  /** `synced`: connected to at least one device and nothing outstanding;
-   *  `syncing`: `pending` changes on their way; `offline`: no device connected. */
-  state: 'synced' | 'syncing' | 'offline';
-  /** Changes known to exist that this device does not hold yet. */
-  pending: number;
-  devices: Device[];
-  relays: RelayView[];
-  /** This device's own listen addresses (for a manual `weft peer add`). */
-  addresses: string[];
-}
-
-export interface RelayView {
-  addr: string;
-  /** "in sync 2 min ago", "quota full: …", "not reached yet". */
-  status: string;
-}
-
-/** Which devices hold a document's latest changes. */
-export interface Holder {
-  device: string;
-  name: string;
-  this_device: boolean;
-  latest: boolean;
-  last_sync_ms: number | null;
-}
-
-export interface Invite {
-  /** The code another device passes to `weft join` or the Join screen. It does not
-   *  expire: it carries the workspace key, so it is as secret as a password. */
-  code: string;
-  /** The workspace's name. */
-  name: string;
-}
-
-export interface Settings {
-  device_name: string;
-  /** The workspace home (data location). */
-  home: string;
-  relays: string[];
-}
-
-export interface SearchHit {
-  id: string;
-  kind: DocKind;
-  title: string;
-  path: string;
-  /** A piece of the text around the first match; empty for a title match only. */
-  snippet: string;
-}
+export type Version = VersionView;
+export type Invite = InviteView;
+export type Settings = SettingsView;
 
 /**
  * An error from the shell. Match on `code` only; `message` is for people.
- * Codes come from weft-engine (`EngineError::code`) plus the shell's own
- * (`invalid_name`, `not_open`, `internal`); `ipc` means the call never reached it.
+ * Codes are the one table in weft-core (`error_code.rs`), generated into
+ * `generated/errors.ts`; `ipc` means the call never reached the shell.
  */
 export class ApiError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
@@ -149,12 +72,16 @@ export function toApiError(e: unknown): ApiError {
   if (typeof e === 'object' && e !== null && 'code' in e && 'message' in e) {
     const { code, message } = e as { code: unknown; message: unknown };
     if (typeof code === 'string' && typeof message === 'string') {
-      return new ApiError(code, message);
+      return new ApiError(isErrorCode(code) ? code : 'internal', message);
     }
   }
   // Tauri rejects with a plain string when the command itself is missing or the
   // arguments do not deserialize.
   return new ApiError('ipc', e instanceof Error ? e.message : String(e));
+}
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CATEGORY, code);
 }
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -338,10 +265,10 @@ export function search(query: string): Promise<SearchHit[]> {
 /** Documents changed by another device (or another process on this one). An empty
  *  list means the window fell behind: anything may have changed. */
 export function onDocsChanged(f: (docs: string[]) => void): Promise<UnlistenFn> {
-  return listen<{ docs: string[] }>('weft://docs-changed', (e) => f(e.payload.docs));
+  return listen<DocsChanged>(EVENTS.docsChanged, (e) => f(e.payload.docs));
 }
 
 /** Something about sync changed: fetch `syncStatus()` again. */
 export function onSyncChanged(f: () => void): Promise<UnlistenFn> {
-  return listen('weft://sync-changed', () => f());
+  return listen(EVENTS.syncChanged, () => f());
 }

@@ -1,8 +1,8 @@
 // A tiny element builder. Text always goes in as text nodes, never as HTML, because
 // titles and folder names are whatever a user (or a synced device) typed.
 
-type Attrs = Record<string, string | boolean | undefined>;
-type Child = Node | string | null | undefined | false;
+export type Attrs = Record<string, string | boolean | undefined>;
+export type Child = Node | string | null | undefined | false;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -19,4 +19,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     el.append(child);
   }
   return el;
+}
+
+/** A `type="button"` button (unless `attrs` says otherwise) that runs `onClick` when clicked. */
+export function button(attrs: Attrs, onClick: (ev: MouseEvent) => void, ...children: Child[]): HTMLButtonElement {
+  const b = h('button', { type: 'button', ...attrs }, ...children);
+  b.addEventListener('click', onClick);
+  return b;
 }

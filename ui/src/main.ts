@@ -178,8 +178,8 @@ function locked(view: Extract<WorkspaceView, { state: 'locked' }>): void {
       .catch((e: unknown) => {
         const err = toApiError(e);
         submit.disabled = false;
-        // `keys`: the passphrase did not open the key file; let the user retype it.
-        if (err.code === 'keys') pass.select();
+        // The passphrase did not open the key file: let the user retype it.
+        if (err.code === 'wrong_passphrase') pass.select();
         slot.replaceChildren(errorNote(err));
       });
   });

@@ -13,7 +13,9 @@ function doc(
   const id = n.toString(16).padStart(32, '0');
   const path = [...folder, title].join('/');
   const t = '2026-11-01T10:00:00.000Z';
-  return { id, kind, title, folder, path, deleted: false, created: t, updated: t, ...extra };
+  return {
+    id, kind, title, folder, path, deleted: false, created: t, updated: t, updated_ms: Date.parse(t), ...extra,
+  };
 }
 
 function labels(rows: Row[]): string[] {

@@ -1,14 +1,47 @@
-//! The command line, as clap types.
+//! The command line: the top-level parser and which module runs each command. Each
+//! command's arguments live in the module that runs it.
 
-use std::path::PathBuf;
+use std::sync::LazyLock;
 
-use clap::{Args, Parser, Subcommand};
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use weft_core::Category;
+
+use crate::context::Global;
+use crate::{docs, invite, net, peers, records, relay, transfer, workspace};
+
+/// The exit codes and examples under `weft --help`, written from the one error table.
+static AFTER_HELP: LazyLock<String> = LazyLock::new(|| {
+    let mut s = String::from(
+        "Examples:\n  \
+         weft init --name Notes\n  \
+         weft new note \"Reading list\" --folder Books\n  \
+         weft ls --tree\n  \
+         weft edit \"Reading list\"\n  \
+         weft sync --once\n\n\
+         Exit codes:\n  0  success\n",
+    );
+    for c in Category::ALL {
+        s.push_str(&format!("  {}  {}\n", c.exit_code(), c.describe()));
+    }
+    s.push_str(
+        "\nWith --json, a failure is printed on standard error as {\"code\": …, \"message\": …}.",
+    );
+    s
+});
 
 /// Weft: local-first notes and records that sync between your devices.
 ///
-/// Run with no command to open the desktop app.
+/// Run with no command to open the desktop app. Data goes to standard output,
+/// messages to standard error.
 #[derive(Debug, Parser)]
-#[command(name = "weft", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "weft",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    after_help = AFTER_HELP.as_str()
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -16,309 +49,98 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Args)]
-pub struct Global {
-    /// Workspace directory (default: $XDG_DATA_HOME/weft).
-    #[arg(long, global = true, env = "WEFT_HOME", value_name = "DIR")]
-    pub home: Option<PathBuf>,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a workspace: a database, a workspace key and a device key.
-    Init {
-        /// The workspace's name.
-        #[arg(long, default_value = "My workspace")]
-        name: String,
-        /// Keep the keys in a passphrase-protected file instead of the OS
-        /// keyring (for servers without one). The passphrase comes from
-        /// WEFT_PASSPHRASE or a prompt.
-        #[arg(long)]
-        passphrase: bool,
-    },
+    Init(workspace::InitArgs),
     /// Create a document.
     #[command(subcommand)]
-    New(NewCommand),
-    /// List documents.
-    Ls {
-        /// Show the folder tree.
-        #[arg(long)]
-        tree: bool,
-        /// Include documents in the trash.
-        #[arg(long)]
-        deleted: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    New(docs::NewCommand),
+    /// List documents (one per line; a header only on a terminal).
+    Ls(docs::LsArgs),
     /// Print a document: a note as Markdown, a record as JSON.
-    Show {
-        /// Id, id prefix (4+ hex digits) or exact title.
-        doc: String,
-        /// Show it as of this version (see `weft history`).
-        #[arg(long, value_name = "VERSION")]
-        at: Option<usize>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Show(docs::ShowArgs),
     /// Edit a note in $EDITOR (or from standard input with --stdin).
-    Edit {
-        /// Id, id prefix or exact title.
-        doc: String,
-        /// Read the new Markdown from standard input.
-        #[arg(long)]
-        stdin: bool,
-    },
+    Edit(docs::EditArgs),
     /// Set a field of a record.
-    Set {
-        /// Id, id prefix or exact title.
-        doc: String,
-        /// JSON pointer (RFC 6901), e.g. /status or /tags/0.
-        pointer: String,
-        /// The value, as JSON (e.g. 42, true, "text", [1,2]).
-        value: String,
-        /// Take VALUE as a plain string instead of JSON.
-        #[arg(long, short = 's')]
-        string: bool,
-    },
+    Set(records::SetArgs),
     /// Add to a counter field of a record (created at 0 if missing).
-    Incr {
-        /// Id, id prefix or exact title.
-        doc: String,
-        /// JSON pointer of the counter.
-        pointer: String,
-        /// How much to add (may be negative).
-        #[arg(default_value_t = 1, allow_negative_numbers = true)]
-        by: i64,
-    },
+    Incr(records::IncrArgs),
     /// Apply an RFC 6902 JSON Patch to a record: all of it or nothing.
-    Patch {
-        /// Id, id prefix or exact title.
-        doc: String,
-        /// The patch file, or - for standard input.
-        file: PathBuf,
-    },
+    Patch(records::PatchArgs),
     /// Move a document into a folder (created if missing; "/" is the top).
-    Mv {
-        /// Id, id prefix or exact title.
-        doc: String,
-        /// Folder path, e.g. Projects/2026.
-        folder: String,
-    },
+    Mv(docs::MvArgs),
     /// Rename a document.
-    Rename {
-        /// Id, id prefix or exact title.
-        doc: String,
-        /// The new title.
-        title: String,
-    },
+    Rename(docs::RenameArgs),
     /// Move a document to the trash (syncs to your other devices).
-    Rm {
-        /// Id, id prefix or exact title.
-        doc: String,
-    },
+    Rm(docs::DocArg),
     /// Bring a document back from the trash.
-    Undelete {
-        /// Id, id prefix or exact title.
-        doc: String,
-    },
+    Undelete(docs::DocArg),
     /// List a document's versions.
-    History {
-        /// Id, id prefix or exact title.
-        doc: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    History(docs::HistoryArgs),
     /// Restore a document's content as of a version, as a new change.
-    Revert {
-        /// Id, id prefix or exact title.
-        doc: String,
-        /// The version to restore (see `weft history`).
-        #[arg(long, value_name = "VERSION")]
-        to: usize,
-    },
+    Revert(docs::RevertArgs),
     /// Write every document to a directory: notes as Markdown, records as JSON.
-    Export {
-        /// Target directory (created if missing).
-        dir: PathBuf,
-        /// Also write the native Loro (.loro) and Automerge (.automerge) bytes.
-        #[arg(long)]
-        native: bool,
-    },
+    Export(transfer::ExportArgs),
     /// Create documents from a directory of .md and .json files.
-    Import {
-        /// Source directory (an export, or any folder of .md/.json files).
-        dir: PathBuf,
-    },
+    Import(transfer::ImportArgs),
     /// Workspace id, device id, counts, storage and where keys are kept;
     /// with DOC, which devices have that document's latest changes.
-    Status {
-        /// Id, id prefix or exact title of a document.
-        doc: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// The other devices seen: name, peer id, connection, addresses, last
-    /// sync; and the addresses added with `weft peer add`.
-    Peers {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Add or remove an address for the daemon to dial.
-    #[command(subcommand)]
-    Peer(PeerCommand),
+    Status(workspace::StatusArgs),
+    /// The other devices and the addresses to dial (`weft peer` lists them;
+    /// `weft peers` too).
+    #[command(visible_alias = "peers")]
+    Peer(peers::PeerArgs),
     /// Sync through a relay (weft-relay), for devices that are not on one
-    /// network or not online at the same time.
-    #[command(subcommand)]
-    Relay(RelayCommand),
+    /// network or not online at the same time (`weft relay` lists them).
+    Relay(relay::RelayArgs),
     /// Sync continuously with this workspace's other devices, in the
     /// foreground (for systemd): logs to stderr (RUST_LOG), stops on SIGTERM
     /// or SIGINT. Other weft commands keep working while it runs.
-    Daemon {
-        #[command(flatten)]
-        net: NetArgs,
-    },
+    Daemon(net::DaemonArgs),
     /// Sync with the devices found on the network; with --once, exit when
     /// every one of them is in sync and print a summary.
-    Sync {
-        /// Sync once and exit, instead of staying on like `weft daemon`.
-        #[arg(long)]
-        once: bool,
-        /// With --once: give up after this many seconds.
-        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-        timeout: u64,
-        #[command(flatten)]
-        net: NetArgs,
-    },
+    Sync(net::SyncArgs),
     /// Print a code that lets another device join this workspace.
     ///
     /// Run `weft join CODE` on the other device. The code gives full access
     /// to the workspace: share it like a password. The code goes to standard
     /// output, with a QR code of it when that is a terminal; the warning and
     /// the next step go to standard error.
-    Invite {
-        /// Do not draw the QR code (drawn only when standard output is a
-        /// terminal).
-        #[arg(long)]
-        no_qr: bool,
-        /// Print JSON: {"code", "workspace", "name"}.
-        #[arg(long)]
-        json: bool,
-    },
+    Invite(invite::InviteArgs),
     /// Join a workspace with a code from `weft invite` on another device,
     /// then pull everything from the devices it can reach.
-    Join {
-        /// The invite code (weft1-...).
-        code: String,
-        /// Keep the keys in a passphrase-protected file instead of the OS
-        /// keyring (WEFT_PASSPHRASE or a prompt).
-        #[arg(long)]
-        passphrase: bool,
-        /// Give up pulling after this many seconds (the device stays joined).
-        #[arg(long, value_name = "SECONDS", default_value_t = 120)]
-        timeout: u64,
-        #[command(flatten)]
-        net: NetArgs,
-    },
+    Join(net::JoinArgs),
     /// Print shell completions.
-    Completions {
-        /// bash, zsh, fish, elvish or powershell.
-        shell: clap_complete::Shell,
-    },
+    Completions(workspace::CompletionsArgs),
 }
 
-/// Network options (they override `weft.toml` in the workspace home).
-#[derive(Debug, Args)]
-pub struct NetArgs {
-    /// TCP and QUIC port (default 4466; 0 for any free port).
-    #[arg(long, env = "WEFT_PORT")]
-    pub port: Option<u16>,
-    /// Do not find or announce devices on the LAN by mDNS.
-    #[arg(long)]
-    pub no_mdns: bool,
-    /// The name other devices see (default: the host name).
-    #[arg(long, value_name = "NAME")]
-    pub device_name: Option<String>,
-    /// Also connect to this address (repeatable), e.g.
-    /// /ip4/192.168.1.20/tcp/4466.
-    #[arg(long = "peer", value_name = "MULTIADDR")]
-    pub peers: Vec<String>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum NewCommand {
-    /// A rich-text note.
-    Note {
-        /// Its title.
-        title: String,
-        /// Folder path, e.g. Projects/2026 (created if missing).
-        #[arg(long, default_value = "")]
-        folder: String,
-        /// Read the initial Markdown from standard input.
-        #[arg(long)]
-        stdin: bool,
-    },
-    /// A structured record (a JSON object).
-    Record {
-        /// Its title.
-        title: String,
-        /// Folder path (created if missing).
-        #[arg(long, default_value = "")]
-        folder: String,
-        /// Initial content: a JSON object in FILE, or - for standard input.
-        #[arg(long, value_name = "FILE")]
-        from_json: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum RelayCommand {
-    /// Sync through this relay from now on: registers the workspace there
-    /// (the relay learns its id and a public verifier, nothing it could
-    /// read with) and pushes what this device holds.
-    Add {
-        /// The address weft-relay printed, ending in /p2p/<relay id>.
-        multiaddr: String,
-        /// Give up waiting for the relay after this many seconds (it stays
-        /// added; a running node keeps trying).
-        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
-        timeout: u64,
-    },
-    /// The relays, whether they are in sync, their usage and problems.
-    Ls {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Delete this workspace from the relay (every change it stores) and
-    /// stop using it on this device. Another device that still has the
-    /// relay registers the workspace there again and uploads what it
-    /// holds: run this on every device that uses the relay.
-    Forget {
-        /// The relay's address, as `weft relay ls` lists it.
-        multiaddr: String,
-        /// Give up after this many seconds (the request stays pending; a
-        /// running node completes it).
-        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
-        timeout: u64,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum PeerCommand {
-    /// Remember an address to dial, e.g. /ip4/192.168.1.20/tcp/4466 or
-    /// /dns4/example.org/udp/4466/quic-v1.
-    Add {
-        /// The multiaddr.
-        multiaddr: String,
-    },
-    /// Forget an address added with `weft peer add`.
-    Rm {
-        /// The multiaddr, as `weft peers` lists it.
-        multiaddr: String,
-    },
+/// Runs one command.
+pub fn run(g: &Global, command: Command) -> Result<()> {
+    match command {
+        Command::Init(a) => workspace::init(g, a),
+        Command::New(a) => docs::new(g, a),
+        Command::Ls(a) => docs::ls(g, a),
+        Command::Show(a) => docs::show(g, a),
+        Command::Edit(a) => docs::edit(g, a),
+        Command::Set(a) => records::set(g, a),
+        Command::Incr(a) => records::incr(g, a),
+        Command::Patch(a) => records::patch(g, a),
+        Command::Mv(a) => docs::mv(g, a),
+        Command::Rename(a) => docs::rename(g, a),
+        Command::Rm(a) => docs::rm(g, a),
+        Command::Undelete(a) => docs::undelete(g, a),
+        Command::History(a) => docs::history(g, a),
+        Command::Revert(a) => docs::revert(g, a),
+        Command::Export(a) => transfer::export(g, a),
+        Command::Import(a) => transfer::import(g, a),
+        Command::Status(a) => workspace::status(g, a),
+        Command::Peer(a) => peers::run(g, a),
+        Command::Relay(a) => relay::run(g, a),
+        Command::Daemon(a) => net::daemon(g, a),
+        Command::Sync(a) => net::sync(g, a),
+        Command::Invite(a) => invite::run(g, a),
+        Command::Join(a) => net::join(g, a),
+        Command::Completions(a) => workspace::completions(a),
+    }
 }

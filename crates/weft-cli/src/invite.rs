@@ -7,18 +7,35 @@
 use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 use weft_crypto::Invite;
 use zeroize::Zeroizing;
 
-use crate::cli::Global;
-use crate::commands::open;
-use crate::output;
+use crate::context::{Global, open};
+use crate::output::{self, clean, say};
+
+/// `weft invite`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    weft invite\n  \
+    weft invite --no-qr > code.txt\n  \
+    weft invite --json | jq -r .code")]
+pub struct InviteArgs {
+    /// Do not draw the QR code (drawn only when standard output is a
+    /// terminal).
+    #[arg(long)]
+    no_qr: bool,
+    /// Print JSON: {"code", "workspace", "name"}.
+    #[arg(long, conflicts_with = "no_qr")]
+    json: bool,
+}
 
 /// Prints an invite to the workspace: the code, and a QR code of it when
-/// standard output is a terminal and `no_qr` is not set.
-pub(crate) fn run(g: &Global, no_qr: bool, json: bool) -> Result<()> {
+/// standard output is a terminal and `--no-qr` is not given.
+pub(crate) fn run(g: &Global, a: InviteArgs) -> Result<()> {
+    let InviteArgs { no_qr, json } = a;
     let ws = open(g)?;
     // The addresses of this device's running node (`weft daemon`, the app),
     // if one runs, so the joiner can dial it where mDNS does not reach;
@@ -29,11 +46,11 @@ pub(crate) fn run(g: &Global, no_qr: bool, json: bool) -> Result<()> {
     let invite = ws.invite(peers)?;
     // The code is the workspace key in another form: wiped like the key.
     let code = Zeroizing::new(invite.encode());
-    eprintln!(
+    say!(
         "warning: this code gives full access to workspace \"{}\": anyone who has it can \
          read and change everything in it. Treat it like a password and give it only to \
          your own devices.",
-        invite.name
+        clean(&invite.name, false)
     );
     if json {
         return output::json(&serde_json::json!({
@@ -46,10 +63,10 @@ pub(crate) fn run(g: &Global, no_qr: bool, json: bool) -> Result<()> {
     if !no_qr && std::io::stdout().is_terminal() {
         match qr(&code) {
             Some(block) => println!("{}", block.as_str()),
-            None => eprintln!("(the code is too long for a QR code; copy it as text)"),
+            None => say!("(the code is too long for a QR code; copy it as text)"),
         }
     }
-    eprintln!("then run on the other device:  weft join {}", code.as_str());
+    say!("then run on the other device:  weft join {}", code.as_str());
     Ok(())
 }
 

@@ -1,14 +1,64 @@
-//! `weft peers`, `weft peer add|rm` and `weft status DOC`: this device's
-//! bookkeeping of the others. Reading and writing the table only; the
+//! `weft peer [ls|add|rm]` (`weft peers` lists too) and `weft status DOC`: this
+//! device's bookkeeping of the others. Reading and writing the table only; the
 //! daemon does the networking.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
+use clap::{Args, Subcommand};
 use serde::Serialize;
+use weft_core::ErrorCode;
 use weft_engine::{Holder, PeerRecord, Workspace};
 
-use crate::output;
+use crate::context::{Global, fail, failure, open};
+use crate::output::{self, clean, say};
+
+/// `weft peer`: with no subcommand, the list.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    weft peer ls\n  \
+    weft peer add /ip4/192.168.1.20/tcp/4466\n  \
+    weft peer rm /ip4/192.168.1.20/tcp/4466")]
+pub struct PeerArgs {
+    #[command(subcommand)]
+    cmd: Option<PeerCommand>,
+    /// Print JSON (the list).
+    #[arg(long)]
+    json: bool,
+}
+
+/// `weft peer ls|add|rm`.
+#[derive(Debug, Subcommand)]
+pub enum PeerCommand {
+    /// The other devices seen: name, device id, connection, addresses, last
+    /// sync; and the addresses added with `weft peer add`.
+    Ls {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remember an address to dial, e.g. /ip4/192.168.1.20/tcp/4466 or
+    /// /dns4/example.org/udp/4466/quic-v1.
+    Add {
+        /// The multiaddr.
+        multiaddr: String,
+    },
+    /// Forget an address added with `weft peer add`.
+    Rm {
+        /// The multiaddr, as `weft peer ls` lists it.
+        multiaddr: String,
+    },
+}
+
+/// `weft peer …`.
+pub fn run(g: &Global, a: PeerArgs) -> Result<()> {
+    match a.cmd {
+        None => list(&open(g)?, a.json),
+        Some(PeerCommand::Ls { json }) => list(&open(g)?, json || a.json),
+        Some(PeerCommand::Add { multiaddr }) => add(|| open(g), &multiaddr),
+        Some(PeerCommand::Rm { multiaddr }) => remove(&open(g)?, &multiaddr),
+    }
+}
 
 /// What `connection` says of a device no node is connected to.
 const OFFLINE: &str = "offline";
@@ -66,7 +116,7 @@ pub fn list(ws: &Workspace, json: bool) -> Result<()> {
         });
     }
     if peers.is_empty() {
-        println!(
+        say!(
             "No other device seen yet: `weft daemon` finds them on this network, \
              `weft peer add MULTIADDR` adds one by address."
         );
@@ -74,8 +124,7 @@ pub fn list(ws: &Workspace, json: bool) -> Result<()> {
         print_table(&peers, now_ms());
     }
     if !added.is_empty() {
-        println!();
-        println!("Added by hand (`weft peer rm MULTIADDR` forgets one):");
+        say!("\nAdded by hand (`weft peer rm MULTIADDR` forgets one):");
         for a in &added {
             println!("  {a}");
         }
@@ -93,7 +142,7 @@ fn print_table(peers: &[PeerRecord], now: i64) {
                 if p.connection.is_empty() {
                     "-".to_owned()
                 } else {
-                    p.connection.clone()
+                    clean(&p.connection, false).into_owned()
                 },
                 p.last_sync_ms
                     .map_or_else(|| "never".to_owned(), |t| ago(now, t)),
@@ -114,16 +163,19 @@ fn print_table(peers: &[PeerRecord], now: i64) {
         .chain(["ADDRESSES".len()])
         .max()
         .unwrap_or(0);
-    println!(
-        "{:<wn$}  {:<wd$}  {:<wc$}  {:<wa$}  LAST SYNC",
-        "NAME", "DEVICE", "CONNECTION", "ADDRESSES"
-    );
+    if output::header() {
+        println!(
+            "{:<wn$}  {:<wd$}  {:<wc$}  {:<wa$}  LAST SYNC",
+            "NAME", "DEVICE", "CONNECTION", "ADDRESSES"
+        );
+    }
     for (p, [name, device, conn, sync]) in peers.iter().zip(&rows) {
         let first = p.addrs.first().map_or("-", String::as_str);
+        let first = clean(first, false);
         println!("{name:<wn$}  {device:<wd$}  {conn:<wc$}  {first:<wa$}  {sync}");
         // Further addresses under the first, so each stays copyable whole.
         for a in p.addrs.iter().skip(1) {
-            println!("{:<wn$}  {:<wd$}  {:<wc$}  {a}", "", "", "");
+            println!("{:<wn$}  {:<wd$}  {:<wc$}  {}", "", "", "", clean(a, false));
         }
     }
 }
@@ -134,7 +186,7 @@ fn display_name(name: &str, this_device: bool) -> String {
     } else if name.is_empty() {
         "(unnamed)".to_owned()
     } else {
-        name.to_owned()
+        clean(name, false).into_owned()
     }
 }
 
@@ -160,9 +212,9 @@ fn ago(now_ms: i64, then_ms: i64) -> String {
 pub fn add(open: impl FnOnce() -> Result<Workspace>, addr: &str) -> Result<()> {
     let addr = canonical_multiaddr(addr)?;
     if open()?.add_peer_addr(&addr)? {
-        println!("added {addr}");
+        say!("added {addr}");
     } else {
-        println!("already known: {addr}");
+        say!("already known: {addr}");
     }
     Ok(())
 }
@@ -173,10 +225,14 @@ pub fn remove(ws: &Workspace, addr: &str) -> Result<()> {
     // (stored by a future version, say) can still be removed as typed.
     let canonical = canonical_multiaddr(addr).unwrap_or_else(|_| addr.to_owned());
     if ws.remove_peer_addr(&canonical)? || ws.remove_peer_addr(addr)? {
-        println!("removed {canonical}");
+        say!("removed {canonical}");
         Ok(())
     } else {
-        bail!("{addr} was not added by hand (see `weft peers`); nothing was changed")
+        fail!(
+            UnknownAddress,
+            "{} was not added by hand (see `weft peer ls`); nothing was changed",
+            clean(addr, false)
+        )
     }
 }
 
@@ -186,9 +242,13 @@ pub fn remove(ws: &Workspace, addr: &str) -> Result<()> {
 /// Only the protocols Weft dials are accepted.
 pub fn canonical_multiaddr(addr: &str) -> Result<String> {
     let bad = |why: String| {
-        anyhow::anyhow!(
-            "`{addr}` is not a valid multiaddr: {why} \
-             (expected e.g. /ip4/192.168.1.20/tcp/4001 or /dns4/example.org/udp/4001/quic-v1)"
+        failure(
+            ErrorCode::InvalidAddress,
+            format!(
+                "`{}` is not a valid multiaddr: {why} \
+                 (expected e.g. /ip4/192.168.1.20/tcp/4001 or /dns4/example.org/udp/4001/quic-v1)",
+                clean(addr, false)
+            ),
         )
     };
     let Some(rest) = addr.strip_prefix('/') else {
@@ -279,7 +339,7 @@ pub fn doc_status(ws: &Workspace, query: &str, json: bool) -> Result<()> {
             devices: &holders,
         });
     }
-    println!("\"{}\" ({})", entry.title, entry.doc);
+    println!("\"{}\" ({})", clean(&entry.title, false), entry.doc);
     let now = now_ms();
     let names: Vec<String> = holders
         .iter()
@@ -298,7 +358,7 @@ pub fn doc_status(ws: &Workspace, query: &str, json: bool) -> Result<()> {
         println!("  {name:<wn$}  {}  {state}", h.device);
     }
     if holders.len() == 1 {
-        println!("No other device seen yet.");
+        say!("No other device seen yet.");
     }
     Ok(())
 }

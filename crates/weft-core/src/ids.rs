@@ -211,6 +211,7 @@ pub type Seq = u64;
 
 /// What a document is. Stored as one byte; the codes are frozen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum DocKind {
     /// Rich text, backed by Loro.

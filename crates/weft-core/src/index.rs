@@ -167,6 +167,19 @@ pub fn parse_folder_path(s: &str) -> Result<Vec<String>, IndexError> {
         .collect()
 }
 
+/// Checks a folder path given as its list of names (the UI's and the engine's form; only
+/// the CLI types paths as `"a/b"`, see [`parse_folder_path`]): every name is one
+/// non-blank line without `/`. A name with a `/` is refused, never split into two folders.
+pub fn check_folder_path(names: &[String]) -> Result<Vec<String>, IndexError> {
+    names
+        .iter()
+        .map(|c| {
+            check_title(c, true)?;
+            Ok(c.trim().to_owned())
+        })
+        .collect()
+}
+
 /// Titles are one non-blank line; folder titles also cannot contain `/`,
 /// which separates path components.
 fn check_title(title: &str, folder: bool) -> Result<(), IndexError> {

@@ -4,6 +4,7 @@
 //! Everything here is pure: no file, socket or clock access. Callers pass in
 //! bytes and timestamps; the store and engine crates own I/O.
 
+pub mod error_code;
 pub mod guard;
 pub mod ids;
 pub mod index;
@@ -11,5 +12,6 @@ pub mod note;
 pub mod record;
 pub mod vv;
 
+pub use error_code::{Category, Coded, ErrorCode};
 pub use ids::{ChangeKind, DeviceId, DocId, DocKind, IdError, Seq, WorkspaceId};
 pub use vv::VersionVector;

@@ -431,6 +431,12 @@ const PEER_FIELDS: ListFields = ListFields {
     item: "peer address",
 };
 
+impl weft_core::Coded for InviteError {
+    fn code(&self) -> weft_core::ErrorCode {
+        weft_core::ErrorCode::InvalidInvite
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

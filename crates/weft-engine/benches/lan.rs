@@ -308,7 +308,7 @@ fn role_tcp_client() {
 fn bench_latency(pair: &Pair, dir: &Path, edits: usize) {
     let (ha, hb) = (dir.join("lat-a"), dir.join("lat-b"));
     let mut a = make_device(&ha, 1);
-    a.create_record("latency", "", &json!({"i": -1})).unwrap();
+    a.create_record("latency", &[], &json!({"i": -1})).unwrap();
     a.close().unwrap();
     make_device(&hb, 2).close().unwrap();
     let env = [("WEFT_BENCH_EDITS", edits.to_string())];
@@ -380,7 +380,7 @@ fn bench_pull(pair: &Pair, dir: &Path, docs: usize) {
     for i in 0..docs {
         a.create_record(
             &format!("doc {i}"),
-            "",
+            &[],
             &json!({"n": i, "title": format!("record number {i}"), "tags": ["a", "b"]}),
         )
         .unwrap();

@@ -171,7 +171,7 @@ async fn latency(relay: &RelayProc, root: &Path) -> (f64, f64, usize) {
     let mut ra = a.subscribe();
     synced(&mut ra, Duration::from_secs(20)).await;
     let doc = a
-        .call(|ws| ws.create_record("latency", "", &json!({"i": 0})).unwrap())
+        .call(|ws| ws.create_record("latency", &[], &json!({"i": 0})).unwrap())
         .await
         .unwrap();
     let b = node::start(device(root, "lat-b", 2, &relay.addr, 1), cfg("b")).unwrap();
@@ -206,7 +206,7 @@ async fn pull(relay: &RelayProc, root: &Path) -> (usize, f64) {
     let n = if quick() { 1_000 } else { 10_000 };
     let mut ws = device(root, "pull-a", 3, &relay.addr, 2);
     for i in 0..n {
-        ws.create_record(&format!("doc {i}"), "", &json!({"done": false, "n": i}))
+        ws.create_record(&format!("doc {i}"), &[], &json!({"done": false, "n": i}))
             .unwrap();
     }
     let a = node::start(ws, cfg("seed")).unwrap();
@@ -245,7 +245,7 @@ async fn typing(relay: &RelayProc, root: &Path) -> (f64, f64, f64, usize) {
     for (k, n) in nodes.iter().enumerate() {
         let doc = n
             .call(move |ws| {
-                ws.create_record(&format!("typist {k}"), "", &json!({"c": 0}))
+                ws.create_record(&format!("typist {k}"), &[], &json!({"c": 0}))
                     .unwrap()
             })
             .await

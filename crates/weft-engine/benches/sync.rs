@@ -178,7 +178,7 @@ fn bench_catch_up(quick: bool) {
     let setup = Instant::now();
     for d in 0..docs {
         let id: DocId =
-            a.ws.create_record(&format!("record {d}"), "", &json!({"n": 0, "name": "x"}))
+            a.ws.create_record(&format!("record {d}"), &[], &json!({"n": 0, "name": "x"}))
                 .unwrap();
         for e in 0..18 {
             a.ws.set_field(&id, "/n", &json!(e)).unwrap();
@@ -239,10 +239,10 @@ fn bench_reconnect() {
     let mut a = device(dir.path(), "a", workspace, 3);
     let mut b = device(dir.path(), "b", workspace, 4);
     let ra =
-        a.ws.create_record("shared a", "", &json!({"n": 0}))
+        a.ws.create_record("shared a", &[], &json!({"n": 0}))
             .unwrap();
     let rb =
-        a.ws.create_record("shared b", "", &json!({"n": 0}))
+        a.ws.create_record("shared b", &[], &json!({"n": 0}))
             .unwrap();
     sync_pair(&mut a.ws, &mut b.ws);
     // Apart: 1,000 changes on each side.

@@ -25,7 +25,7 @@ type Patch = (usize, usize, String);
 fn load_trace() -> (Vec<Patch>, String) {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/traces/automerge-paper.json.gz"
+        "/../../testdata/traces/automerge-paper.json.gz"
     );
     let gz = std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     let mut json = String::new();
@@ -93,7 +93,7 @@ fn replay(
     String,
 ) {
     let (dir, mut ws) = workspace();
-    let doc = ws.create_note("automerge-paper", "", "").unwrap();
+    let doc = ws.create_note("automerge-paper", &[], "").unwrap();
     let t = Instant::now();
     let mut commits = 0;
     for chunk in patches.chunks(per_commit) {
@@ -201,7 +201,7 @@ fn bench_write_latency() {
     for i in 0..1000 {
         let json = serde_json::json!({"title": format!("Record {i}"), "n": i, "tags": ["a", "b"]});
         docs.push(
-            ws.create_record(&format!("Record {i}"), "Bench", &json)
+            ws.create_record(&format!("Record {i}"), &["Bench".into()], &json)
                 .unwrap(),
         );
     }

@@ -45,7 +45,7 @@ fn load_trace() -> Res<(String, Vec<Patch>, String)> {
         .unwrap_or_else(|| {
             PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/traces/automerge-paper.json.gz"
+                "/../../testdata/traces/automerge-paper.json.gz"
             ))
         });
     let gz = std::fs::read(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
@@ -143,7 +143,7 @@ fn main() -> Res<()> {
     let (start, patches, end) = load_trace()?;
     let t = Instant::now();
     let mut ws = Workspace::init(&home, "Paper", keys)?;
-    let doc = ws.create_note(TITLE, "Papers", "")?;
+    let doc = ws.create_note(TITLE, &["Papers".into()], "")?;
     if !start.is_empty() {
         ws.with_note(&doc, |n| n.insert(0, &start))??;
         ws.commit_edits(&doc, "typing")?;
@@ -180,7 +180,7 @@ fn main() -> Res<()> {
         Ok(marks.len())
     })??;
     ws.commit_edits(&doc, "formatting")?;
-    ws.create_note("Small note", "Papers", SMALL_NOTE)?;
+    ws.create_note("Small note", &["Papers".into()], SMALL_NOTE)?;
     ws.close()?;
     println!(
         "seeded {}: {} edits in {commits} commits, {marks} marks, {} chars, in {:.1} s",

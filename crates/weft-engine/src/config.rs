@@ -103,15 +103,20 @@ impl ConfigFile {
     }
 }
 
-/// This machine's host name, the default device name.
+/// This machine's host name (the platform's own call: gethostname(2) on Unix,
+/// GetComputerNameExW on Windows), the default device name.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .unwrap_or_else(|| "weft device".to_owned())
+    let name = gethostname::gethostname()
+        .to_string_lossy()
+        .trim()
+        .to_owned();
+    // macOS reports "Name.local" for a machine whose name came from Bonjour.
+    let name = name.strip_suffix(".local").unwrap_or(&name).to_owned();
+    if name.is_empty() || name == "localhost" {
+        "weft device".to_owned()
+    } else {
+        name
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! indexed on disk).
 
 use serde::Serialize;
-use weft_core::index::parse_folder_path;
+use weft_core::index::check_folder_path;
 use weft_core::{DocId, DocKind};
 
 use crate::workspace::Body;
@@ -19,10 +19,14 @@ const CONTEXT_CHARS: usize = 40;
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     /// The document.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub id: DocId,
     /// Note or record.
+    // The index is never listed: only notes and records.
+    #[cfg_attr(feature = "ts", ts(type = "Exclude<DocKind, 'index'>"))]
     pub kind: DocKind,
     /// Its title.
     pub title: String,
@@ -78,8 +82,8 @@ impl Workspace {
 
     /// Creates an empty folder (and its missing parents); an existing one is
     /// left as it is.
-    pub fn create_folder(&mut self, path: &str) -> Result<(), EngineError> {
-        let folder = parse_folder_path(path)?;
+    pub fn create_folder(&mut self, path: &[String]) -> Result<(), EngineError> {
+        let folder = check_folder_path(path)?;
         if folder.is_empty() {
             return Ok(());
         }
@@ -224,12 +228,12 @@ mod tests {
     fn search_puts_title_matches_first_and_leaves_the_trash_out() {
         let dir = tempfile::tempdir().unwrap();
         let mut ws = workspace(&dir);
-        ws.create_note("Groceries", "Home", "tomatoes and basil")
+        ws.create_note("Groceries", &["Home".into()], "tomatoes and basil")
             .unwrap();
-        ws.create_note("Tomatoes", "Garden", "plant in May")
+        ws.create_note("Tomatoes", &["Garden".into()], "plant in May")
             .unwrap();
-        let gone = ws.create_note("Old tomatoes", "", "x").unwrap();
-        ws.create_record("Seeds", "", &serde_json::json!({"kinds": ["Tomato"]}))
+        let gone = ws.create_note("Old tomatoes", &[], "x").unwrap();
+        ws.create_record("Seeds", &[], &serde_json::json!({"kinds": ["Tomato"]}))
             .unwrap();
         ws.remove(&gone).unwrap();
         let hits = ws.search("TOMATO").unwrap();
@@ -244,16 +248,20 @@ mod tests {
     fn creating_an_existing_folder_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut ws = workspace(&dir);
-        ws.create_folder("Projects/2026").unwrap();
+        ws.create_folder(&["Projects".into(), "2026".into()])
+            .unwrap();
         let changes = ws.status().unwrap().changes;
-        ws.create_folder("Projects/2026").unwrap();
-        ws.create_folder("Projects").unwrap();
+        ws.create_folder(&["Projects".into(), "2026".into()])
+            .unwrap();
+        ws.create_folder(&["Projects".into()]).unwrap();
         assert_eq!(ws.status().unwrap().changes, changes, "no change written");
         assert!(
             ws.folders()
                 .contains(&vec!["Projects".to_owned(), "2026".to_owned()])
         );
-        assert!(ws.create_folder("a//b").is_err());
+        assert!(ws.create_folder(&["a".into(), " ".into()]).is_err());
+        // A name with a slash is refused, not split into two folders.
+        assert!(ws.create_folder(&["a/b".into()]).is_err());
     }
 
     #[test]

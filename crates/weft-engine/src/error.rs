@@ -1,12 +1,13 @@
 //! Errors of engine operations. Every variant names what was wrong, and
-//! [`EngineError::code`] gives the stable code the UI matches on.
+//! [`EngineError::code`] gives its code from the one table (`weft_core::error_code`),
+//! which the CLI's exit codes, `--json` errors and the UI all use.
 
 use std::path::PathBuf;
 
 use weft_core::index::IndexError;
 use weft_core::note::NoteError;
 use weft_core::record::RecordError;
-use weft_core::{DocId, DocKind};
+use weft_core::{Coded, DocId, DocKind, ErrorCode};
 use weft_crypto::SecretError;
 use weft_store::StoreError;
 
@@ -93,19 +94,19 @@ pub enum EngineError {
         detail: String,
     },
     /// A title or folder path that is not allowed.
-    #[error("{0}")]
+    #[error(transparent)]
     Index(#[from] IndexError),
     /// A record operation failed (bad pointer, failed patch test, ...).
-    #[error("{0}")]
+    #[error(transparent)]
     Record(#[from] RecordError),
     /// A note operation failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Note(#[from] NoteError),
     /// The database failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// The keys could not be stored or loaded.
-    #[error("{0}")]
+    #[error(transparent)]
     Keys(#[from] SecretError),
     /// A file to import is not what it should be.
     #[error("cannot import {path}: {detail}")]
@@ -116,13 +117,12 @@ pub enum EngineError {
         detail: String,
     },
     /// File system error.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
+        /// The OS error (in the message, so not also a `source`).
+        cause: std::io::Error,
     },
     /// Joining with the OS keyring, which already holds a device of this
     /// workspace (another home of this user).
@@ -157,35 +157,44 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    /// A stable machine-readable code (the UI and `--json` match on it).
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error (the table in `weft_core::error_code`).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            EngineError::NoDataDir => "no_data_dir",
-            EngineError::NoWorkspace { .. } => "no_workspace",
-            EngineError::AlreadyExists { .. } => "already_exists",
-            EngineError::PassphraseRequired { .. } => "passphrase_required",
-            EngineError::UnknownDoc { .. } => "unknown_doc",
-            EngineError::AmbiguousDoc { .. } => "ambiguous_doc",
-            EngineError::Deleted { .. } => "deleted",
-            EngineError::WrongKind { .. } => "wrong_kind",
-            EngineError::NoSuchVersion { .. } => "no_such_version",
-            EngineError::Corrupt { .. } => "corrupt",
-            EngineError::Index(_) => "invalid_index_op",
-            EngineError::Record(_) => "invalid_record_op",
-            EngineError::Note(_) => "invalid_note_op",
-            EngineError::Store(_) => "store",
-            EngineError::Keys(_) => "keys",
-            EngineError::Import { .. } => "import",
-            EngineError::Io { .. } => "io",
-            EngineError::Config { .. } => "config",
-            EngineError::BadAddress { .. } => "invalid_address",
-            EngineError::KeyringTaken { .. } => "keyring_taken",
-            EngineError::Seal(_) => "internal",
+            EngineError::NoDataDir => ErrorCode::NoDataDir,
+            EngineError::NoWorkspace { .. } => ErrorCode::NoWorkspace,
+            EngineError::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+            EngineError::PassphraseRequired { .. } => ErrorCode::PassphraseRequired,
+            EngineError::UnknownDoc { .. } => ErrorCode::UnknownDoc,
+            EngineError::AmbiguousDoc { .. } => ErrorCode::AmbiguousDoc,
+            EngineError::Deleted { .. } => ErrorCode::Deleted,
+            EngineError::WrongKind { .. } => ErrorCode::WrongKind,
+            EngineError::NoSuchVersion { .. } => ErrorCode::NoSuchVersion,
+            EngineError::Corrupt { .. } => ErrorCode::Corrupt,
+            EngineError::Index(e) => e.code(),
+            EngineError::Record(e) => e.code(),
+            EngineError::Note(e) => e.code(),
+            EngineError::Store(e) => e.code(),
+            EngineError::Keys(e) => e.code(),
+            EngineError::Import { .. } => ErrorCode::Import,
+            EngineError::Io { cause, .. } => match cause.kind() {
+                std::io::ErrorKind::NotFound => ErrorCode::NoSuchFile,
+                _ => ErrorCode::Io,
+            },
+            EngineError::Config { .. } => ErrorCode::Config,
+            EngineError::BadAddress { .. } => ErrorCode::InvalidAddress,
+            EngineError::KeyringTaken { .. } => ErrorCode::KeyringTaken,
+            EngineError::Seal(_) => ErrorCode::Internal,
         }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> EngineError {
         let path = path.into();
-        move |source| EngineError::Io { path, source }
+        move |cause| EngineError::Io { path, cause }
+    }
+}
+
+impl Coded for EngineError {
+    fn code(&self) -> ErrorCode {
+        EngineError::code(self)
     }
 }

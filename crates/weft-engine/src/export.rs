@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use weft_core::index::parse_folder_path;
+use weft_core::index::check_folder_path;
 use weft_core::note::Note;
 use weft_core::record::Record;
 use weft_core::{DocId, DocKind};
@@ -78,7 +78,33 @@ fn file_stem(title: &str) -> String {
     if s.is_empty() {
         s = "untitled".into();
     }
-    s.chars().take(120).collect()
+    let mut s: String = s.chars().take(120).collect();
+    // Windows refuses these names, with any extension ("nul.md" too), in any case.
+    if is_windows_reserved(&s) {
+        s.push('_');
+    }
+    s
+}
+
+/// Whether `stem` is a device name Windows reserves (CON, PRN, AUX, NUL, COM0-9, LPT0-9,
+/// and the superscript-digit forms), whatever follows a dot.
+fn is_windows_reserved(stem: &str) -> bool {
+    let base = stem.split('.').next().unwrap_or(stem).trim_end();
+    let upper = base.to_ascii_uppercase();
+    if matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) {
+        return true;
+    }
+    let mut chars = upper.chars();
+    let prefix: String = chars.by_ref().take(3).collect();
+    let rest: String = chars.collect();
+    (prefix == "COM" || prefix == "LPT")
+        && matches!(
+            rest.as_str(),
+            "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "¹" | "²" | "³"
+        )
 }
 
 enum Parsed {
@@ -89,6 +115,16 @@ enum Parsed {
 impl Workspace {
     /// Writes every live document to `dir` (created if missing).
     pub fn export(&mut self, dir: &Path, native: bool) -> Result<ExportReport, EngineError> {
+        self.export_with_progress(dir, native, &mut |_, _| {})
+    }
+
+    /// [`Workspace::export`], calling `progress(done, total)` after each document.
+    pub fn export_with_progress(
+        &mut self,
+        dir: &Path,
+        native: bool,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ExportReport, EngineError> {
         std::fs::create_dir_all(dir).map_err(EngineError::io(dir))?;
         let docs = self.list(false)?;
         // Case-insensitive, as on macOS and Windows file systems.
@@ -102,6 +138,8 @@ impl Workspace {
             records: 0,
             files: 0,
         };
+        let total = docs.len();
+        progress(0, total);
         for d in docs {
             let ext = match d.kind {
                 DocKind::Note => "md",
@@ -151,6 +189,7 @@ impl Workspace {
                 title: d.title,
                 folder: d.folder,
             });
+            progress(manifest.documents.len(), total);
         }
         let m = dir.join(MANIFEST);
         let json =
@@ -165,6 +204,25 @@ impl Workspace {
     /// manifest, exact titles and folders are restored. Every file is read
     /// and checked first; if any is bad, nothing is imported.
     pub fn import(&mut self, dir: &Path) -> Result<ImportReport, EngineError> {
+        self.import_with_progress(dir, &mut |_, _| {})
+    }
+
+    /// [`Workspace::import`], calling `progress(read, total)` as files are read and
+    /// checked (the documents are then created in one transaction).
+    pub fn import_with_progress(
+        &mut self,
+        dir: &Path,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ImportReport, EngineError> {
+        if !dir.exists() {
+            return Err(EngineError::Io {
+                path: dir.to_owned(),
+                cause: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file or directory",
+                ),
+            });
+        }
         if !dir.is_dir() {
             return Err(EngineError::Import {
                 path: dir.to_owned(),
@@ -179,7 +237,9 @@ impl Workspace {
                 path: manifest_path.clone(),
                 detail: e.to_string(),
             })?;
-            for d in m.documents {
+            let total = m.documents.len();
+            for (i, d) in m.documents.into_iter().enumerate() {
+                progress(i, total);
                 if d.file.split('/').any(|c| c == "..") || Path::new(&d.file).is_absolute() {
                     return Err(EngineError::Import {
                         path: manifest_path.clone(),
@@ -194,7 +254,9 @@ impl Workspace {
             let mut files = Vec::new();
             walk(dir, &mut files)?;
             files.sort();
-            for path in files {
+            let total = files.len();
+            for (i, path) in files.into_iter().enumerate() {
+                progress(i, total);
                 let kind = match path.extension().and_then(|e| e.to_str()) {
                     Some("md") | Some("markdown") => DocKind::Note,
                     Some("json") => DocKind::Record,
@@ -213,10 +275,11 @@ impl Workspace {
                 items.push((title, folder, parsed, path));
             }
         }
+        progress(items.len(), items.len());
         // Validate titles, folders and record roots before touching anything.
         let mut prepared = Vec::with_capacity(items.len());
         for (title, folder, parsed, path) in items {
-            let folder = parse_folder_path(&folder.join("/")).map_err(|e| EngineError::Import {
+            let folder = check_folder_path(&folder).map_err(|e| EngineError::Import {
                 path: path.clone(),
                 detail: e.to_string(),
             })?;
@@ -300,4 +363,21 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), EngineError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_avoid_what_windows_reserves() {
+        assert_eq!(file_stem("CON"), "CON_");
+        assert_eq!(file_stem("nul"), "nul_");
+        assert_eq!(file_stem("com1"), "com1_");
+        assert_eq!(file_stem("LPT9.notes"), "LPT9.notes_");
+        assert_eq!(file_stem("Console"), "Console");
+        assert_eq!(file_stem("COM10"), "COM10");
+        assert_eq!(file_stem("a/b:c"), "a_b_c");
+        assert_eq!(file_stem(" . "), "untitled");
+    }
 }

@@ -31,4 +31,4 @@ pub use workspace::{KeyBackend, Workspace};
 
 pub use weft_core::{DocId, DocKind};
 pub use weft_crypto::{Invite, InviteError};
-pub use weft_store::{PeerRecord, RelayRecord};
+pub use weft_store::{PeerRecord, RelayRecord, RelayState, StoreError};

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use weft_core::index::{Index, IndexEntry, parse_folder_path};
+use weft_core::index::{Index, IndexEntry, check_folder_path};
 use weft_core::note::Note;
 use weft_core::record::{Conflict, Record};
 use weft_core::{DeviceId, DocId, DocKind};
@@ -15,10 +15,14 @@ use crate::workspace::{Body, Crdt, INDEX_DOC, Workspace, now_ms, open_change};
 
 /// One document as listed.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DocSummary {
     /// Its id (32 hex digits).
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub id: DocId,
     /// "note" or "record".
+    // The index is never listed: only notes and records.
+    #[cfg_attr(feature = "ts", ts(type = "Exclude<DocKind, 'index'>"))]
     pub kind: DocKind,
     /// Its title.
     pub title: String,
@@ -33,12 +37,14 @@ pub struct DocSummary {
     /// When it last changed on any device this one has heard from (RFC 3339, UTC).
     pub updated: String,
     /// `updated` in ms since the Unix epoch.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub updated_ms: i64,
 }
 
 /// A document's content as shown.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Shown {
     /// A note, rendered as Markdown.
     Note {
@@ -48,6 +54,7 @@ pub enum Shown {
     /// A record as JSON, with any fields that have concurrent values.
     Record {
         /// The winning values.
+        #[cfg_attr(feature = "ts", ts(type = "Record<string, unknown>"))]
         json: serde_json::Value,
         /// Fields written concurrently on several devices.
         conflicts: Vec<ConflictView>,
@@ -56,10 +63,12 @@ pub enum Shown {
 
 /// A field with concurrent values, for display.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConflictView {
     /// The JSON pointer of the field.
     pub pointer: String,
     /// Every concurrent value.
+    #[cfg_attr(feature = "ts", ts(type = "unknown[]"))]
     pub values: Vec<serde_json::Value>,
 }
 
@@ -130,6 +139,8 @@ pub struct Status {
 pub struct RelayStatus {
     /// Its multiaddr.
     pub addr: String,
+    /// How it is doing, as a code.
+    pub state: weft_store::RelayState,
     /// When the workspace was last registered there.
     pub registered_ms: Option<i64>,
     /// When this device was last in sync with it.
@@ -148,6 +159,7 @@ impl From<weft_store::RelayRecord> for RelayStatus {
     fn from(r: weft_store::RelayRecord) -> Self {
         Self {
             addr: r.addr,
+            state: r.state,
             registered_ms: r.registered_ms,
             last_sync_ms: r.last_sync_ms,
             status: r.status,
@@ -359,10 +371,10 @@ impl Workspace {
     pub fn create_note(
         &mut self,
         title: &str,
-        folder: &str,
+        folder: &[String],
         markdown: &str,
     ) -> Result<DocId, EngineError> {
-        let folder = parse_folder_path(folder)?;
+        let folder = check_folder_path(folder)?;
         let doc = DocId::random();
         self.index_mut()
             .add_doc(doc, DocKind::Note, title, &folder, now_ms())?;
@@ -375,10 +387,10 @@ impl Workspace {
     pub fn create_record(
         &mut self,
         title: &str,
-        folder: &str,
+        folder: &[String],
         json: &serde_json::Value,
     ) -> Result<DocId, EngineError> {
-        let folder = parse_folder_path(folder)?;
+        let folder = check_folder_path(folder)?;
         let record = Record::from_json(json)?;
         let doc = DocId::random();
         self.index_mut()
@@ -535,10 +547,10 @@ impl Workspace {
         Ok(())
     }
 
-    /// Moves a document into a folder (created if missing; "" is the root).
-    pub fn move_doc(&mut self, doc: &DocId, folder: &str) -> Result<(), EngineError> {
+    /// Moves a document into a folder (created if missing; `[]` is the root).
+    pub fn move_doc(&mut self, doc: &DocId, folder: &[String]) -> Result<(), EngineError> {
         let e = self.live_entry(doc)?;
-        let path = parse_folder_path(folder)?;
+        let path = check_folder_path(folder)?;
         let now = now_ms();
         self.index_action(
             format!("moved \"{}\" to /{}", e.title, path.join("/")),
@@ -547,22 +559,26 @@ impl Workspace {
     }
 
     /// Moves the folder `path` (with everything in it) under the folder
-    /// `new_parent` ("" is the root). Moving a folder into itself or below
+    /// `new_parent` (`[]` is the root). Moving a folder into itself or below
     /// itself is refused; when two devices concurrently make moves that
     /// together would form a cycle, one of them is dropped on merge.
-    pub fn move_folder(&mut self, path: &str, new_parent: &str) -> Result<(), EngineError> {
-        let from = parse_folder_path(path)?;
-        let to = parse_folder_path(new_parent)?;
+    pub fn move_folder(
+        &mut self,
+        path: &[String],
+        new_parent: &[String],
+    ) -> Result<(), EngineError> {
+        let from = check_folder_path(path)?;
+        let to = check_folder_path(new_parent)?;
         self.index_action(
             format!("moved folder /{} to /{}", from.join("/"), to.join("/")),
             |i| i.move_folder(&from, &to),
         )
     }
 
-    /// Renames the folder at `path` (`/a/b`); what is in it stays in it.
+    /// Renames the folder at `path`; what is in it stays in it.
     /// A folder of the new name beside it is refused.
-    pub fn rename_folder(&mut self, path: &str, name: &str) -> Result<(), EngineError> {
-        let from = parse_folder_path(path)?;
+    pub fn rename_folder(&mut self, path: &[String], name: &str) -> Result<(), EngineError> {
+        let from = check_folder_path(path)?;
         self.index_action(
             format!("renamed folder /{} to \"{name}\"", from.join("/")),
             |i| i.rename_folder(&from, name),

@@ -11,8 +11,10 @@ use crate::workspace::{INDEX_DOC, Workspace, now_ms};
 
 /// One device and whether it holds a document's latest changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Holder {
     /// The device.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub device: DeviceId,
     /// Its name as it announced it; empty for this device (which has no
     /// name of its own) and for peers that sent none.
@@ -24,6 +26,7 @@ pub struct Holder {
     pub latest: bool,
     /// When it was last fully in sync with this device (`None` for this
     /// device, and for a peer never fully in sync).
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub last_sync_ms: Option<i64>,
 }
 
@@ -60,6 +63,12 @@ impl Workspace {
     /// The relays, with what the node last learned of each.
     pub fn relays(&self) -> Result<Vec<RelayRecord>, EngineError> {
         Ok(self.store.relays()?)
+    }
+
+    /// SQLite's `data_version` of this connection: it changes when another process
+    /// (a running node) commits to the file, and costs no read of any table.
+    pub fn data_version(&self) -> Result<i64, EngineError> {
+        Ok(self.store.data_version()?)
     }
 
     /// One relay's row.

@@ -376,3 +376,12 @@ impl NetHandle {
         }
     }
 }
+
+impl weft_core::Coded for NetError {
+    fn code(&self) -> weft_core::ErrorCode {
+        match self {
+            NetError::Identity(_) => weft_core::ErrorCode::Corrupt,
+            _ => weft_core::ErrorCode::Network,
+        }
+    }
+}

@@ -21,5 +21,5 @@ mod relays;
 mod store;
 
 pub use peers::PeerRecord;
-pub use relays::RelayRecord;
+pub use relays::{RelayRecord, RelayState};
 pub use store::{DocRow, Store, StoreError, StoredChange, WriteTx};

@@ -106,4 +106,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         forget        INTEGER NOT NULL DEFAULT 0
     ) STRICT;
     "#,
+    // 5: how each relay is doing as a code (`RelayState`), beside the text
+    // in `status`, so no reader matches words of a message.
+    r#"
+    ALTER TABLE relays ADD COLUMN state INTEGER NOT NULL DEFAULT 0;
+    UPDATE relays SET state = CASE
+        WHEN status = '' THEN 0
+        WHEN status LIKE 'unreachable%' THEN 1
+        WHEN status LIKE 'quota full%' THEN 3
+        WHEN status LIKE 'rate limited%' THEN 4
+        ELSE 2 END;
+    "#,
 ];

@@ -5,6 +5,49 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::store::{Store, StoreError, sql_err};
 
+/// How a relay is doing, as the node last found it. Stored as its code (the
+/// `state` column); `status` holds the detail for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelayState {
+    /// No problem known.
+    #[default]
+    Ok,
+    /// It could not be reached (or a control request failed).
+    Unreachable,
+    /// It refused the workspace (another verifier, or a protocol error).
+    Refused,
+    /// It refused changes because the workspace's quota is full.
+    QuotaFull,
+    /// It refused changes because this device sends too fast.
+    RateLimited,
+}
+
+impl RelayState {
+    /// The stored code.
+    pub fn code(self) -> i64 {
+        match self {
+            RelayState::Ok => 0,
+            RelayState::Unreachable => 1,
+            RelayState::Refused => 2,
+            RelayState::QuotaFull => 3,
+            RelayState::RateLimited => 4,
+        }
+    }
+
+    /// The state of a stored code; a code from a newer version reads as a refusal,
+    /// which shows its detail text.
+    pub fn from_code(code: i64) -> RelayState {
+        match code {
+            0 => RelayState::Ok,
+            1 => RelayState::Unreachable,
+            3 => RelayState::QuotaFull,
+            4 => RelayState::RateLimited,
+            _ => RelayState::Refused,
+        }
+    }
+}
+
 /// One relay.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelayRecord {
@@ -16,7 +59,9 @@ pub struct RelayRecord {
     pub registered_ms: Option<i64>,
     /// When this device was last in sync with it.
     pub last_sync_ms: Option<i64>,
-    /// The relay's last refusal or error ("" when all is well).
+    /// How it is doing.
+    pub state: RelayState,
+    /// The relay's last refusal or error, for people ("" when all is well).
     pub status: String,
     /// When `status` was set.
     pub status_ms: Option<i64>,
@@ -28,7 +73,7 @@ pub struct RelayRecord {
     pub forget: bool,
 }
 
-const COLUMNS: &str = "addr, added_ms, registered_ms, last_sync_ms, status, status_ms, used_bytes, quota_bytes, forget";
+const COLUMNS: &str = "addr, added_ms, registered_ms, last_sync_ms, status, status_ms, used_bytes, quota_bytes, forget, state";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RelayRecord> {
     Ok(RelayRecord {
@@ -41,6 +86,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RelayRecord> {
         used_bytes: r.get(6)?,
         quota_bytes: r.get(7)?,
         forget: r.get::<_, i64>(8)? != 0,
+        state: RelayState::from_code(r.get(9)?),
     })
 }
 
@@ -92,7 +138,7 @@ impl Store {
         self.conn
             .prepare_cached(
                 "UPDATE relays SET registered_ms = ?2, last_sync_ms = ?3, status = ?4,
-                 status_ms = ?5, used_bytes = ?6, quota_bytes = ?7 WHERE addr = ?1",
+                 status_ms = ?5, used_bytes = ?6, quota_bytes = ?7, state = ?8 WHERE addr = ?1",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -102,7 +148,8 @@ impl Store {
                     r.status,
                     r.status_ms,
                     r.used_bytes,
-                    r.quota_bytes
+                    r.quota_bytes,
+                    r.state.code()
                 ])
             })
             .map(|_| ())

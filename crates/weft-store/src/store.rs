@@ -14,13 +14,12 @@ use crate::migrations::{APPLICATION_ID, MIGRATIONS};
 #[non_exhaustive]
 pub enum StoreError {
     /// SQLite itself failed (I/O, locking, constraint).
-    #[error("database {path}: {source}")]
+    #[error("database {path}: {cause}")]
     Sqlite {
         /// The database file.
         path: PathBuf,
-        /// The SQLite error.
-        #[source]
-        source: rusqlite::Error,
+        /// The SQLite error (in the message, so not also a `source`).
+        cause: rusqlite::Error,
     },
     /// The file was written by a newer Weft.
     #[error(
@@ -683,9 +682,9 @@ impl WriteTx<'_> {
 }
 
 pub(crate) fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    move |source| StoreError::Sqlite {
+    move |cause| StoreError::Sqlite {
         path: path.to_owned(),
-        source,
+        cause,
     }
 }
 
@@ -895,4 +894,27 @@ fn decode_change(
     Ok(SealedChange::from_parts(
         header, nonce, ciphertext, signature,
     ))
+}
+
+impl weft_core::Coded for StoreError {
+    fn code(&self) -> weft_core::ErrorCode {
+        use weft_core::ErrorCode;
+        match self {
+            StoreError::Sqlite { cause, .. } => match cause.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                    ErrorCode::Corrupt
+                }
+                _ => ErrorCode::Store,
+            },
+            StoreError::NewerSchema { .. } => ErrorCode::NewerVersion,
+            StoreError::NotWeft { .. }
+            | StoreError::BadMeta { .. }
+            | StoreError::CorruptChange { .. }
+            | StoreError::CorruptHead { .. }
+            | StoreError::CorruptPeer { .. } => ErrorCode::Corrupt,
+            StoreError::Missing { .. } => ErrorCode::NoWorkspace,
+            StoreError::Gap { .. } | StoreError::Conflict { .. } => ErrorCode::Refused,
+            StoreError::BadPeerAddr { .. } => ErrorCode::InvalidAddress,
+        }
+    }
 }

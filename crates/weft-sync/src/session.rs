@@ -288,6 +288,8 @@ pub enum SessionError {
         code: RefuseCode,
         /// Its message.
         message: String,
+        /// When it says to try again (seconds), if it said.
+        retry_after_s: Option<u32>,
     },
     /// The peer broke the protocol.
     #[error("peer {peer} broke the sync protocol: {what}")]
@@ -413,6 +415,28 @@ impl Session {
         Frame::Refuse {
             code,
             message: message.to_owned(),
+            retry_after_s: None,
+        }
+        .encode()
+    }
+
+    /// A refusal for this session's peer, with a typed retry time when the peer's
+    /// hello said it reads one ([`crate::wire::FEATURE_REFUSE_RETRY_AFTER`]); an older
+    /// peer gets the same refusal without it (its decoder would refuse the field).
+    pub fn refusal_to_peer(
+        &self,
+        code: RefuseCode,
+        message: &str,
+        retry_after_s: Option<u32>,
+    ) -> Vec<u8> {
+        let reads_retry = self
+            .remote_hello
+            .as_ref()
+            .is_some_and(|h| h.features & crate::wire::FEATURE_REFUSE_RETRY_AFTER != 0);
+        Frame::Refuse {
+            code,
+            message: message.to_owned(),
+            retry_after_s: retry_after_s.filter(|_| reads_retry),
         }
         .encode()
     }
@@ -477,6 +501,7 @@ impl Session {
         self.control.push_back(Frame::Refuse {
             code,
             message: err.to_string(),
+            retry_after_s: None,
         });
         self.phase = Phase::Closed;
         err
@@ -510,13 +535,18 @@ impl Session {
             Frame::Hello(h) => self.on_hello(h, log),
             Frame::MemberProof(tag) => self.on_proof(Proof::Member(&tag), log),
             Frame::RelayProof(sig) => self.on_proof(Proof::Relay(&sig), log),
-            Frame::Refuse { code, message } => {
+            Frame::Refuse {
+                code,
+                message,
+                retry_after_s,
+            } => {
                 self.phase = Phase::Closed;
                 self.control.clear();
                 Err(SessionError::Refused {
                     peer,
                     code,
                     message,
+                    retry_after_s,
                 })
             }
             // Data before authentication is dropped, not an error: on a

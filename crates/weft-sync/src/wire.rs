@@ -12,10 +12,13 @@ use weft_core::{DeviceId, Seq, VersionVector, WorkspaceId};
 pub const PROTOCOL_VERSION: u16 = 1;
 /// The oldest protocol version this build accepts.
 pub const MIN_PROTOCOL_VERSION: u16 = 1;
-/// Feature bits this build sets in its hello. None are defined in version 1;
-/// unknown bits from a peer are ignored, so later builds can add optional
-/// behaviour without a version bump.
-pub const FEATURES: u64 = 0;
+/// Feature bit: this side reads a `Refuse` frame's typed retry time (a `u32` of
+/// seconds after the message). A refusal carries one only to a peer that set it.
+pub const FEATURE_REFUSE_RETRY_AFTER: u64 = 1 << 0;
+
+/// Feature bits this build sets in its hello. Unknown bits from a peer are
+/// ignored, so later builds can add optional behaviour without a version bump.
+pub const FEATURES: u64 = FEATURE_REFUSE_RETRY_AFTER;
 
 /// The largest frame body: one maximal sealed change (16 MiB of ciphertext)
 /// plus its header, signature and the batch framing, with room to spare.
@@ -227,6 +230,9 @@ pub enum Frame {
         code: RefuseCode,
         /// For the other side's log and its user.
         message: String,
+        /// When to try again, in seconds, if the sender says (only sent to a peer
+        /// whose hello set [`FEATURE_REFUSE_RETRY_AFTER`]).
+        retry_after_s: Option<u32>,
     },
     /// The sender's version vector: what it holds, durably. Sent after
     /// authentication, as the acknowledgement of every `Changes` frame, and
@@ -435,7 +441,11 @@ impl Frame {
                 out.push(T_RELAY_PROOF);
                 out.extend_from_slice(sig);
             }
-            Frame::Refuse { code, message } => {
+            Frame::Refuse {
+                code,
+                message,
+                retry_after_s,
+            } => {
                 out.push(T_REFUSE);
                 out.push(code.code());
                 // Truncate on a character boundary rather than fail: a
@@ -446,6 +456,9 @@ impl Frame {
                 }
                 out.extend_from_slice(&(end as u16).to_be_bytes());
                 out.extend_from_slice(&message.as_bytes()[..end]);
+                if let Some(s) = retry_after_s {
+                    out.extend_from_slice(&s.to_be_bytes());
+                }
             }
             Frame::Have(vv) => {
                 out.push(T_HAVE);
@@ -545,8 +558,17 @@ impl Frame {
                 let message = std::str::from_utf8(r.take("message", len)?)
                     .map_err(|_| WireError::BadMessage)?
                     .to_owned();
+                let retry_after_s = if r.bytes.is_empty() {
+                    None
+                } else {
+                    Some(r.u32("retry after")?)
+                };
                 r.finish()?;
-                Ok(Frame::Refuse { code, message })
+                Ok(Frame::Refuse {
+                    code,
+                    message,
+                    retry_after_s,
+                })
             }
             T_HAVE => Ok(Frame::Have(decode_vector("have", payload)?)),
             T_CHANGES => {
@@ -688,10 +710,17 @@ mod tests {
             Frame::Refuse {
                 code: RefuseCode::NotMember,
                 message: "no".into(),
+                retry_after_s: None,
             },
             Frame::Refuse {
                 code: RefuseCode::Other(200),
                 message: String::new(),
+                retry_after_s: None,
+            },
+            Frame::Refuse {
+                code: RefuseCode::RateLimited,
+                message: "rate limited".into(),
+                retry_after_s: Some(31),
             },
             Frame::Have(vv),
             Frame::Have(VersionVector::new()),
@@ -723,6 +752,16 @@ mod tests {
                 if matches!(f, Frame::Have(_)) && cut > 0 && (cut - 1) % 40 == 0 {
                     continue;
                 }
+                // A refuse cut where its optional retry-after starts is a
+                // refuse without one.
+                if let Frame::Refuse {
+                    retry_after_s: Some(_),
+                    ..
+                } = &f
+                    && cut == bytes.len() - 4
+                {
+                    continue;
+                }
                 if let Ok(g) = r {
                     panic!("{} cut at {cut} decoded as {}", f.name(), g.name());
                 }
@@ -741,6 +780,12 @@ mod tests {
                 // An extra byte at the end of a `have` breaks its 40-byte
                 // granularity; elsewhere it is a trailing byte.
                 Frame::Have(_) => assert!(matches!(r, Err(WireError::BadVector { .. }))),
+                // After a refuse's message comes its optional u32 retry-after: one
+                // byte is a truncated one.
+                Frame::Refuse {
+                    retry_after_s: None,
+                    ..
+                } => assert!(matches!(r, Err(WireError::Truncated { .. })), "{r:?}"),
                 _ => assert!(matches!(r, Err(WireError::Trailing { .. })), "{r:?}"),
             }
         }

@@ -20,6 +20,12 @@ export interface SyncHub {
   refresh(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /** Put the focus into the document's body once it shows, to type into it (a document
+   *  just created and named in the sidebar). */
+  focus?: boolean;
+}
+
 export interface App {
   readonly workspace: OpenWorkspace;
   /** Documents not in the trash. */
@@ -31,7 +37,7 @@ export interface App {
   /** The open document's id, or null for the overview or the trash. */
   openId(): string | null;
   /** Opens a document in the main pane (null: the overview). */
-  open(id: string | null): Promise<void>;
+  open(id: string | null, opts?: OpenOptions): Promise<void>;
   showTrash(): Promise<void>;
   /** Reloads documents and folders and redraws what shows them. */
   refresh(): Promise<void>;

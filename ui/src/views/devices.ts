@@ -1,6 +1,6 @@
 // The Devices & sync panel, and the status indicator in the top bar.
 import type { Device, SyncStatus } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 import { formatAgo, formatFull } from '../format';
 import { VIA_LABELS, deviceName, statusDetail, statusText } from '../sync';
 import type { App, SyncState } from './app';
@@ -12,15 +12,16 @@ export const REFRESH_MS = 5000;
 
 /** The indicator: "Synced", "Syncing 3 changes", "Offline"; a click opens the panel. */
 export function statusIndicator(app: App, onOpen: () => void): HTMLElement {
-  const el = h('button', {
-    type: 'button',
-    class: 'sync-status',
-    'data-testid': 'sync-status',
-    'data-state': 'unknown',
-    'aria-live': 'polite',
-    title: 'Devices and sync',
-  });
-  el.addEventListener('click', onOpen);
+  const el = button(
+    {
+      class: 'sync-status',
+      'data-testid': 'sync-status',
+      'data-state': 'unknown',
+      'aria-live': 'polite',
+      title: 'Devices and sync',
+    },
+    onOpen,
+  );
   const show = (s: SyncState): void => {
     if (s.error) {
       el.dataset.state = 'error';

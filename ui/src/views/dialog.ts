@@ -1,6 +1,6 @@
 // Modal dialogs on <dialog>: focus is kept inside, Escape closes, the page behind is inert.
 import './dialogs.css';
-import { h } from '../dom';
+import { button, h } from '../dom';
 
 export interface Dialog {
   el: HTMLDialogElement;
@@ -16,7 +16,7 @@ export function openDialog(opts: {
 }): Dialog {
   const titleId = `dlg-${opts.testid}`;
   const body = h('div', { class: 'dialog-body' });
-  const closeButton = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close' }, '×');
+  const closeButton = button({ class: 'icon-button', 'aria-label': 'Close' }, () => close(), '×');
   const el = h(
     'dialog',
     { class: opts.wide ? 'dialog wide' : 'dialog', 'data-testid': opts.testid, 'aria-labelledby': titleId },
@@ -31,7 +31,6 @@ export function openDialog(opts: {
     el.remove();
     opts.onClose?.();
   };
-  closeButton.addEventListener('click', close);
   el.addEventListener('close', close);
   // A click on the backdrop lands on the dialog element itself.
   el.addEventListener('click', (ev) => {

@@ -58,7 +58,7 @@ describe('Settings', () => {
 
   it('shows the message of a refused relay address and keeps it in the field', async () => {
     api.getSettings.mockResolvedValue(settings);
-    api.addRelay.mockRejectedValue({ code: 'invalid_addr', message: 'no /p2p/ part in /ip4/1.2.3.4/tcp/1' });
+    api.addRelay.mockRejectedValue({ code: 'invalid_address', message: 'no /p2p/ part in /ip4/1.2.3.4/tcp/1' });
     openSettings(fakeApp());
     await settle();
     const d = document.querySelector('[data-testid="settings"]')!;

@@ -1,7 +1,7 @@
 // Above a note or record: its title (editable), its folder, which devices hold its
 // latest changes, and the History button.
 import { docHolders, renameDoc, type DocSummary } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 import { formatAgo } from '../format';
 import { deviceName, holdersText } from '../sync';
 import type { App } from './app';
@@ -29,12 +29,11 @@ export function docHeader(app: App, initial: DocSummary, onHistory: () => void):
   });
   const folder = h('span', { class: 'doc-folder muted', 'data-testid': 'doc-folder' });
   const holders = h('p', { class: 'holders muted', 'data-testid': 'holders' });
-  const historyButton = h(
-    'button',
-    { type: 'button', 'data-testid': 'history-button', 'aria-expanded': 'false', 'aria-controls': 'history-panel' },
+  const historyButton = button(
+    { 'data-testid': 'history-button', 'aria-expanded': 'false', 'aria-controls': 'history-panel' },
+    onHistory,
     'History',
   );
-  historyButton.addEventListener('click', onHistory);
 
   const showFolder = (): void => {
     folder.replaceChildren(

@@ -57,7 +57,7 @@ describe('the history panel', () => {
   it('previews a record as its fields, and shows a refused restore', async () => {
     api.history.mockResolvedValue(versions);
     api.previewVersion.mockResolvedValue({ kind: 'record', json: { read: true, tags: ['a', 'b'] }, conflicts: [] });
-    api.restoreVersion.mockRejectedValue({ code: 'not_found', message: 'no version 1' });
+    api.restoreVersion.mockRejectedValue({ code: 'no_such_version', message: 'no version 1' });
     const panel = historyPanel(docSummary('R', [], 'record', 'r1'), async () => {}, () => {});
     await settle();
     panel.el.querySelectorAll<HTMLElement>('[data-testid="history-item"]')[2]!.click();

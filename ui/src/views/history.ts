@@ -2,10 +2,11 @@
 // preview of one, and "Restore this version" (a new change that makes the document
 // look as it did then; nothing is lost).
 import { history, previewVersion, restoreVersion, type DocSummary, type Preview, type Version } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 import { displayValue, fieldsOf } from '../fields';
 import { formatFull, formatWhen } from '../format';
 import { deviceName } from '../sync';
+import { busy } from './form';
 import { alertBox } from './toast';
 
 export interface HistoryPanel {
@@ -50,8 +51,7 @@ export function historyPanel(
   const list = h('ol', { class: 'timeline', 'aria-label': 'Versions, newest first' });
   const status = h('div', { class: 'history-status' });
   const preview = h('div', { class: 'history-preview', 'data-testid': 'history-preview', 'aria-live': 'polite' });
-  const close = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close history' }, '×');
-  close.addEventListener('click', onClose);
+  const close = button({ class: 'icon-button', 'aria-label': 'Close history' }, onClose, '×');
   const el = h(
     'aside',
     { class: 'history', id: 'history-panel', 'data-testid': 'history', 'aria-label': `History of ${doc.title}` },
@@ -77,22 +77,17 @@ export function historyPanel(
       return;
     }
     if (chosen !== v.number) return;
-    const restore = h(
-      'button',
-      { type: 'button', class: 'primary', 'data-testid': 'restore-version', disabled: newest },
+    const slot = h('div', {});
+    const restore = button(
+      { class: 'primary', 'data-testid': 'restore-version', disabled: newest },
+      () =>
+        busy(
+          restore,
+          () => beforeRestore().then(() => restoreVersion(doc.id, v.number)).then(onRestored),
+          (e) => slot.replaceChildren(alertBox(e)),
+        ),
       'Restore this version',
     );
-    const slot = h('div', {});
-    restore.addEventListener('click', () => {
-      restore.disabled = true;
-      beforeRestore()
-        .then(() => restoreVersion(doc.id, v.number))
-        .then(onRestored)
-        .catch((e: unknown) => {
-          restore.disabled = false;
-          slot.replaceChildren(alertBox(e));
-        });
-    });
     preview.replaceChildren(
       h('h3', {}, `Version ${v.number}`, h('span', { class: 'muted' }, ` · ${formatFull(v.time)}`)),
       previewElement(p),
@@ -116,21 +111,19 @@ export function historyPanel(
     if (newestFirst.length === 0) status.replaceChildren(h('p', { class: 'muted' }, 'No versions yet.'));
     list.replaceChildren(
       ...newestFirst.map((v) => {
-        const b = h(
-          'button',
+        const b = button(
           {
-            type: 'button',
             class: 'version',
             'data-testid': 'history-item',
             'data-number': String(v.number),
             'aria-pressed': String(v.number === chosen),
             title: formatFull(v.time),
           },
+          () => void show(v, v.number === top),
           h('time', { datetime: v.time }, formatWhen(v.time, now)),
           h('span', { class: 'who' }, who(v)),
           h('span', { class: 'summary' }, v.summary || 'Edit'),
         );
-        b.addEventListener('click', () => void show(v, v.number === top));
         return h('li', {}, b);
       }),
     );

@@ -1,5 +1,5 @@
 // A small context menu (right click, the Menu key or Shift+F10 in the tree).
-import { h } from '../dom';
+import { button, h } from '../dom';
 
 export interface MenuItem {
   label: string;
@@ -18,25 +18,22 @@ export function closeMenu(): void {
 /** Opens a menu at (x, y), or under `anchor`; focus returns to `returnFocus` on close. */
 export function openMenu(items: MenuItem[], at: { x: number; y: number }, label: string, returnFocus?: HTMLElement): void {
   closeMenu();
-  const buttons = items.map((item) => {
-    const b = h(
-      'button',
+  const buttons = items.map((item) =>
+    button(
       {
-        type: 'button',
         role: 'menuitem',
         class: item.danger ? 'danger' : undefined,
         'data-testid': item.testid,
         disabled: item.disabled,
         tabindex: '-1',
       },
+      () => {
+        close();
+        item.run();
+      },
       item.label,
-    );
-    b.addEventListener('click', () => {
-      close();
-      item.run();
-    });
-    return b;
-  });
+    ),
+  );
   const el = h('div', { class: 'menu', role: 'menu', 'aria-label': label }, ...buttons);
   // Position through the CSSOM (CSP: no style attributes in markup).
   el.style.setProperty('left', `${Math.max(0, at.x)}px`);

@@ -4,10 +4,10 @@ import './document.css';
 import type { DocSummary } from '../api';
 import type { NoteEditor } from '../editor';
 import { h } from '../dom';
-import type { App } from './app';
+import type { App, OpenOptions } from './app';
 import { docHeader, setHistoryOpen } from './doc-header';
 import { historyPanel, type HistoryPanel } from './history';
-import type { Pane } from './pane';
+import { mayTakeFocus, type Pane } from './pane';
 import { alertBox } from './toast';
 
 // Not in the start-up bundle: the editor brings Quill and Loro's WebAssembly, which
@@ -42,7 +42,7 @@ export function preloadEditor(): void {
   else setTimeout(load, 500);
 }
 
-export interface DocPaneOptions {
+export interface DocPaneOptions extends OpenOptions {
   /** Open the History panel at once (after a restore reopened the document). */
   history?: boolean;
 }
@@ -102,8 +102,13 @@ export function notePane(app: App, doc: DocSummary, opts: DocPaneOptions = {}): 
       // The editor shows its own errors above the text (a banner that clears once
       // the edit is saved), so none are repeated here.
       const ed = await mod.mountNoteEditor(host, doc.id);
-      if (destroyed) await ed.destroy();
-      else editor = ed;
+      if (destroyed) {
+        await ed.destroy();
+        return;
+      }
+      editor = ed;
+      // A new note: the caret goes into its body, so typing starts the text.
+      if (opts.focus && mayTakeFocus()) ed.quill.focus();
     } catch (e) {
       host.replaceChildren(alertBox(e));
     }

@@ -3,11 +3,12 @@
 // test reads it), and the Trash view.
 import { replaceInChunks } from './chunked';
 import { restoreDoc, type DocSummary } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 import { formatFull, formatUpdated } from '../format';
 import { buildTree, flatten, trashed, type Row } from '../tree';
 import type { App } from './app';
 import { indented, kindLabel } from './brand';
+import { busy } from './form';
 import type { Pane } from './pane';
 
 const collapsed = new Set<string>();
@@ -15,30 +16,28 @@ const collapsed = new Set<string>();
 function rowElement(app: App, row: Row, now: Date, rerender: () => void): HTMLElement {
   if (row.type === 'folder') {
     const toggle = indented(
-      h(
-        'button',
-        { type: 'button', class: 'folder', 'aria-expanded': String(row.expanded) },
+      button(
+        { class: 'folder', 'aria-expanded': String(row.expanded) },
+        () => {
+          if (collapsed.has(row.node.key)) collapsed.delete(row.node.key);
+          else collapsed.add(row.node.key);
+          rerender();
+        },
         h('span', { class: 'chevron', 'aria-hidden': 'true' }),
         h('span', { class: 'name' }, row.node.name),
         h('span', { class: 'count' }, String(row.count)),
       ),
       row.depth,
     );
-    toggle.addEventListener('click', () => {
-      if (collapsed.has(row.node.key)) collapsed.delete(row.node.key);
-      else collapsed.add(row.node.key);
-      rerender();
-    });
     return h('li', { class: 'row folder-row', 'data-testid': 'folder-row' }, toggle);
   }
   const { doc } = row;
-  const open = h(
-    'button',
-    { type: 'button', class: 'title link-like' },
+  const open = button(
+    { class: 'title link-like' },
+    () => void app.open(doc.id),
     h('span', { class: `icon ${doc.kind}`, 'aria-hidden': 'true' }),
     h('span', { class: 'doc-title' }, doc.title),
   );
-  open.addEventListener('click', () => void app.open(doc.id));
   return h(
     'li',
     { class: 'row doc-row', 'data-testid': 'doc-row', 'data-doc-id': doc.id, title: doc.path },
@@ -56,10 +55,8 @@ export function overviewPane(app: App, onCreate: (kind: 'note' | 'record') => vo
   const draw = (): void => {
     const docs = app.docs();
     if (docs.length === 0) {
-      const note = h('button', { type: 'button', class: 'primary' }, 'New note');
-      const record = h('button', { type: 'button' }, 'New record');
-      note.addEventListener('click', () => onCreate('note'));
-      record.addEventListener('click', () => onCreate('record'));
+      const note = button({ class: 'primary' }, () => onCreate('note'), 'New note');
+      const record = button({}, () => onCreate('record'), 'New record');
       el.replaceChildren(
         h(
           'div',
@@ -97,20 +94,16 @@ export function trashPane(app: App): Pane {
     const docs = trashed(app.allDocs());
     const now = new Date();
     const rows = docs.map((doc: DocSummary) => {
-      const restore = h(
-        'button',
-        { type: 'button', 'data-testid': 'restore', 'aria-label': `Restore “${doc.title}”` },
+      const restore = button(
+        { 'data-testid': 'restore', 'aria-label': `Restore “${doc.title}”` },
+        () =>
+          busy(
+            restore,
+            () => restoreDoc(doc.id).then(() => app.refresh()),
+            (e) => app.fail(e, `Could not restore “${doc.title}”`),
+          ),
         'Restore',
       );
-      restore.addEventListener('click', () => {
-        restore.disabled = true;
-        restoreDoc(doc.id)
-          .then(() => app.refresh())
-          .catch((e: unknown) => {
-            restore.disabled = false;
-            app.fail(e, `Could not restore “${doc.title}”`);
-          });
-      });
       return h(
         'li',
         { class: 'row trash-row', 'data-testid': 'trash-row', 'data-id': doc.id, 'data-kind': doc.kind, 'data-path': doc.path },

@@ -1,7 +1,7 @@
 // "Add a device": a fresh invite code, to paste on the other device (Join a workspace,
 // or `weft join CODE`) or to scan as a QR code.
 import { createInvite, type Invite } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 import { qrDataUrl } from '../qr';
 import { openDialog } from './dialog';
 import { alertBox, alertText } from './toast';
@@ -34,21 +34,19 @@ export function openPairing(): void {
     });
     code.value = invite.code;
     code.addEventListener('focus', () => code.select());
-    const copyButton = h('button', { type: 'button', class: 'primary', 'data-testid': 'copy-invite' }, 'Copy');
     const copied = h('span', { class: 'muted', role: 'status' });
-    copyButton.addEventListener('click', () => {
+    const copyButton = button({ class: 'primary', 'data-testid': 'copy-invite' }, () => {
       copy(invite.code, code)
         .then(() => copied.replaceChildren('Copied.'))
         .catch(() => copied.replaceChildren(alertText('Could not copy: select the code and copy it by hand.')));
-    });
+    }, 'Copy');
     // Upper case: QR's alphanumeric mode holds the code in fewer modules (a smaller,
     // easier scan), and the code reads the same in either case (`weft invite` does the same).
     const url = qrDataUrl(invite.code.toUpperCase());
     const qr = url
       ? h('img', { class: 'qr', 'data-testid': 'invite-qr', src: url, alt: 'QR code of the invite code', width: '240', height: '240' })
       : h('p', { class: 'muted' }, 'The code is too long for a QR code: copy it instead.');
-    const again = h('button', { type: 'button' }, 'New code');
-    again.addEventListener('click', () => void load());
+    const again = button({}, () => void load(), 'New code');
     content.replaceChildren(
       h(
         'p',
@@ -74,8 +72,7 @@ export function openPairing(): void {
     try {
       show(await createInvite());
     } catch (e) {
-      const retry = h('button', { type: 'button' }, 'Try again');
-      retry.addEventListener('click', () => void load());
+      const retry = button({}, () => void load(), 'Try again');
       content.replaceChildren(alertBox(e), h('div', { class: 'actions' }, retry));
     }
   };

@@ -3,7 +3,7 @@
 // values where devices wrote a field at the same time. Types, parsing and pointers are
 // in ../fields.ts.
 import { getRecord, patchRecord, setRecordField, type Conflict, type DocSummary, type RecordView } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 import {
   FIELD_TYPES,
   TYPE_LABELS,
@@ -20,8 +20,9 @@ import {
   type FieldType,
 } from '../fields';
 import type { App } from './app';
+import { busy, form } from './form';
 import { docFrame, type DocPaneOptions } from './note';
-import type { Pane } from './pane';
+import { mayTakeFocus, type Pane } from './pane';
 import { alertBox, alertText } from './toast';
 
 interface Editor {
@@ -109,6 +110,9 @@ export function recordPane(app: App, doc: DocSummary, opts: DocPaneOptions = {})
   let view: RecordView | null = null;
   let rows = new Map<string, FieldRow>();
   let alive = true;
+  /** Opened for typing (a new record): the first field takes the focus once shown, or
+   *  the name of a field to add when there is none. */
+  let focusOnLoad = opts.focus === true;
 
   async function load(): Promise<void> {
     try {
@@ -117,6 +121,10 @@ export function recordPane(app: App, doc: DocSummary, opts: DocPaneOptions = {})
       view = next;
       status.replaceChildren();
       draw();
+      if (focusOnLoad) {
+        focusOnLoad = false;
+        if (mayTakeFocus()) (rows.values().next().value?.editor.control ?? addForm.name).focus();
+      }
     } catch (e) {
       if (alive) status.replaceChildren(alertBox(e));
     }
@@ -155,9 +163,13 @@ export function recordPane(app: App, doc: DocSummary, opts: DocPaneOptions = {})
     const editor = editorFor(field, id);
     const error = h('div', { class: 'field-error', 'data-testid': 'field-error' });
     const label = h('label', { for: id, class: 'field-name' }, field.name);
-    const remove = h(
-      'button',
-      { type: 'button', class: 'icon-button', 'data-testid': 'remove-field', 'aria-label': `Remove field “${field.name}”`, title: 'Remove field' },
+    const remove = button(
+      { class: 'icon-button', 'data-testid': 'remove-field', 'aria-label': `Remove field “${field.name}”`, title: 'Remove field' },
+      () => {
+        if (!view) return;
+        const patch = removeFieldPatch(view.json, field.name);
+        busy(remove, () => patchRecord(doc.id, patch).then(load), (e) => error.replaceChildren(alertBox(e)));
+      },
       '×',
     );
     const save = async (): Promise<void> => {
@@ -193,16 +205,6 @@ export function recordPane(app: App, doc: DocSummary, opts: DocPaneOptions = {})
         }
       });
     }
-    remove.addEventListener('click', () => {
-      if (!view) return;
-      remove.disabled = true;
-      patchRecord(doc.id, removeFieldPatch(view.json, field.name))
-        .then(load)
-        .catch((e: unknown) => {
-          remove.disabled = false;
-          error.replaceChildren(alertBox(e));
-        });
-    });
     const type = field.type === 'json' ? 'JSON' : TYPE_LABELS[field.type];
     const el = h(
       'div',
@@ -226,19 +228,13 @@ export function recordPane(app: App, doc: DocSummary, opts: DocPaneOptions = {})
 
   function conflictBox(field: Field | null, c: Conflict, onError: (e: unknown) => void): HTMLElement {
     const name = conflictLabel(field, c);
-    const choices = c.values.map((v) => {
-      const b = h('button', { type: 'button', class: 'choice', 'data-testid': 'conflict-value' }, displayValue(v));
-      b.addEventListener('click', () => {
-        for (const x of choices) x.disabled = true;
-        setRecordField(doc.id, c.pointer, v)
-          .then(load)
-          .catch((e: unknown) => {
-            for (const x of choices) x.disabled = false;
-            onError(e);
-          });
-      });
-      return b;
-    });
+    const choices: HTMLButtonElement[] = c.values.map((v) =>
+      button(
+        { class: 'choice', 'data-testid': 'conflict-value' },
+        () => busy(choices, () => setRecordField(doc.id, c.pointer, v).then(load), onError),
+        displayValue(v),
+      ),
+    );
     return h(
       'div',
       { class: 'conflict-box', 'data-testid': 'conflict', 'data-pointer': c.pointer },
@@ -248,7 +244,7 @@ export function recordPane(app: App, doc: DocSummary, opts: DocPaneOptions = {})
     );
   }
 
-  function addFieldForm(): { el: HTMLElement } {
+  function addFieldForm(): { el: HTMLElement; name: HTMLInputElement } {
     const n = ++ids;
     const name = h('input', { id: `new-field-${n}`, 'data-testid': 'field-name', autocomplete: 'off', placeholder: 'Name' });
     const type = h(
@@ -263,50 +259,40 @@ export function recordPane(app: App, doc: DocSummary, opts: DocPaneOptions = {})
       placeholder: 'todo, doing, done',
     });
     const optionsBox = h('div', { class: 'add-options', hidden: true }, h('label', { for: options.id }, 'Options (comma-separated)'), options);
-    const error = h('div', {});
-    const submit = h('button', { type: 'submit', 'data-testid': 'add-field-button' }, 'Add field');
     type.addEventListener('change', () => {
       optionsBox.hidden = type.value !== 'select';
       if (!optionsBox.hidden) options.focus();
     });
-    const el = h(
-      'form',
-      { class: 'add-field', 'data-testid': 'add-field', 'aria-label': 'Add field' },
-      h('h3', {}, 'Add field'),
-      h(
-        'div',
-        { class: 'add-row' },
-        h('div', {}, h('label', { for: name.id }, 'Name'), name),
-        h('div', {}, h('label', { for: type.id }, 'Type'), type),
-        submit,
-      ),
-      optionsBox,
-      error,
-    );
-    el.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      if (!view) return;
-      const r = addFieldPatch(view.json, { name: name.value, type: type.value as FieldType, options: options.value });
-      if (!r.ok) {
-        error.replaceChildren(alertText(r.error));
-        return;
-      }
-      error.replaceChildren();
-      submit.disabled = true;
-      const added = name.value.trim();
-      patchRecord(doc.id, r.patch)
-        .then(async () => {
+    const { el } = form({
+      attrs: { class: 'add-field', 'data-testid': 'add-field', 'aria-label': 'Add field' },
+      submit: 'Add field',
+      submitAttrs: { 'data-testid': 'add-field-button' },
+      layout: (submit, message) => [
+        h('h3', {}, 'Add field'),
+        h(
+          'div',
+          { class: 'add-row' },
+          h('div', {}, h('label', { for: name.id }, 'Name'), name),
+          h('div', {}, h('label', { for: type.id }, 'Type'), type),
+          submit,
+        ),
+        optionsBox,
+        message,
+      ],
+      onSubmit: () => {
+        if (!view) return undefined;
+        const r = addFieldPatch(view.json, { name: name.value, type: type.value as FieldType, options: options.value });
+        if (!r.ok) return r.error;
+        const added = name.value.trim();
+        return patchRecord(doc.id, r.patch).then(async () => {
           name.value = '';
           options.value = '';
           await load();
           rows.get(added)?.editor.control.focus();
-        })
-        .catch((e: unknown) => error.replaceChildren(alertBox(e)))
-        .finally(() => {
-          submit.disabled = false;
         });
+      },
     });
-    return { el };
+    return { el, name };
   }
 
   status.replaceChildren(h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));

@@ -1,9 +1,10 @@
 // Settings: this device's name, the relays, where the data lives, and the theme.
 import { addRelay, getSettings, removeRelay, setDeviceName, type Settings } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 import type { App } from './app';
 import { openDialog } from './dialog';
-import { alertBox, alertText } from './toast';
+import { busy, form } from './form';
+import { alertBox } from './toast';
 
 export function openSettings(app: App): void {
   const dialog = openDialog({ title: 'Settings', testid: 'settings', wide: true });
@@ -14,52 +15,33 @@ export function openSettings(app: App): void {
     // Device name
     const name = h('input', { id: 'device-name', 'data-testid': 'device-name', autocomplete: 'off', required: true });
     name.value = s.device_name;
-    const nameNote = h('div', { role: 'status' });
-    const nameSave = h('button', { type: 'submit' }, 'Save');
-    const nameForm = h(
-      'form',
-      { class: 'setting', 'data-testid': 'device-name-form' },
-      h('label', { for: 'device-name' }, 'Device name'),
-      h('div', { class: 'inline' }, name, nameSave),
-      h('p', { class: 'muted small' }, 'Other devices show this name; they see a change when they next connect.'),
-      nameNote,
-    );
-    nameForm.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      const v = name.value.trim();
-      if (v === '') {
-        nameNote.replaceChildren(alertText('A device needs a name.'));
-        return;
-      }
-      nameSave.disabled = true;
-      setDeviceName(v)
-        .then(() => {
-          nameNote.replaceChildren(h('p', { class: 'muted' }, 'Saved.'));
+    const nameForm = form({
+      attrs: { class: 'setting', 'data-testid': 'device-name-form' },
+      submit: 'Save',
+      messageAttrs: { role: 'status' },
+      layout: (save, note) => [
+        h('label', { for: 'device-name' }, 'Device name'),
+        h('div', { class: 'inline' }, name, save),
+        h('p', { class: 'muted small' }, 'Other devices show this name; they see a change when they next connect.'),
+        note,
+      ],
+      onSubmit: () => {
+        const v = name.value.trim();
+        if (v === '') return 'A device needs a name.';
+        return setDeviceName(v).then(() => {
+          nameForm.say(h('p', { class: 'muted' }, 'Saved.'));
           void app.sync.refresh();
-        })
-        .catch((e: unknown) => nameNote.replaceChildren(alertBox(e)))
-        .finally(() => {
-          nameSave.disabled = false;
         });
+      },
     });
 
     // Relays
-    const relayError = h('div', {});
     const relayItems = s.relays.map((addr) => {
-      const remove = h(
-        'button',
-        { type: 'button', 'data-testid': 'remove-relay', 'aria-label': `Remove relay ${addr}` },
+      const remove = button(
+        { 'data-testid': 'remove-relay', 'aria-label': `Remove relay ${addr}` },
+        () => busy(remove, () => removeRelay(addr).then(reload), (e) => relayForm.say(alertBox(e))),
         'Remove',
       );
-      remove.addEventListener('click', () => {
-        remove.disabled = true;
-        removeRelay(addr)
-          .then(reload)
-          .catch((e: unknown) => {
-            remove.disabled = false;
-            relayError.replaceChildren(alertBox(e));
-          });
-      });
       return h('li', { 'data-testid': 'relay' }, h('code', { class: 'addr' }, addr), remove);
     });
     const addr = h('input', {
@@ -69,44 +51,37 @@ export function openSettings(app: App): void {
       spellcheck: 'false',
       placeholder: '/dns4/relay.example.org/tcp/4001/p2p/12D3Koo…',
     });
-    const add = h('button', { type: 'submit', 'data-testid': 'add-relay' }, 'Add relay');
-    const relayForm = h(
-      'form',
-      { class: 'setting', 'data-testid': 'relays' },
-      h('h3', {}, 'Relays'),
-      h(
-        'p',
-        { class: 'muted small' },
-        'A relay (weft-relay) keeps the encrypted changes so devices that are never online together still sync. It cannot read them.',
-      ),
-      relayItems.length === 0
-        ? h('p', { class: 'muted' }, 'No relay.')
-        : h('ul', { class: 'relay-list', 'data-testid': 'relay-list' }, ...relayItems),
-      h('label', { for: 'relay-addr' }, 'Relay address'),
-      h('div', { class: 'inline' }, addr, add),
-      relayError,
-    );
-    relayForm.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      const v = addr.value.trim();
-      if (v === '') {
-        relayError.replaceChildren(alertText('Enter the relay’s address, ending in /p2p/ and its id.'));
-        return;
-      }
-      add.disabled = true;
-      addRelay(v)
-        .then(reload)
-        .catch((e: unknown) => {
-          // Refused addresses stay in the field, to correct them.
-          add.disabled = false;
-          relayError.replaceChildren(alertBox(e));
-          addr.focus();
-        });
+    const relayForm = form({
+      attrs: { class: 'setting', 'data-testid': 'relays' },
+      submit: 'Add relay',
+      submitAttrs: { 'data-testid': 'add-relay' },
+      layout: (add, message) => [
+        h('h3', {}, 'Relays'),
+        h(
+          'p',
+          { class: 'muted small' },
+          'A relay (weft-relay) keeps the encrypted changes so devices that are never online together still sync. It cannot read them.',
+        ),
+        relayItems.length === 0
+          ? h('p', { class: 'muted' }, 'No relay.')
+          : h('ul', { class: 'relay-list', 'data-testid': 'relay-list' }, ...relayItems),
+        h('label', { for: 'relay-addr' }, 'Relay address'),
+        h('div', { class: 'inline' }, addr, add),
+        // A refused address, or a removal that failed.
+        message,
+      ],
+      onSubmit: () => {
+        const v = addr.value.trim();
+        if (v === '') return 'Enter the relay’s address, ending in /p2p/ and its id.';
+        return addRelay(v).then(reload);
+      },
+      // Refused addresses stay in the field, to correct them.
+      onError: () => addr.focus(),
     });
 
     content.replaceChildren(
-      nameForm,
-      relayForm,
+      nameForm.el,
+      relayForm.el,
       h(
         'section',
         { class: 'setting' },

@@ -13,6 +13,7 @@ export function docSummary(title: string, folder: string[] = [], kind: DocSummar
     deleted: false,
     created: t,
     updated: t,
+    updated_ms: Date.parse(t),
   };
 }
 

@@ -2,7 +2,7 @@
 // ends up here with its message: nothing the shell refuses is swallowed.
 import './dialogs.css';
 import { toApiError } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 
 const MAX = 5;
 let region: HTMLElement | null = null;
@@ -28,9 +28,7 @@ function add(el: HTMLElement, ms: number | null): void {
 }
 
 function dismissButton(el: HTMLElement): HTMLButtonElement {
-  const b = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Dismiss' }, '×');
-  b.addEventListener('click', () => el.remove());
-  return b;
+  return button({ class: 'icon-button', 'aria-label': 'Dismiss' }, () => el.remove(), '×');
 }
 
 /**
@@ -62,12 +60,16 @@ export function showError(e: unknown, context?: string): void {
 export function showInfo(text: string, action?: ToastAction): void {
   const el = h('div', { class: 'toast', role: 'status', 'data-testid': 'toast' }, h('span', { class: 'toast-text' }, text));
   if (action) {
-    const b = h('button', { type: 'button', class: 'link' }, action.label);
-    b.addEventListener('click', () => {
-      el.remove();
-      action.run();
-    });
-    el.append(b);
+    el.append(
+      button(
+        { class: 'link' },
+        () => {
+          el.remove();
+          action.run();
+        },
+        action.label,
+      ),
+    );
   }
   el.append(dismissButton(el));
   add(el, 8000);

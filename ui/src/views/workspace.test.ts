@@ -13,11 +13,18 @@ const api = vi.hoisted(() => ({
   getRecord: vi.fn(),
   docHolders: vi.fn(),
   search: vi.fn(),
+  createNote: vi.fn(),
+  createRecord: vi.fn(),
+  openNote: vi.fn(),
+  saveNoteUpdate: vi.fn(),
+  noteUpdatesSince: vi.fn(),
 }));
 vi.mock('../api', async (orig) => ({ ...(await orig<typeof import('../api')>()), ...api }));
 
+import { LoroDoc } from 'loro-crdt';
+import { configureNoteDoc } from '../editor/binding';
 import { mountWorkspace } from './workspace';
-import { docSummary, settle } from './testing';
+import { docSummary, key, settle } from './testing';
 
 let docsChanged: (ids: string[]) => void = () => {};
 let syncChanged: () => void = () => {};
@@ -109,5 +116,56 @@ describe('the open workspace', () => {
     await settle();
     const toast = document.querySelector('[data-testid="toasts"] [role="alert"]');
     expect(toast?.textContent).toContain('Could not load the documents: database is locked');
+  });
+});
+
+describe('a document created in the sidebar', () => {
+  /** Names a new document in the sidebar and presses Enter, as a user does; the shell
+   *  creates `doc`, which the next listing has. */
+  function create(doc: DocSummary): void {
+    const created = doc.kind === 'note' ? api.createNote : api.createRecord;
+    created.mockImplementation(async () => {
+      docs = [...docs, doc];
+      return doc;
+    });
+    document.querySelector<HTMLButtonElement>(`[data-testid="new-${doc.kind}"]`)!.click();
+    const input = document.querySelector<HTMLInputElement>('[data-testid="new-name"]')!;
+    expect(document.activeElement).toBe(input);
+    input.value = doc.title;
+    key(input, 'Enter');
+  }
+
+  it('puts the caret into the new note’s text once its name is entered', async () => {
+    api.openNote.mockResolvedValue(configureNoteDoc(new LoroDoc()).export({ mode: 'snapshot' }));
+    api.noteUpdatesSince.mockResolvedValue(new Uint8Array());
+    api.saveNoteUpdate.mockResolvedValue(undefined);
+    create(docSummary('Ideas', [], 'note', 'n9'));
+    // The editor is loaded on demand (Quill, Loro's WebAssembly): the first time takes a while.
+    const text = await vi.waitFor(
+      () => {
+        const el = document.querySelector<HTMLElement>('[data-testid="note-pane"][data-id="n9"] [data-testid="note-editor"]');
+        expect(el).not.toBeNull();
+        return el!;
+      },
+      { timeout: 15_000 },
+    );
+    expect(api.createNote).toHaveBeenCalledExactlyOnceWith('Ideas', []);
+    await vi.waitFor(() => expect(document.activeElement).toBe(text));
+  }, 20_000);
+
+  it('puts the focus into the new record’s first field', async () => {
+    create(docSummary('Books', [], 'record', 'r9'));
+    await settle();
+    expect(document.querySelector('[data-testid="record-pane"]')?.getAttribute('data-id')).toBe('r9');
+    expect(document.activeElement).toBe(document.querySelector('[data-testid="field"][data-name="pages"] input'));
+  });
+
+  it('leaves the focus where the user took it while the document opened', async () => {
+    create(docSummary('Books', [], 'record', 'r9'));
+    const search = document.querySelector<HTMLInputElement>('[data-testid="search"]')!;
+    search.focus();
+    await settle();
+    expect(document.querySelector('[data-testid="record-pane"]')?.getAttribute('data-id')).toBe('r9');
+    expect(document.activeElement).toBe(search);
   });
 });

@@ -10,7 +10,7 @@ import {
   toApiError,
   type DocSummary,
 } from '../api';
-import { h } from '../dom';
+import { button, h } from '../dom';
 import { coalesce } from '../util';
 import type { App, OpenWorkspace, SyncHub, SyncState } from './app';
 import { brand } from './brand';
@@ -81,7 +81,7 @@ export function mountWorkspace(
     folders: () => folders,
     doc: (id) => all.find((d) => d.id === id),
     openId: () => pane?.docId ?? null,
-    open: (id) => setPane(id === null ? 'overview' : 'doc', id),
+    open: (id, opts) => setPane(id === null ? 'overview' : 'doc', id, opts),
     showTrash: () => setPane('trash', null),
     refresh: () => refresh(),
     reopen: (opts) => setPane(paneKind, pane?.docId ?? null, opts, true),
@@ -152,13 +152,11 @@ export function mountWorkspace(
 
   // --- the top bar ---------------------------------------------------------------------
 
-  const button = (label: string, testid: string, run: () => void): HTMLButtonElement => {
-    const b = h('button', { type: 'button', 'data-testid': testid }, label);
-    b.addEventListener('click', run);
-    return b;
-  };
-  const home = h('button', { type: 'button', class: 'link-like ws-name', 'data-testid': 'workspace-name', title: `${workspace.name} — ${workspace.home}` }, workspace.name);
-  home.addEventListener('click', () => void app.open(null));
+  const home = button(
+    { class: 'link-like ws-name', 'data-testid': 'workspace-name', title: `${workspace.name} — ${workspace.home}` },
+    () => void app.open(null),
+    workspace.name,
+  );
   const header = h(
     'header',
     { class: 'topbar' },
@@ -170,9 +168,9 @@ export function mountWorkspace(
     h(
       'div',
       { class: 'top-actions', role: 'toolbar', 'aria-label': 'Workspace' },
-      button('Devices', 'devices-button', () => openDevices(app)),
-      button('Add a device', 'add-device', () => openPairing()),
-      button('Settings', 'settings-button', () => openSettings(app)),
+      button({ 'data-testid': 'devices-button' }, () => openDevices(app), 'Devices'),
+      button({ 'data-testid': 'add-device' }, () => openPairing(), 'Add a device'),
+      button({ 'data-testid': 'settings-button' }, () => openSettings(app), 'Settings'),
     ),
   );
 

@@ -8,6 +8,7 @@
 
 mod durability;
 mod errors;
+mod exit_codes;
 mod harness;
 mod invite;
 mod net;

@@ -91,7 +91,7 @@ fn edits_work_while_the_daemon_runs_and_a_second_node_is_refused() {
     );
     // `sync --once` has nothing to add to a running daemon, and says so.
     let once = h.run(&["sync", "--once", "--port", "0", "--no-mdns"]).ok();
-    assert!(once.stdout().contains("already syncs"), "{}", once.stdout());
+    assert!(once.stderr().contains("already syncs"), "{}", once.stderr());
     // `weft status` tells that a daemon syncs this workspace, and where.
     let st = h.run(&["status", "--json"]).ok().json();
     assert_eq!(st["node"]["pid"], d.id(), "{st}");

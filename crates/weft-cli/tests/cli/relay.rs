@@ -96,7 +96,7 @@ const NET: [&str; 3] = ["--no-mdns", "--port", "0"];
 fn sync_once(h: &Home) -> String {
     let mut args = vec!["sync", "--once", "--timeout", "20"];
     args.extend(NET);
-    h.run(&args).ok().stdout()
+    h.run(&args).ok().stderr()
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn devices_that_are_never_online_together_converge_through_a_relay() {
     let mut relay = Relay::start();
     let a = Home::new();
     a.note("Plan", "", "written on A before the relay");
-    let added = a.run(&["relay", "add", &relay.addr]).ok().stdout();
+    let added = a.run(&["relay", "add", &relay.addr]).ok().stderr();
     assert!(added.contains("Added relay"), "{added}");
     assert!(added.contains("last in sync"), "{added}");
     // The relay holds ciphertext only: the note's words are not in its file.
@@ -190,7 +190,7 @@ fn forget_deletes_the_workspace_from_the_relay() {
     a.run(&["relay", "add", &relay.addr]).ok();
     let count = |sql: &str| -> i64 { relay.db().query_row(sql, [], |r| r.get(0)).unwrap() };
     assert!(count("SELECT COUNT(*) FROM changes") > 0);
-    let out = a.run(&["relay", "forget", &relay.addr]).ok().stdout();
+    let out = a.run(&["relay", "forget", &relay.addr]).ok().stderr();
     assert!(out.contains("deleted this workspace"), "{out}");
     for t in ["changes", "heads", "workspaces"] {
         assert_eq!(
@@ -228,7 +228,7 @@ fn forget_deletes_the_workspace_from_the_relay() {
     b.run(&["relay", "add", &relay.addr]).ok();
     a.run(&["relay", "add", &relay.addr]).ok();
     a.run(&["relay", "forget", &relay.addr]).ok();
-    let out = b.run(&["relay", "forget", &relay.addr]).ok().stdout();
+    let out = b.run(&["relay", "forget", &relay.addr]).ok().stderr();
     assert!(out.contains("deleted this workspace"), "{out}");
     assert_eq!(count("SELECT COUNT(*) FROM workspaces"), 0);
 }
@@ -242,7 +242,7 @@ fn a_relay_address_without_its_peer_id_is_refused_and_changes_nothing() {
     a.run(&["relay", "add", "relay.example.org"])
         .fails_with("is not a multiaddr");
     assert_eq!(a.fingerprint(), before);
-    let ls = a.run(&["relay", "ls"]).ok().stdout();
+    let ls = a.run(&["relay", "ls"]).ok().stderr();
     assert!(ls.contains("No relay"), "{ls}");
 }
 
@@ -255,7 +255,7 @@ fn a_full_quota_on_the_relay_shows_in_status() {
         "",
         &"a note longer than the relay's quota. ".repeat(100),
     );
-    let out = a.run(&["relay", "add", &relay.addr]).ok().stdout();
+    let out = a.run(&["relay", "add", &relay.addr]).ok().stderr();
     assert!(out.contains("quota full"), "{out}");
     let st = a.run(&["status"]).ok().stdout();
     assert!(st.contains("problem: quota full"), "{st}");

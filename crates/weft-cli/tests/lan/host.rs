@@ -108,8 +108,8 @@ impl Host {
         self.command(args).output().expect("running weft")
     }
 
-    /// Runs weft, asserting success; returns stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
+    /// Runs weft, asserting success.
+    fn succeeds(&self, args: &[&str]) -> Output {
         let out = self.weft(args);
         assert!(
             out.status.success(),
@@ -117,7 +117,18 @@ impl Host {
             self.name(),
             describe(args, &out)
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        out
+    }
+
+    /// Runs weft, asserting success; returns stdout (its data).
+    pub fn ok(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.succeeds(args).stdout).into_owned()
+    }
+
+    /// Runs weft, asserting success; returns its messages (stderr), where
+    /// confirmations and summaries go.
+    pub fn ok_messages(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.succeeds(args).stderr).into_owned()
     }
 
     pub fn ok_stdin(&self, args: &[&str], input: &str) -> String {

@@ -270,7 +270,7 @@ fn devices_on_separate_segments_converge_through_a_relay() {
     a.note("Plan", "# Plan\n\n- first\n");
     a.record("Inventory");
     a.set("Inventory", "/apples", "3");
-    let out = a.ok(&["relay", "add", &addr_a]);
+    let out = a.ok_messages(&["relay", "add", &addr_a]);
     assert_relay_added(a, &addr_a, &out, &relay);
     assert!(
         relay.stored_changes() > 0,
@@ -288,12 +288,12 @@ fn devices_on_separate_segments_converge_through_a_relay() {
     let out = b.weft(&join);
     assert!(out.status.success(), "{}", describe(&join, &out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("nothing was pulled yet"),
+        String::from_utf8_lossy(&out.stderr).contains("nothing was pulled yet"),
         "`weft join` on B reported a sync although nothing is reachable from B: {}",
         describe(&join, &out)
     );
     assert_eq!(b.titles(), Vec::<String>::new(), "B after `weft join`");
-    let out = b.ok(&["relay", "add", &addr_b]);
+    let out = b.ok_messages(&["relay", "add", &addr_b]);
     assert_relay_added(b, &addr_b, &out, &relay);
     assert_eq!(
         b.titles(),

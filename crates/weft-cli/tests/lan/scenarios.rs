@@ -22,7 +22,7 @@ fn join(inviter: &Host, joiner: &Host, daemons: &[&Daemon]) {
     let out = joiner.join(&code);
     assert!(
         out.status.success()
-            && String::from_utf8_lossy(&out.stdout).contains("synced with 1 device"),
+            && String::from_utf8_lossy(&out.stderr).contains("synced with 1 device"),
         "`weft join` on {} did not sync with {}: {}\n{}",
         joiner.name(),
         inviter.name(),

@@ -279,8 +279,8 @@ struct Txn {
 
 fn trace(name: &str) -> Trace {
     let dir = std::env::var("WEFT_TRACES").unwrap_or_else(|_| {
-        // The shared traces sit beside the repository checkout.
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/traces").to_owned()
+        // The traces the repository carries (testdata/traces).
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/traces").to_owned()
     });
     let path = format!("{dir}/{name}");
     let file =

@@ -230,6 +230,23 @@ fn secrets_from_halves(workspace_key: &[u8], device_seed: &[u8]) -> WorkspaceSec
     }
 }
 
+impl weft_core::Coded for SecretError {
+    fn code(&self) -> weft_core::ErrorCode {
+        use weft_core::ErrorCode;
+        match self {
+            SecretError::NoKeyring { .. } | SecretError::Keyring { .. } => ErrorCode::Keys,
+            SecretError::Missing { .. } => ErrorCode::Keys,
+            SecretError::BadEntry { .. }
+            | SecretError::Corrupt { .. }
+            | SecretError::WrongWorkspace { .. } => ErrorCode::Corrupt,
+            SecretError::WrongPassphrase { .. } => ErrorCode::WrongPassphrase,
+            SecretError::EmptyPassphrase => ErrorCode::InvalidValue,
+            SecretError::Io { .. } => ErrorCode::Io,
+            SecretError::Kdf { .. } | SecretError::Random(_) => ErrorCode::Internal,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

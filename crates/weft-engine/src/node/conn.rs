@@ -27,6 +27,7 @@ pub(crate) async fn run(
     peer: DeviceId,
     stream: weft_net::Stream,
     core: mpsc::Sender<CoreMsg>,
+    writers: Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
 ) {
     let (mut rd, mut wr) = stream.split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(OUTBOUND_FRAMES);
@@ -48,7 +49,7 @@ pub(crate) async fn run(
         return;
     }
     let core_w = core.clone();
-    tokio::spawn(async move {
+    let writer = async move {
         while let Some(frame) = rx.recv().await {
             if wr.write_all(&frame).await.is_err() {
                 break;
@@ -66,7 +67,16 @@ pub(crate) async fn run(
             }
         }
         let _ = wr.close().await;
-    });
+    };
+    {
+        let mut set = writers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Finished writers are reaped here, so a long-running node keeps no
+        // record of every stream it ever had.
+        while set.try_join_next().is_some() {}
+        set.spawn(writer);
+    }
     let mut frames = FrameReader::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut received = 0usize;

@@ -10,7 +10,7 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use weft_core::{DeviceId, VersionVector};
 use weft_net::{NetEvent, NetHandle, Via};
-use weft_store::PeerRecord;
+use weft_store::{PeerRecord, RelayState};
 use weft_sync::{Event, Limits, Role, Session, SessionError, prefixed};
 
 use super::lock::NodeLock;
@@ -462,7 +462,7 @@ impl Core {
                     }
                     if let Some(l) = self.relays.get_mut(&peer) {
                         l.rec.last_sync_ms = Some(now_ms());
-                        l.set_status(String::new(), now_ms());
+                        l.set_status(RelayState::Ok, String::new(), now_ms());
                         l.dirty = true;
                     }
                     self.persist_relays();
@@ -591,9 +591,9 @@ impl Core {
                 l.registered = false;
             }
             match status {
-                Some(s) => {
+                Some((state, s)) => {
                     tracing::warn!(%peer, "relay: {s}");
-                    l.set_status(s, now_ms());
+                    l.set_status(state, s, now_ms());
                 }
                 None => tracing::debug!(%peer, "relay session ended: {e}"),
             }
@@ -1018,17 +1018,21 @@ impl Core {
                 l.rec.registered_ms = Some(now_ms());
                 l.rec.used_bytes = i64::try_from(u.bytes).ok();
                 l.rec.quota_bytes = i64::try_from(u.quota).ok();
-                l.set_status(String::new(), now_ms());
+                l.set_status(RelayState::Ok, String::new(), now_ms());
                 l.dirty = true;
             }
             (_, Ok(Response::Error { code, message })) => {
                 tracing::warn!(%peer, ?code, "the relay refused: {message}");
-                l.set_status(format!("refused: {message}"), now_ms());
+                l.set_status(RelayState::Refused, format!("refused: {message}"), now_ms());
                 l.retry_at_ms = now + 60_000;
             }
             (_, Err(e)) => {
                 tracing::debug!(%peer, "relay control: {e}");
-                l.set_status(format!("unreachable: {e}"), now_ms());
+                l.set_status(
+                    RelayState::Unreachable,
+                    format!("unreachable: {e}"),
+                    now_ms(),
+                );
                 l.retry_at_ms = now + 5_000;
             }
         }
@@ -1084,7 +1088,8 @@ impl Core {
 
     /// Saves the relays whose state changed.
     fn persist_relays(&mut self) {
-        for l in self.relays.values_mut().filter(|l| l.dirty) {
+        let mut saved = Vec::new();
+        for (peer, l) in self.relays.iter_mut().filter(|(_, l)| l.dirty) {
             // Every row of this relay shows its state.
             let mut ok = true;
             for a in &l.addrs {
@@ -1097,7 +1102,11 @@ impl Core {
             }
             if ok {
                 l.dirty = false;
+                saved.push(*peer);
             }
+        }
+        for relay in saved {
+            self.emit(NodeEvent::RelayUpdated { relay });
         }
     }
 

@@ -122,6 +122,12 @@ pub enum NodeEvent {
         /// Which.
         docs: Vec<DocId>,
     },
+    /// What the node knows of a relay changed, and its row in the relays
+    /// table is saved (`weft relay add` waits for this).
+    RelayUpdated {
+        /// The relay.
+        relay: DeviceId,
+    },
     /// A relay deleted this workspace (`weft relay forget`).
     RelayForgotten {
         /// The relay.
@@ -191,6 +197,18 @@ pub enum NodeError {
     },
 }
 
+impl weft_core::Coded for NodeError {
+    fn code(&self) -> weft_core::ErrorCode {
+        match self {
+            NodeError::Net(e) => e.code(),
+            NodeError::Engine(e) => e.code(),
+            NodeError::Stopped => weft_core::ErrorCode::Network,
+            NodeError::Busy { .. } => weft_core::ErrorCode::Locked,
+            NodeError::Lock { .. } => weft_core::ErrorCode::Io,
+        }
+    }
+}
+
 /// A handle on a running node. Cheap to clone.
 #[derive(Clone)]
 pub struct NodeHandle {
@@ -199,7 +217,13 @@ pub struct NodeHandle {
     net: NetHandle,
     events: broadcast::Sender<NodeEvent>,
     keys: Arc<AtomicU64>,
+    /// Every stream's writer task, so shutdown can wait until the last frames
+    /// (acknowledgements, refusals) are on the wire.
+    writers: Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
 }
+
+/// How long shutdown waits for the writers to put their last frames on the wire.
+const WRITERS_DEADLINE: Duration = Duration::from_secs(2);
 
 impl std::fmt::Debug for NodeHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -260,6 +284,7 @@ pub fn start(ws: Workspace, cfg: NodeConfig) -> Result<NodeHandle, NodeError> {
         net: network.handle.clone(),
         events: events.clone(),
         keys: keys.clone(),
+        writers: Arc::default(),
     };
     let core = Core::new(
         ws,
@@ -402,7 +427,13 @@ impl NodeHandle {
 
     fn attach(&self, peer: DeviceId, stream: weft_net::Stream) {
         let key = self.keys.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(conn::run(key, peer, stream, self.core.clone()));
+        tokio::spawn(conn::run(
+            key,
+            peer,
+            stream,
+            self.core.clone(),
+            self.writers.clone(),
+        ));
     }
 
     /// Stops the node: every session sends what it owes (acknowledgements),
@@ -416,8 +447,27 @@ impl NodeHandle {
             Ok(()) => rx.await.map_err(|_| NodeError::Stopped)?,
             Err(_) => Ok(()),
         };
-        // Give the writers a moment to put the last frames on the wire.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The core has dropped every outbound queue: each writer sends what is
+        // queued and ends. Wait for them (a peer that stopped reading cannot hold
+        // shutdown longer than the deadline), then close the network.
+        let mut writers = std::mem::take(
+            &mut *self
+                .writers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let drained = tokio::time::timeout(WRITERS_DEADLINE, async {
+            while writers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::debug!(
+                "{} stream writers still busy after {} s; closing anyway",
+                writers.len(),
+                WRITERS_DEADLINE.as_secs()
+            );
+            writers.abort_all();
+        }
         self.net.shutdown().await;
         Ok(closed?)
     }

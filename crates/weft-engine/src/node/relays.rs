@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use weft_core::DeviceId;
 use weft_net::{Multiaddr, NetHandle, Protocol};
-use weft_store::RelayRecord;
+use weft_store::{RelayRecord, RelayState};
 use weft_sync::relay::{MAX_CONTROL_FRAME, Request, Response};
 use weft_sync::{RefuseCode, SessionError};
 
@@ -54,9 +54,10 @@ impl RelayLink {
         }
     }
 
-    /// Records a problem for `weft status`.
-    pub(crate) fn set_status(&mut self, status: String, now_ms: i64) {
-        if self.rec.status != status {
+    /// Records how the relay is doing, for `weft status` and `weft relay add`.
+    pub(crate) fn set_status(&mut self, state: RelayState, status: String, now_ms: i64) {
+        if self.rec.status != status || self.rec.state != state {
+            self.rec.state = state;
             self.rec.status = status;
             self.rec.status_ms = Some(now_ms);
             self.dirty = true;
@@ -75,38 +76,47 @@ pub(crate) fn relay_peer(addr: &Multiaddr) -> Option<DeviceId> {
 /// After a relay session ended with `e`: how long to wait before trying
 /// again, whether the workspace must be registered again, and what to
 /// show the user (None: nothing worth showing, e.g. a dropped link).
-pub(crate) fn after_session_error(e: &SessionError) -> (Duration, bool, Option<String>) {
+pub(crate) fn after_session_error(
+    e: &SessionError,
+) -> (Duration, bool, Option<(RelayState, String)>) {
     match e {
-        SessionError::Refused { code, message, .. } => match code {
-            RefuseCode::UnknownWorkspace => (Duration::from_secs(1), true, None),
-            RefuseCode::QuotaExceeded => (
-                Duration::from_secs(60),
-                false,
-                Some(format!("quota full: {message}")),
-            ),
-            RefuseCode::RateLimited => (
-                retry_in(message).unwrap_or(Duration::from_secs(30)),
-                false,
-                Some(message.clone()),
-            ),
-            _ => (
-                Duration::from_secs(60),
-                false,
-                Some(format!("refused: {message}")),
-            ),
-        },
-        SessionError::NotMember { .. } | SessionError::UnexpectedRole { .. } => {
-            (Duration::from_secs(600), false, Some(e.to_string()))
+        SessionError::Refused {
+            code,
+            message,
+            retry_after_s,
+            ..
+        } => {
+            // The relay's own word on when to come back (protocol feature
+            // `REFUSE_RETRY_AFTER`), within reason; else a default per reason.
+            let after = |default: u64| {
+                Duration::from_secs(retry_after_s.map_or(default, |s| u64::from(s).clamp(1, 3600)))
+            };
+            match code {
+                RefuseCode::UnknownWorkspace => (Duration::from_secs(1), true, None),
+                RefuseCode::QuotaExceeded => (
+                    after(60),
+                    false,
+                    Some((RelayState::QuotaFull, format!("quota full: {message}"))),
+                ),
+                RefuseCode::RateLimited => (
+                    after(30),
+                    false,
+                    Some((RelayState::RateLimited, message.clone())),
+                ),
+                _ => (
+                    after(60),
+                    false,
+                    Some((RelayState::Refused, format!("refused: {message}"))),
+                ),
+            }
         }
+        SessionError::NotMember { .. } | SessionError::UnexpectedRole { .. } => (
+            Duration::from_secs(600),
+            false,
+            Some((RelayState::Refused, e.to_string())),
+        ),
         _ => (Duration::from_secs(2), false, None),
     }
-}
-
-/// The "retry in N s" a relay puts in its rate-limit message.
-fn retry_in(message: &str) -> Option<Duration> {
-    let rest = &message[message.find("retry in ")? + 9..];
-    let n: u64 = rest.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_secs(n.clamp(1, 3600)))
 }
 
 /// Sends one control request and reads the answer.
@@ -149,11 +159,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_retry_time_of_a_rate_limit() {
-        assert_eq!(
-            retry_in("rate limited: this relay accepts 4096 KiB/s per device; retry in 31 s"),
-            Some(Duration::from_secs(31))
-        );
-        assert_eq!(retry_in("rate limited"), None);
+    fn a_typed_retry_time_is_obeyed_within_reason() {
+        let refused = |code, retry_after_s| SessionError::Refused {
+            peer: DeviceId::from_public_key([7; 32]),
+            code,
+            message: "rate limited: this relay accepts 4096 KiB/s per device".into(),
+            retry_after_s,
+        };
+        let (wait, again, status) =
+            after_session_error(&refused(RefuseCode::RateLimited, Some(31)));
+        assert_eq!(wait, Duration::from_secs(31));
+        assert!(!again);
+        assert_eq!(status.map(|s| s.0), Some(RelayState::RateLimited));
+        // No typed time (an older relay): the default, not a number read from prose.
+        let (wait, ..) = after_session_error(&refused(RefuseCode::RateLimited, None));
+        assert_eq!(wait, Duration::from_secs(30));
+        // A relay cannot park a device for days.
+        let (wait, ..) = after_session_error(&refused(RefuseCode::QuotaExceeded, Some(u32::MAX)));
+        assert_eq!(wait, Duration::from_secs(3600));
     }
 }

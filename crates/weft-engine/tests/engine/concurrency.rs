@@ -14,7 +14,7 @@ fn markdown(s: Shown) -> String {
 #[test]
 fn interleaved_writers_on_one_file_lose_nothing() {
     let (dir, mut a) = new_workspace();
-    let doc = a.create_note("Shared", "", "alpha\n\nomega\n").unwrap();
+    let doc = a.create_note("Shared", &[], "alpha\n\nomega\n").unwrap();
     let mut b = reopen(&dir);
     // Both load the note, then edit different paragraphs without seeing
     // each other's change first.
@@ -42,7 +42,7 @@ fn interleaved_writers_on_one_file_lose_nothing() {
 #[test]
 fn a_stale_writer_snapshot_keeps_every_change() {
     let (dir, mut a) = new_workspace();
-    let doc = a.create_note("N", "", "one\n\nmiddle\n").unwrap();
+    let doc = a.create_note("N", &[], "one\n\nmiddle\n").unwrap();
     let mut b = reopen(&dir);
     b.edit_note(&doc, "one\n\nmiddle b\n").unwrap();
     // a writes after b's last commit: b is stale when it snapshots on close.
@@ -57,8 +57,8 @@ fn a_stale_writer_snapshot_keeps_every_change() {
 fn new_documents_from_two_writers_both_appear() {
     let (dir, mut a) = new_workspace();
     let mut b = reopen(&dir);
-    a.create_note("From A", "Inbox", "a\n").unwrap();
-    b.create_note("From B", "Inbox", "b\n").unwrap();
+    a.create_note("From A", &["Inbox".into()], "a\n").unwrap();
+    b.create_note("From B", &["Inbox".into()], "b\n").unwrap();
     a.close().unwrap();
     b.close().unwrap();
     let c = reopen(&dir);
@@ -70,7 +70,7 @@ fn new_documents_from_two_writers_both_appear() {
 fn records_merge_across_writers_and_show_conflicts() {
     let (dir, mut a) = new_workspace();
     let doc = a
-        .create_record("R", "", &serde_json::json!({"n": 0}))
+        .create_record("R", &[], &serde_json::json!({"n": 0}))
         .unwrap();
     // The counter exists before the writers diverge: two concurrent
     // creations of one key are a conflict, not a sum (Automerge semantics).

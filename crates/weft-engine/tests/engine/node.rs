@@ -95,7 +95,7 @@ async fn titles(node: &NodeHandle) -> Vec<String> {
 async fn edits_flow_both_ways_between_two_nodes() {
     let dir = tempfile::tempdir().unwrap();
     let mut a_ws = device(&dir, "a", [1; 16], [7; 32], 1);
-    a_ws.create_note("Before", "", "written before the peers met")
+    a_ws.create_note("Before", &[], "written before the peers met")
         .unwrap();
     let b_ws = device(&dir, "b", [1; 16], [7; 32], 2);
     let a = node::start(a_ws, loopback()).unwrap();
@@ -110,7 +110,7 @@ async fn edits_flow_both_ways_between_two_nodes() {
     assert_eq!(titles(&b).await, ["Before"]);
 
     // Live: an edit on either side is pushed to the other.
-    a.call(|ws| ws.create_note("From A", "", "hello").map(|_| ()))
+    a.call(|ws| ws.create_note("From A", &[], "hello").map(|_| ()))
         .await
         .unwrap()
         .unwrap();
@@ -134,7 +134,7 @@ async fn edits_flow_both_ways_between_two_nodes() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     b.call(|ws| {
-        ws.create_record("From B", "", &serde_json::json!({"n": 1}))
+        ws.create_record("From B", &[], &serde_json::json!({"n": 1}))
             .map(|_| ())
     })
     .await
@@ -182,7 +182,7 @@ fn reopen_secrets(seed: u8) -> MemoryStore {
 async fn a_device_of_another_workspace_is_refused_and_gets_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut a_ws = device(&dir, "a", [1; 16], [7; 32], 1);
-    a_ws.create_note("Secret plans", "", "members only")
+    a_ws.create_note("Secret plans", &[], "members only")
         .unwrap();
     // Same workspace id, wrong key: it cannot produce the membership proof.
     let c_ws = device(&dir, "c", [1; 16], [8; 32], 3);
@@ -268,7 +268,7 @@ async fn a_stranger_flooding_before_its_proof_is_cut_off() {
     assert!(closed.is_ok(), "the node kept a stranger's flood buffered");
     // And goes on working.
     let n = a
-        .call(|ws| ws.create_note("fine", "", "").is_ok())
+        .call(|ws| ws.create_note("fine", &[], "").is_ok())
         .await
         .unwrap();
     assert!(n);
@@ -290,7 +290,7 @@ async fn a_peer_that_stops_reading_does_not_stall_the_others() {
     for i in 0..1500 {
         a_ws.create_record(
             &format!("r{i}"),
-            "",
+            &[],
             &serde_json::json!({"pad": "x".repeat(600), "i": i}),
         )
         .unwrap();
@@ -341,7 +341,7 @@ async fn a_peer_that_stops_reading_does_not_stall_the_others() {
     })
     .await;
     // A stalled core would never deliver it: wait_for's bound fails that.
-    a.call(|ws| ws.create_note("Live", "", "still flowing").map(|_| ()))
+    a.call(|ws| ws.create_note("Live", &[], "still flowing").map(|_| ()))
         .await
         .unwrap()
         .unwrap();
@@ -371,7 +371,7 @@ async fn another_process_edit_reaches_the_open_documents_and_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = device(&dir, "a", [1; 16], [7; 32], 1);
     let doc = ws
-        .create_note("Open", "", "as the window shows it")
+        .create_note("Open", &[], "as the window shows it")
         .unwrap();
     let a = node::start(ws, loopback()).unwrap();
     let mut ev = a.subscribe();
@@ -386,7 +386,8 @@ async fn another_process_edit_reaches_the_open_documents_and_is_reported() {
     let home = dir.path().join("a");
     let mut cli = Workspace::open_in(&home, &reopen_secrets(1)).unwrap();
     cli.edit_note(&doc, "changed from a terminal").unwrap();
-    cli.create_note("New from the CLI", "Inbox", "x").unwrap();
+    cli.create_note("New from the CLI", &["Inbox".into()], "x")
+        .unwrap();
     cli.close().unwrap();
 
     let changed = wait_for(

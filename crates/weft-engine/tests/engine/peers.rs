@@ -21,8 +21,8 @@ fn peer(byte: u8, name: &str, last_seen_ms: i64, vector: VersionVector) -> PeerR
 fn a_peer_is_latest_only_if_it_acknowledged_the_docs_last_change() {
     let (_dir, mut ws) = new_workspace();
     let me = ws.device_id();
-    let a = ws.create_note("A", "", "one\n").unwrap();
-    let b = ws.create_note("B", "", "x\n").unwrap();
+    let a = ws.create_note("A", &[], "one\n").unwrap();
+    let b = ws.create_note("B", &[], "x\n").unwrap();
     // A's last change is now this device's newest.
     ws.edit_note(&a, "two\n").unwrap();
     let full = ws.version_vector().unwrap();
@@ -111,7 +111,7 @@ fn an_empty_note_is_held_by_holding_the_index() {
     let (_dir, mut ws) = new_workspace();
     // No content: the note commits no change of its own, only its entry in
     // the index.
-    let empty = ws.create_note("Empty", "", "").unwrap();
+    let empty = ws.create_note("Empty", &[], "").unwrap();
     ws.record_peer(&peer(1, "synced", 200, ws.version_vector().unwrap()))
         .unwrap();
     let mut never = peer(2, "never", 100, VersionVector::new());

@@ -101,11 +101,13 @@ proptest! {
         records in prop::collection::vec(record(), 0..3),
     ) {
         let (_d1, mut a) = new_workspace();
+        let sub = ["Folder".to_owned(), "Sub".to_owned()];
         for (i, md) in notes.iter().enumerate() {
-            a.create_note(&format!("note {i}"), if i % 2 == 0 { "" } else { "Folder/Sub" }, md).unwrap();
+            let folder: &[String] = if i % 2 == 0 { &[] } else { &sub };
+            a.create_note(&format!("note {i}"), folder, md).unwrap();
         }
         for (i, r) in records.iter().enumerate() {
-            a.create_record(&format!("record {i}"), "Data", r).unwrap();
+            a.create_record(&format!("record {i}"), &["Data".into()], r).unwrap();
         }
         let out = tempfile::tempdir().unwrap();
         a.export(out.path(), true).unwrap();
@@ -123,7 +125,7 @@ proptest! {
     #[test]
     fn reopening_shows_what_was_written(md in markdown(), edits in prop::collection::vec(markdown(), 1..4)) {
         let (dir, mut a) = new_workspace();
-        let doc = a.create_note("n", "", &md).unwrap();
+        let doc = a.create_note("n", &[], &md).unwrap();
         let mut last = String::new();
         for e in &edits {
             a.edit_note(&doc, e).unwrap();

@@ -1,4 +1,4 @@
-//! The friendsforever trace (../shared/traces), replayed as two devices
+//! The friendsforever trace (testdata/traces), replayed as two devices
 //! typing concurrently: each agent's keystrokes are committed on its own
 //! device, and a device receives the other's changes through a real sync
 //! session exactly when the trace says the agent saw them (a txn's parents),
@@ -29,7 +29,7 @@ struct Txn {
 
 fn load() -> Trace {
     let dir = std::env::var("WEFT_TRACES").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/traces").to_owned()
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/traces").to_owned()
     });
     let path = format!("{dir}/friendsforever.json.gz");
     let file =
@@ -166,7 +166,7 @@ fn friendsforever_replayed_by_two_devices_typing_concurrently() {
             .unwrap()
         })
         .collect();
-    let doc = dev[0].create_note("friends", "", "").unwrap();
+    let doc = dev[0].create_note("friends", &[], "").unwrap();
     {
         let (a, b) = dev.split_at_mut(1);
         sync(&mut a[0], &mut b[0], None, 1);

@@ -17,11 +17,15 @@ const WORDS: &[&str] = &["alpha", "beta", "gamma", "delta", "weft", "warp", "loo
 fn tolerate(r: Result<(), EngineError>) -> Result<(), String> {
     match r {
         Ok(()) => Ok(()),
-        Err(e) => match e.code() {
-            "unknown_doc" | "deleted" | "wrong_kind" | "invalid_index_op" | "invalid_record_op"
-            | "invalid_note_op" => Ok(()),
-            _ => Err(e.to_string()),
-        },
+        Err(
+            EngineError::UnknownDoc { .. }
+            | EngineError::Deleted { .. }
+            | EngineError::WrongKind { .. }
+            | EngineError::Index(_)
+            | EngineError::Record(_)
+            | EngineError::Note(_),
+        ) => Ok(()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -55,13 +59,13 @@ pub fn act(ws: &mut Workspace, rng: &mut Rng, counter: &mut u64) -> Result<Strin
     let roll = rng.below(100);
     let r: Result<(), EngineError> = match roll {
         0..=11 => {
-            let folder = pick(rng, FOLDERS).copied().unwrap_or("");
-            ws.create_note(&format!("n{n}"), folder, "first line\n")
+            let folder = names(pick(rng, FOLDERS).copied().unwrap_or(""));
+            ws.create_note(&format!("n{n}"), &folder, "first line\n")
                 .map(|_| ())
         }
         12..=19 => {
-            let folder = pick(rng, FOLDERS).copied().unwrap_or("");
-            ws.create_record(&format!("r{n}"), folder, &json!({"a": 0, "list": []}))
+            let folder = names(pick(rng, FOLDERS).copied().unwrap_or(""));
+            ws.create_record(&format!("r{n}"), &folder, &json!({"a": 0, "list": []}))
                 .map(|_| ())
         }
         20..=49 => match pick(rng, &notes) {
@@ -103,8 +107,8 @@ pub fn act(ws: &mut Workspace, rng: &mut Rng, counter: &mut u64) -> Result<Strin
         },
         70..=77 => match pick(rng, &live) {
             Some(d) => {
-                let folder = pick(rng, FOLDERS).copied().unwrap_or("");
-                ws.move_doc(&d.id, folder)
+                let folder = names(pick(rng, FOLDERS).copied().unwrap_or(""));
+                ws.move_doc(&d.id, &folder)
             }
             None => Ok(()),
         },
@@ -119,7 +123,7 @@ pub fn act(ws: &mut Workspace, rng: &mut Rng, counter: &mut u64) -> Result<Strin
                     folders
                         .iter()
                         .find(|f| f.last().map(String::as_str) == Some(p))
-                        .map(|f| f.join("/"))
+                        .cloned()
                         .unwrap_or_default()
                 };
                 ws.move_folder(&path_of(from), &path_of(to))
@@ -144,4 +148,12 @@ pub fn act(ws: &mut Workspace, rng: &mut Rng, counter: &mut u64) -> Result<Strin
         }
     };
     tolerate(r).map(|()| format!("op {roll}"))
+}
+
+/// A folder path written "a/b" in the tables above, as its list of names.
+fn names(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

@@ -210,7 +210,7 @@ fn a_version_2_database_gains_the_peer_tables_and_keeps_its_data() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     drop(conn);
     // And it reopens as it is, without migrating again.
     let store = Store::open(&f.path).unwrap();

@@ -189,14 +189,17 @@ fn frame_seeds(changes: &[SealedChange]) -> Vec<Vec<u8>> {
         Frame::Refuse {
             code: RefuseCode::NotMember,
             message: "the membership proof did not verify".into(),
+            retry_after_s: None,
         },
         Frame::Refuse {
             code: RefuseCode::Other(200),
             message: "Ünïcödé → ✓".into(),
+            retry_after_s: Some(31),
         },
         Frame::Refuse {
             code: RefuseCode::Protocol,
             message: "x".repeat(MAX_REFUSE_MESSAGE),
+            retry_after_s: None,
         },
         Frame::Have(VersionVector::new()),
         Frame::Have(vv.clone()),
