@@ -4,12 +4,13 @@
 //! control stream.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use weft_core::DeviceId;
+use weft_net::host::{self, PRE_AUTH_BYTES, StreamEnd};
 use weft_sync::relay::{ControlError, MAX_CONTROL_FRAME, Request, Response};
 use weft_sync::{Frame, FrameReader, RefuseCode, Session, prefixed};
 
@@ -18,11 +19,6 @@ use crate::metrics::Rejection;
 use crate::ratelimit::Bucket;
 use crate::shard::{Attach, ShardMsg};
 
-/// Frames queued for one peer's writer.
-const OUTBOUND_FRAMES: usize = 32;
-/// Bytes a peer may send before it has proved membership (a hello and a
-/// proof are under 200 bytes).
-const PRE_AUTH_BYTES: usize = 64 * 1024;
 /// A peer's first frame must arrive within this.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -79,20 +75,20 @@ pub(crate) async fn sync_stream(
         }
     };
     let shard = shared.shard_of(&workspace);
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(OUTBOUND_FRAMES);
-    let wake = Arc::new(AtomicBool::new(false));
-    let authenticated = Arc::new(AtomicBool::new(false));
-    let (stop_reader, mut stopped) = oneshot::channel::<()>();
+    let (link, end) = host::link();
+    let StreamEnd {
+        frames: queue,
+        wake,
+        authenticated,
+        mut stopped,
+    } = end;
     if shard
         .send(ShardMsg::Attach(Attach {
             key,
             peer,
             workspace,
             hello,
-            tx,
-            wake: wake.clone(),
-            authenticated: authenticated.clone(),
-            stop_reader,
+            link,
         }))
         .await
         .is_err()
@@ -100,22 +96,11 @@ pub(crate) async fn sync_stream(
         return;
     }
     let shard_w = shard.clone();
-    tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            if wr.write_all(&frame).await.is_err() {
-                break;
-            }
-            if rx.is_empty() && wr.flush().await.is_err() {
-                break;
-            }
-            if wake.swap(false, Ordering::AcqRel)
-                && shard_w.send(ShardMsg::Writable { key }).await.is_err()
-            {
-                break;
-            }
-        }
-        let _ = wr.close().await;
-    });
+    tokio::spawn(host::write_frames(wr, queue, wake, move || {
+        // The shard found the queue full and is waiting for room.
+        let shard = shard_w.clone();
+        async move { shard.send(ShardMsg::Writable { key }).await.is_ok() }
+    }));
     let cfg = &shared.cfg;
     let started = Instant::now();
     let ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -7,15 +7,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 use weft_core::{DeviceId, WorkspaceId};
 use weft_crypto::RelayVerifier;
+use weft_net::host::{Link, Transmit};
 use weft_sync::relay::{ControlError, Request, RequestKind, Response, Usage as WireUsage};
 use weft_sync::{
-    Credentials, Event, Limits, RefuseCode, Role, Session, SessionConfig, SessionError, prefixed,
+    Credentials, Event, Limits, RefuseCode, Role, Session, SessionConfig, SessionError,
 };
 
 use crate::metrics::{Metrics, Rejection};
@@ -28,14 +29,8 @@ pub(crate) struct Attach {
     pub(crate) workspace: WorkspaceId,
     /// The first frame, already read.
     pub(crate) hello: Vec<u8>,
-    pub(crate) tx: mpsc::Sender<Vec<u8>>,
-    /// Set by the shard when the queue was full; the writer then reports
-    /// `Writable`.
-    pub(crate) wake: Arc<AtomicBool>,
-    /// Set once the peer proved membership (the reader's size bound).
-    pub(crate) authenticated: Arc<AtomicBool>,
-    /// Dropping it stops the reader.
-    pub(crate) stop_reader: oneshot::Sender<()>,
+    /// The shard's end of the stream (its writer reports `Writable`).
+    pub(crate) link: Link,
 }
 
 pub(crate) enum ShardMsg {
@@ -79,13 +74,12 @@ pub(crate) struct ShardConfig {
 }
 
 struct Conn {
-    _stop_reader: oneshot::Sender<()>,
     peer: DeviceId,
     workspace: WorkspaceId,
     session: Session,
-    tx: mpsc::Sender<Vec<u8>>,
-    wake: Arc<AtomicBool>,
-    authenticated: Arc<AtomicBool>,
+    /// The stream; dropping it stops the reader and, once the queue is written,
+    /// the writer.
+    link: Link,
     reported_out: (u64, u64),
 }
 
@@ -188,10 +182,7 @@ impl Shard {
             peer,
             workspace,
             hello,
-            tx,
-            wake,
-            authenticated,
-            stop_reader,
+            link,
         } = a;
         let verifier = match self.verifier(&workspace) {
             Ok(Some(v)) => v,
@@ -200,10 +191,7 @@ impl Shard {
                 let msg = format!(
                     "this relay does not know workspace {workspace}: a member device registers it first (weft relay add)"
                 );
-                let _ = tx.try_send(prefixed(&Session::refusal(
-                    RefuseCode::UnknownWorkspace,
-                    &msg,
-                )));
+                link.try_send(&Session::refusal(RefuseCode::UnknownWorkspace, &msg));
                 return;
             }
             Err(e) => {
@@ -233,13 +221,10 @@ impl Shard {
         self.conns.insert(
             key,
             Conn {
-                _stop_reader: stop_reader,
                 peer,
                 workspace,
                 session,
-                tx,
-                wake,
-                authenticated,
+                link,
                 reported_out: (0, 0),
             },
         );
@@ -258,7 +243,7 @@ impl Shard {
         };
         let r = c.session.handle_frame(body, now, &log);
         if c.session.is_open() {
-            c.authenticated.store(true, Ordering::Release);
+            c.link.set_authenticated();
         }
         match r {
             Ok(()) => self.pump(key),
@@ -283,8 +268,8 @@ impl Shard {
     /// sends what is queued, then closes the stream.
     fn refuse(&mut self, key: u64, code: RefuseCode, message: &str, retry_after_s: Option<u32>) {
         if let Some(c) = self.remove(key) {
-            let body = c.session.refusal_to_peer(code, message, retry_after_s);
-            let _ = c.tx.try_send(prefixed(&body));
+            c.link
+                .try_send(&c.session.refusal_to_peer(code, message, retry_after_s));
         }
     }
 
@@ -296,12 +281,7 @@ impl Shard {
                 workspace: c.workspace,
             };
             // The refusal the session queued, if any.
-            while let Ok(permit) = c.tx.try_reserve() {
-                match c.session.poll_transmit(now, &log) {
-                    Ok(Some(body)) => permit.send(prefixed(&body)),
-                    _ => break,
-                }
-            }
+            c.link.flush(&mut c.session, now, &log);
         }
         match &e {
             SessionError::NotMember { .. } => self.metrics.reject(Rejection::Proof),
@@ -322,34 +302,19 @@ impl Shard {
             let Some(c) = self.conns.get_mut(&key) else {
                 return;
             };
-            let permit = match c.tx.try_reserve() {
-                Ok(p) => p,
-                Err(mpsc::error::TrySendError::Full(())) => {
-                    c.wake.store(true, Ordering::Release);
-                    match c.tx.try_reserve() {
-                        Ok(p) => {
-                            c.wake.store(false, Ordering::Release);
-                            p
-                        }
-                        Err(_) => break,
-                    }
-                }
-                Err(mpsc::error::TrySendError::Closed(())) => return,
-            };
             let log = WorkspaceLog {
                 store: self.store.as_ref(),
                 workspace: c.workspace,
             };
-            match c.session.poll_transmit(now, &log) {
-                Ok(Some(body)) => permit.send(prefixed(&body)),
-                Ok(None) => {
-                    drop(permit);
+            match c.link.transmit(&mut c.session, now, &log) {
+                Transmit::Idle => {
                     if !self.drain_events(key) {
                         break;
                     }
                 }
-                Err(e) => {
-                    drop(permit);
+                Transmit::Full => break,
+                Transmit::Closed => return,
+                Transmit::Failed(e) => {
                     self.fail(key, e);
                     return;
                 }

@@ -13,6 +13,7 @@
 pub mod backoff;
 mod behaviour;
 mod event_loop;
+pub mod host;
 mod ids;
 
 use std::time::Duration;

@@ -1,25 +1,17 @@
 //! One sync stream: a reader task that splits it into frames for the core,
-//! and a writer task that drains the peer's bounded outbound queue.
+//! and a writer task (weft-net's `host::write_frames`) that drains the peer's
+//! bounded outbound queue.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
-use futures::{AsyncReadExt, AsyncWriteExt};
+use futures::AsyncReadExt;
 use tokio::sync::mpsc;
 use weft_core::DeviceId;
+use weft_net::host::{self, PRE_AUTH_BYTES, StreamEnd};
 use weft_sync::FrameReader;
 
 use super::core::CoreMsg;
-
-/// Frames queued for one peer's writer. The core stops producing for that
-/// peer (and only that peer) when it is full.
-pub(crate) const OUTBOUND_FRAMES: usize = 32;
-
-/// Bytes a peer may send before it has proved membership: a hello and a
-/// proof are under 200 bytes, so anything near this is not a Weft device.
-/// Without it a stranger could make every stream buffer a whole maximum
-/// frame (16 MiB) before the session looks at it.
-pub(crate) const PRE_AUTH_BYTES: usize = 64 * 1024;
 
 /// Runs one stream until either side closes it.
 pub(crate) async fn run(
@@ -29,45 +21,27 @@ pub(crate) async fn run(
     core: mpsc::Sender<CoreMsg>,
     writers: Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
 ) {
-    let (mut rd, mut wr) = stream.split();
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(OUTBOUND_FRAMES);
-    let wake = Arc::new(AtomicBool::new(false));
-    let authenticated = Arc::new(AtomicBool::new(false));
-    let (stop_reader, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let (mut rd, wr) = stream.split();
+    let (link, end) = host::link();
+    let StreamEnd {
+        frames: queue,
+        wake,
+        authenticated,
+        mut stopped,
+    } = end;
     if core
-        .send(CoreMsg::Attach {
-            key,
-            peer,
-            tx,
-            wake: wake.clone(),
-            authenticated: authenticated.clone(),
-            stop_reader,
-        })
+        .send(CoreMsg::Attach { key, peer, link })
         .await
         .is_err()
     {
         return;
     }
     let core_w = core.clone();
-    let writer = async move {
-        while let Some(frame) = rx.recv().await {
-            if wr.write_all(&frame).await.is_err() {
-                break;
-            }
-            // Flush once the queue is empty, so a burst of frames shares
-            // Noise and Yamux frames instead of one each.
-            if rx.is_empty() && wr.flush().await.is_err() {
-                break;
-            }
-            // The core found the queue full and is waiting for room.
-            if wake.swap(false, Ordering::AcqRel)
-                && core_w.send(CoreMsg::Writable { key }).await.is_err()
-            {
-                break;
-            }
-        }
-        let _ = wr.close().await;
-    };
+    let writer = host::write_frames(wr, queue, wake, move || {
+        // The core found the queue full and is waiting for room.
+        let core = core_w.clone();
+        async move { core.send(CoreMsg::Writable { key }).await.is_ok() }
+    });
     {
         let mut set = writers
             .lock()

@@ -3,17 +3,17 @@
 //! in it awaits the network.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use weft_core::{DeviceId, VersionVector};
+use weft_net::host::{Link, Transmit};
 use weft_net::{NetEvent, NetHandle, Via};
 use weft_store::{PeerRecord, RelayState};
-use weft_sync::{Event, Limits, Role, Session, SessionError, prefixed};
+use weft_sync::{Event, Limits, Role, Session, SessionError};
 
 use super::lock::NodeLock;
+use super::peers::{agent_name, dialable};
 use super::relays::{self, RelayLink};
 use super::{NodeEvent, NodeHandle, REFUSED_FOR, SessionInfo};
 use crate::workspace::now_ms;
@@ -26,12 +26,8 @@ pub(crate) enum CoreMsg {
     Attach {
         key: u64,
         peer: DeviceId,
-        tx: mpsc::Sender<Vec<u8>>,
-        wake: Arc<AtomicBool>,
-        /// Set once the peer proved membership (the reader's size bound).
-        authenticated: Arc<AtomicBool>,
-        /// Dropping it stops the reader.
-        stop_reader: oneshot::Sender<()>,
+        /// The owner's end of the stream.
+        link: Link,
     },
     Frame {
         key: u64,
@@ -60,51 +56,47 @@ pub(crate) enum CoreMsg {
     Shutdown(oneshot::Sender<Result<(), EngineError>>),
 }
 
-struct Conn {
-    /// Dropped with the Conn: tells the stream's reader to stop, so a
-    /// session that ended (timeout, replacement) holds no buffers.
-    _stop_reader: oneshot::Sender<()>,
-    peer: DeviceId,
-    session: Session,
-    tx: mpsc::Sender<Vec<u8>>,
-    wake: Arc<AtomicBool>,
-    /// Set once the peer proved membership, for the reader's size bound
-    /// (the core itself asks `session.is_open()`).
-    authenticated_flag: Arc<AtomicBool>,
-    announced_sync: bool,
+pub(super) struct Conn {
+    pub(super) peer: DeviceId,
+    pub(super) session: Session,
+    /// The stream. Dropped with the Conn: its reader stops, so a session that
+    /// ended (timeout, replacement) holds no buffers, and its writer sends what
+    /// is queued and closes it.
+    pub(super) link: Link,
+    pub(super) announced_sync: bool,
 }
 
 /// What is known of a peer beyond its stored row.
 #[derive(Default)]
-struct Live {
-    via: Option<Via>,
-    addr: Option<String>,
-    name: Option<String>,
-    listen: Vec<String>,
-    member: bool,
-    dirty: bool,
+pub(super) struct Live {
+    pub(super) via: Option<Via>,
+    pub(super) addr: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) listen: Vec<String>,
+    pub(super) member: bool,
+    pub(super) dirty: bool,
 }
 
 pub(crate) struct Core {
-    ws: Workspace,
-    lock: NodeLock,
-    net: NetHandle,
-    rt: tokio::runtime::Handle,
-    node: NodeHandle,
-    events: broadcast::Sender<NodeEvent>,
-    conns: HashMap<u64, Conn>,
-    by_peer: HashMap<DeviceId, u64>,
-    opening: HashSet<DeviceId>,
-    records: HashMap<DeviceId, PeerRecord>,
-    live: HashMap<DeviceId, Live>,
-    refused_logged: HashSet<DeviceId>,
-    data_version: i64,
-    started: Instant,
-    last_persist_ms: u64,
+    pub(super) ws: Workspace,
+    pub(super) lock: NodeLock,
+    pub(super) net: NetHandle,
+    pub(super) rt: tokio::runtime::Handle,
+    pub(super) node: NodeHandle,
+    pub(super) events: broadcast::Sender<NodeEvent>,
+    pub(super) conns: HashMap<u64, Conn>,
+    pub(super) by_peer: HashMap<DeviceId, u64>,
+    pub(super) opening: HashSet<DeviceId>,
+    pub(super) records: HashMap<DeviceId, PeerRecord>,
+    pub(super) live: HashMap<DeviceId, Live>,
+    pub(super) refused_logged: HashSet<DeviceId>,
+    pub(super) data_version: i64,
+    pub(super) started: Instant,
+    pub(super) last_persist_ms: u64,
     /// The configured relays, by peer id.
-    relays: HashMap<DeviceId, RelayLink>,
+    pub(super) relays: HashMap<DeviceId, RelayLink>,
     /// (member, relay) pairs already asked to be reached through a circuit.
-    circuits: HashSet<(DeviceId, DeviceId)>,
+    pub(super) circuits: HashSet<(DeviceId, DeviceId)>,
 }
 
 /// Is `e` the other side not being a member of this workspace (as opposed
@@ -117,24 +109,6 @@ fn is_refusal(e: &SessionError) -> bool {
             | SessionError::UnexpectedRole { .. }
             | SessionError::Refused { .. }
     )
-}
-
-/// The name in an identify agent string `weft/<version> (<name>)`.
-fn agent_name(agent: &str) -> Option<String> {
-    let rest = agent.strip_prefix("weft/")?;
-    let open = rest.find('(')?;
-    let close = rest.rfind(')')?;
-    (close > open).then(|| rest[open + 1..close].trim().to_owned())
-}
-
-/// An address worth dialling again: not loopback, not unspecified.
-fn dialable(addr: &weft_net::Multiaddr) -> bool {
-    use weft_net::Protocol;
-    addr.iter().all(|p| match p {
-        Protocol::Ip4(ip) => !ip.is_loopback() && !ip.is_unspecified(),
-        Protocol::Ip6(ip) => !ip.is_loopback() && !ip.is_unspecified(),
-        _ => true,
-    })
 }
 
 fn total(v: &VersionVector) -> u64 {
@@ -174,11 +148,11 @@ impl Core {
         })
     }
 
-    fn now(&self) -> u64 {
+    pub(super) fn now(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn emit(&self, ev: NodeEvent) {
+    pub(super) fn emit(&self, ev: NodeEvent) {
         // No subscriber is fine: events are for whoever listens.
         let _ = self.events.send(ev);
     }
@@ -206,14 +180,7 @@ impl Core {
 
     fn handle(&mut self, msg: CoreMsg) {
         match msg {
-            CoreMsg::Attach {
-                key,
-                peer,
-                tx,
-                wake,
-                authenticated,
-                stop_reader,
-            } => self.attach(key, peer, tx, wake, authenticated, stop_reader),
+            CoreMsg::Attach { key, peer, link } => self.attach(key, peer, link),
             CoreMsg::Frame { key, body } => {
                 let now = self.now();
                 let Some(c) = self.conns.get_mut(&key) else {
@@ -223,7 +190,7 @@ impl Core {
                 // Before anything is sent back: our `have` is what lets the
                 // peer start streaming, and its reader must not cut it off.
                 if c.session.is_open() {
-                    c.authenticated_flag.store(true, Ordering::Release);
+                    c.link.set_authenticated();
                 }
                 match r {
                     Ok(()) => self.pump(key),
@@ -272,15 +239,7 @@ impl Core {
         }
     }
 
-    fn attach(
-        &mut self,
-        key: u64,
-        peer: DeviceId,
-        tx: mpsc::Sender<Vec<u8>>,
-        wake: Arc<AtomicBool>,
-        authenticated_flag: Arc<AtomicBool>,
-        stop_reader: oneshot::Sender<()>,
-    ) {
+    fn attach(&mut self, key: u64, peer: DeviceId, link: Link) {
         self.opening.remove(&peer);
         // A newer stream replaces an older one to the same peer: after a
         // reconnect the old one may linger until its connection times out.
@@ -306,12 +265,9 @@ impl Core {
         self.conns.insert(
             key,
             Conn {
-                _stop_reader: stop_reader,
                 peer,
                 session,
-                tx,
-                wake,
-                authenticated_flag,
+                link,
                 announced_sync: false,
             },
         );
@@ -319,7 +275,7 @@ impl Core {
         self.pump(key);
     }
 
-    fn remove(&mut self, key: u64) -> Option<Conn> {
+    pub(super) fn remove(&mut self, key: u64) -> Option<Conn> {
         let c = self.conns.remove(&key)?;
         if self.by_peer.get(&c.peer) == Some(&key) {
             self.by_peer.remove(&c.peer);
@@ -329,7 +285,7 @@ impl Core {
 
     /// Sends what the session has to send while the peer's queue has room,
     /// then handles the session's events.
-    fn pump(&mut self, key: u64) {
+    pub(super) fn pump(&mut self, key: u64) {
         // Events first: a `changes` frame queued its Store event and an
         // acknowledgement, and the acknowledgement must be read from the log
         // *after* those changes are stored, or it does not cover them and
@@ -340,39 +296,16 @@ impl Core {
             let Some(c) = self.conns.get_mut(&key) else {
                 return;
             };
-            let permit = match c.tx.try_reserve() {
-                Ok(p) => p,
-                Err(mpsc::error::TrySendError::Full(())) => {
-                    c.wake.store(true, Ordering::Release);
-                    // The writer may have emptied the queue between the
-                    // failed reserve and the flag, and be parked without
-                    // seeing it: try once more before waiting for it.
-                    match c.tx.try_reserve() {
-                        Ok(p) => {
-                            c.wake.store(false, Ordering::Release);
-                            p
-                        }
-                        Err(_) => break,
-                    }
-                }
-                Err(mpsc::error::TrySendError::Closed(())) => {
-                    // The writer is gone; its reader reports the detach.
-                    return;
-                }
-            };
-            match c.session.poll_transmit(now, &self.ws.sync_log()) {
-                Ok(Some(body)) => {
-                    permit.send(prefixed(&body));
-                }
-                Ok(None) => {
-                    drop(permit);
+            match c.link.transmit(&mut c.session, now, &self.ws.sync_log()) {
+                // Storing changes may have queued an acknowledgement: send it.
+                Transmit::Idle => {
                     if !self.drain_events(key) {
                         break;
                     }
-                    // Storing changes queued an acknowledgement: send it.
                 }
-                Err(e) => {
-                    drop(permit);
+                Transmit::Full => break,
+                Transmit::Closed => return,
+                Transmit::Failed(e) => {
                     self.fail(key, e);
                     return;
                 }
@@ -504,80 +437,11 @@ impl Core {
         });
     }
 
-    fn display_name(&self, peer: DeviceId) -> String {
-        if self.relays.contains_key(&peer) {
-            return format!("relay {}", peer.short());
-        }
-        self.live
-            .get(&peer)
-            .and_then(|l| l.name.clone())
-            .or_else(|| self.records.get(&peer).map(|r| r.name.clone()))
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| peer.short())
-    }
-
-    fn record(&mut self, peer: DeviceId) -> &mut PeerRecord {
-        self.records.entry(peer).or_insert_with(|| PeerRecord {
-            device: peer,
-            name: String::new(),
-            addrs: Vec::new(),
-            connection: String::new(),
-            last_seen_ms: now_ms(),
-            last_sync_ms: None,
-            vector: VersionVector::new(),
-        })
-    }
-
-    fn authenticated(&mut self, peer: DeviceId) {
-        if self.relays.contains_key(&peer) {
-            tracing::info!(%peer, "syncing through the relay");
-            self.emit(NodeEvent::Authenticated { peer });
-            return;
-        }
-        let live = self.live.entry(peer).or_default();
-        live.member = true;
-        live.dirty = true;
-        let via = live.via.map(|v| v.as_str()).unwrap_or("?");
-        let name = self.display_name(peer);
-        tracing::info!(%peer, "syncing with {name} ({via})");
-        self.refused_logged.remove(&peer);
-        self.keep(peer);
-        self.emit(NodeEvent::Authenticated { peer });
-    }
-
-    /// Asks the network to stay connected to a member, redialling with
-    /// backoff at the addresses it announced.
-    fn keep(&self, peer: DeviceId) {
-        let Some(live) = self.live.get(&peer) else {
-            return;
-        };
-        if !live.member {
-            return;
-        }
-        let addrs: Vec<weft_net::Multiaddr> = live
-            .listen
-            .iter()
-            .filter_map(|a| a.parse().ok())
-            .filter(dialable)
-            .collect();
-        let net = self.net.clone();
-        self.rt.spawn(async move {
-            let _ = net.keep(Some(peer), addrs).await;
-        });
-    }
-
-    fn fail(&mut self, key: u64, e: SessionError) {
+    pub(super) fn fail(&mut self, key: u64, e: SessionError) {
         // Send the refusal frame the session queued, then let go.
         let now = self.now();
         if let Some(c) = self.conns.get_mut(&key) {
-            while let Ok(permit) = c.tx.try_reserve() {
-                match c.session.poll_transmit(now, &self.ws.sync_log()) {
-                    Ok(Some(body)) => {
-                        permit.send(prefixed(&body));
-                    }
-                    _ => break,
-                }
-            }
+            c.link.flush(&mut c.session, now, &self.ws.sync_log());
         }
         let Some(c) = self.remove(key) else {
             return;
@@ -662,32 +526,6 @@ impl Core {
             self.persist();
             self.refresh_relays();
             self.reopen_missing();
-        }
-    }
-
-    /// Opens a session to every connected Weft device that has none: the
-    /// first open failed, or the session ended while the connection stayed
-    /// up. Only this side's own streams (see `on_net`), and only to peers
-    /// that identified as Weft, so other libp2p nodes are not pestered.
-    fn reopen_missing(&mut self) {
-        let me = self.ws.device_id();
-        let due: Vec<DeviceId> = self
-            .live
-            .iter()
-            .filter(|(p, l)| {
-                me < **p
-                    && l.via.is_some_and(|v| v != Via::Relayed)
-                    && !self.relays.contains_key(*p)
-                    && l.name.is_some()
-                    && !self.by_peer.contains_key(*p)
-                    && !self.opening.contains(*p)
-                    && !self.refused_logged.contains(*p)
-            })
-            .map(|(p, _)| *p)
-            .collect();
-        for peer in due {
-            self.opening.insert(peer);
-            self.node.open(peer);
         }
     }
 
@@ -793,323 +631,6 @@ impl Core {
         }
     }
 
-    /// Writes the rows of members whose state changed.
-    fn persist(&mut self) {
-        let dirty: Vec<DeviceId> = self
-            .live
-            .iter()
-            .filter(|(_, l)| l.dirty && l.member)
-            .map(|(d, _)| *d)
-            .collect();
-        for peer in dirty {
-            let (name, addrs, via) = {
-                let l = &self.live[&peer];
-                let mut addrs = l.listen.clone();
-                if addrs.is_empty() {
-                    addrs.extend(l.addr.clone());
-                }
-                (l.name.clone(), addrs, l.via)
-            };
-            let rec = self.record(peer);
-            if let Some(n) = name {
-                rec.name = n;
-            }
-            if !addrs.is_empty() {
-                rec.addrs = addrs;
-            }
-            match via {
-                Some(v) => {
-                    rec.connection = v.as_str().to_owned();
-                    rec.last_seen_ms = now_ms();
-                }
-                // Keeps `weft peers` true: how it is connected *now*.
-                None => rec.connection = "offline".to_owned(),
-            }
-            let rec = rec.clone();
-            match self.ws.record_peer(&rec) {
-                Ok(()) => {
-                    if let Some(l) = self.live.get_mut(&peer) {
-                        l.dirty = false;
-                    }
-                }
-                Err(e) => tracing::warn!(%peer, "saving the peer table: {e}"),
-            }
-        }
-    }
-
-    /// Reads the relay table: starts keeping new relays connected, drops
-    /// removed ones, and moves each one along (`relay_next`).
-    fn refresh_relays(&mut self) {
-        let rows = match self.ws.relays() {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!("reading the relay table: {e}");
-                return;
-            }
-        };
-        let mut seen = HashSet::new();
-        let mut forget: HashSet<DeviceId> = HashSet::new();
-        for rec in rows {
-            let addr: weft_net::Multiaddr = match rec.addr.parse() {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("ignoring the relay address {}: {e}", rec.addr);
-                    continue;
-                }
-            };
-            let Some(peer) = relays::relay_peer(&addr) else {
-                tracing::warn!("ignoring the relay address {}: no /p2p/ peer id", rec.addr);
-                continue;
-            };
-            if rec.forget {
-                forget.insert(peer);
-            }
-            seen.insert(peer);
-            match self.relays.get_mut(&peer) {
-                // Another address of a relay already known (this run or
-                // this pass): dial it too.
-                Some(l) if !l.addrs.contains(&addr) => {
-                    l.addrs.push(addr.clone());
-                    // The new row shows the relay's state, and if the
-                    // session is in sync right now, says so (that is what
-                    // `weft relay add` waits for).
-                    l.dirty = true;
-                    let in_sync = self
-                        .by_peer
-                        .get(&peer)
-                        .and_then(|k| self.conns.get(k))
-                        .is_some_and(|c| {
-                            c.session.is_open()
-                                && self
-                                    .ws
-                                    .version_vector()
-                                    .is_ok_and(|v| *c.session.remote_has() == v)
-                        });
-                    if in_sync {
-                        l.rec.last_sync_ms = Some(now_ms());
-                    }
-                    let net = self.net.clone();
-                    self.rt.spawn(async move {
-                        let _ = net.keep(Some(peer), vec![addr]).await;
-                    });
-                }
-                Some(_) => {}
-                None => {
-                    tracing::info!(%peer, "using the relay {addr}");
-                    let net = self.net.clone();
-                    let a = addr.clone();
-                    self.rt.spawn(async move {
-                        let _ = net.keep(Some(peer), vec![a]).await;
-                    });
-                    self.relays.insert(peer, RelayLink::new(addr, rec));
-                }
-            }
-        }
-        self.relays.retain(|p, _| seen.contains(p));
-        for (p, l) in self.relays.iter_mut() {
-            l.rec.forget = forget.contains(p);
-        }
-        self.persist_relays();
-        let peers: Vec<DeviceId> = self.relays.keys().copied().collect();
-        for p in peers {
-            self.relay_next(p);
-        }
-        self.reach_members_through_relays();
-    }
-
-    /// The next step for a connected relay: forget, register, reserve a
-    /// circuit slot, open the sync session.
-    fn relay_next(&mut self, peer: DeviceId) {
-        let now = self.now();
-        let has_session = self.by_peer.contains_key(&peer);
-        let opening = self.opening.contains(&peer);
-        let Some(l) = self.relays.get_mut(&peer) else {
-            return;
-        };
-        if !l.connected || l.busy || now < l.retry_at_ms {
-            return;
-        }
-        use weft_sync::relay::RequestKind;
-        let kind = if l.rec.forget {
-            Some(RequestKind::Forget)
-        } else if !l.registered {
-            Some(RequestKind::Register)
-        } else {
-            None
-        };
-        if let Some(kind) = kind {
-            l.busy = true;
-            let req = self.ws.relay_request(kind, peer);
-            let net = self.net.clone();
-            let core = self.node.core.clone();
-            self.rt.spawn(async move {
-                let result = relays::control(&net, peer, req).await;
-                let _ = core.send(CoreMsg::RelayReply { peer, kind, result }).await;
-            });
-            return;
-        }
-        if !l.reserved {
-            l.reserved = true;
-            let base = l
-                .connected_addr
-                .clone()
-                .unwrap_or_else(|| l.addrs[0].clone());
-            let circuit = base.with(weft_net::Protocol::P2pCircuit);
-            let net = self.net.clone();
-            self.rt.spawn(async move {
-                if let Err(e) = net.listen_on(circuit).await {
-                    tracing::debug!("reserving a circuit slot: {e}");
-                }
-            });
-        }
-        if !has_session && !opening {
-            self.opening.insert(peer);
-            self.node.open(peer);
-        }
-    }
-
-    fn relay_reply(
-        &mut self,
-        peer: DeviceId,
-        kind: weft_sync::relay::RequestKind,
-        result: Result<weft_sync::relay::Response, String>,
-    ) {
-        use weft_sync::relay::{RequestKind, Response};
-        let now = self.now();
-        let Some(l) = self.relays.get_mut(&peer) else {
-            return;
-        };
-        l.busy = false;
-        // A relay that no longer knows the workspace (another device forgot
-        // it first) has nothing left to delete: the forget is done.
-        let result = match (kind, result) {
-            (
-                RequestKind::Forget,
-                Ok(Response::Error {
-                    code: weft_sync::relay::ControlError::UnknownWorkspace,
-                    ..
-                }),
-            ) => Ok(Response::Ok(weft_sync::relay::Usage::default())),
-            (_, r) => r,
-        };
-        match (kind, result) {
-            (RequestKind::Forget, Ok(Response::Ok(u))) => {
-                tracing::info!(%peer, changes = u.changes, bytes = u.bytes, "the relay deleted this workspace");
-                let addrs: Vec<String> = l.addrs.iter().map(|a| a.to_string()).collect();
-                self.relays.remove(&peer);
-                if let Some(k) = self.by_peer.get(&peer).copied() {
-                    self.remove(k);
-                }
-                for addr in addrs {
-                    if let Err(e) = self.ws.remove_relay(&addr) {
-                        tracing::warn!("removing the relay {addr}: {e}");
-                    }
-                }
-                // The connection is no longer wanted; it idles out.
-                self.emit(NodeEvent::RelayForgotten {
-                    relay: peer,
-                    changes: u.changes,
-                    bytes: u.bytes,
-                });
-                return;
-            }
-            (_, Ok(Response::Ok(u))) => {
-                l.registered = true;
-                l.rec.registered_ms = Some(now_ms());
-                l.rec.used_bytes = i64::try_from(u.bytes).ok();
-                l.rec.quota_bytes = i64::try_from(u.quota).ok();
-                l.set_status(RelayState::Ok, String::new(), now_ms());
-                l.dirty = true;
-            }
-            (_, Ok(Response::Error { code, message })) => {
-                tracing::warn!(%peer, ?code, "the relay refused: {message}");
-                l.set_status(RelayState::Refused, format!("refused: {message}"), now_ms());
-                l.retry_at_ms = now + 60_000;
-            }
-            (_, Err(e)) => {
-                tracing::debug!(%peer, "relay control: {e}");
-                l.set_status(
-                    RelayState::Unreachable,
-                    format!("unreachable: {e}"),
-                    now_ms(),
-                );
-                l.retry_at_ms = now + 5_000;
-            }
-        }
-        self.persist_relays();
-        self.relay_next(peer);
-    }
-
-    /// Asks the network to reach every known member that is not connected
-    /// through each relay's circuit (and hole-punch from there).
-    fn reach_members_through_relays(&mut self) {
-        let relays: Vec<(DeviceId, weft_net::Multiaddr)> = self
-            .relays
-            .iter()
-            .filter(|(_, l)| l.registered)
-            .map(|(p, l)| {
-                (
-                    *p,
-                    l.connected_addr
-                        .clone()
-                        .unwrap_or_else(|| l.addrs[0].clone()),
-                )
-            })
-            .collect();
-        if relays.is_empty() {
-            return;
-        }
-        // Members: the devices met before, and every author of a change
-        // held (a change that verified and decrypted proves its author
-        // holds the workspace key), so two devices that only ever met
-        // through the relay still find each other.
-        let me = self.ws.device_id();
-        let mut members: HashSet<DeviceId> = self.records.keys().copied().collect();
-        if let Ok(v) = self.ws.version_vector() {
-            members.extend(v.iter().map(|(a, _)| *a));
-        }
-        members.remove(&me);
-        for m in members {
-            for (r, addr) in &relays {
-                if !self.circuits.insert((m, *r)) {
-                    continue;
-                }
-                let circuit = addr
-                    .clone()
-                    .with(weft_net::Protocol::P2pCircuit)
-                    .with(weft_net::Protocol::P2p(weft_net::peer_of(&m)));
-                let net = self.net.clone();
-                self.rt.spawn(async move {
-                    let _ = net.keep(Some(m), vec![circuit]).await;
-                });
-            }
-        }
-    }
-
-    /// Saves the relays whose state changed.
-    fn persist_relays(&mut self) {
-        let mut saved = Vec::new();
-        for (peer, l) in self.relays.iter_mut().filter(|(_, l)| l.dirty) {
-            // Every row of this relay shows its state.
-            let mut ok = true;
-            for a in &l.addrs {
-                let mut rec = l.rec.clone();
-                rec.addr = a.to_string();
-                if let Err(e) = self.ws.update_relay(&rec) {
-                    tracing::warn!("saving the relay table: {e}");
-                    ok = false;
-                }
-            }
-            if ok {
-                l.dirty = false;
-                saved.push(*peer);
-            }
-        }
-        for relay in saved {
-            self.emit(NodeEvent::RelayUpdated { relay });
-        }
-    }
-
     fn shutdown(mut self) -> Result<(), EngineError> {
         // Acknowledgements owed are sent; nothing unacknowledged is lost,
         // since every acknowledged change is already committed.
@@ -1125,20 +646,5 @@ impl Core {
         self.persist_relays();
         self.conns.clear();
         self.ws.close()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_device_name_from_the_agent() {
-        assert_eq!(
-            agent_name("weft/0.1.0 (Ada's laptop)").as_deref(),
-            Some("Ada's laptop")
-        );
-        assert_eq!(agent_name("rust-libp2p/0.47"), None);
-        assert_eq!(agent_name("weft/0.1.0"), None);
     }
 }

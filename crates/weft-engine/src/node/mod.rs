@@ -23,6 +23,7 @@
 mod conn;
 mod core;
 mod lock;
+mod peers;
 mod relays;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! and a status line. The core (`core.rs`) keeps one [`RelayLink`] per
 //! configured relay.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::{AsyncReadExt, AsyncWriteExt};
@@ -11,6 +12,10 @@ use weft_net::{Multiaddr, NetHandle, Protocol};
 use weft_store::{RelayRecord, RelayState};
 use weft_sync::relay::{MAX_CONTROL_FRAME, Request, Response};
 use weft_sync::{RefuseCode, SessionError};
+
+use super::NodeEvent;
+use super::core::{Core, CoreMsg};
+use crate::workspace::now_ms;
 
 /// A control request gets this long for its answer.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(15);
@@ -151,6 +156,283 @@ pub(crate) async fn control(
             "the relay did not answer within {} s",
             CONTROL_TIMEOUT.as_secs()
         )),
+    }
+}
+
+/// The relay state machine of the core: which relays to keep connected, when to
+/// register, forget or ask for a circuit slot, and how their answers are recorded.
+impl Core {
+    /// Reads the relay table: starts keeping new relays connected, drops
+    /// removed ones, and moves each one along (`relay_next`).
+    pub(super) fn refresh_relays(&mut self) {
+        let rows = match self.ws.relays() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("reading the relay table: {e}");
+                return;
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut forget: HashSet<DeviceId> = HashSet::new();
+        for rec in rows {
+            let addr: weft_net::Multiaddr = match rec.addr.parse() {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("ignoring the relay address {}: {e}", rec.addr);
+                    continue;
+                }
+            };
+            let Some(peer) = relay_peer(&addr) else {
+                tracing::warn!("ignoring the relay address {}: no /p2p/ peer id", rec.addr);
+                continue;
+            };
+            if rec.forget {
+                forget.insert(peer);
+            }
+            seen.insert(peer);
+            match self.relays.get_mut(&peer) {
+                // Another address of a relay already known (this run or
+                // this pass): dial it too.
+                Some(l) if !l.addrs.contains(&addr) => {
+                    l.addrs.push(addr.clone());
+                    // The new row shows the relay's state, and if the
+                    // session is in sync right now, says so (that is what
+                    // `weft relay add` waits for).
+                    l.dirty = true;
+                    let in_sync = self
+                        .by_peer
+                        .get(&peer)
+                        .and_then(|k| self.conns.get(k))
+                        .is_some_and(|c| {
+                            c.session.is_open()
+                                && self
+                                    .ws
+                                    .version_vector()
+                                    .is_ok_and(|v| *c.session.remote_has() == v)
+                        });
+                    if in_sync {
+                        l.rec.last_sync_ms = Some(now_ms());
+                    }
+                    let net = self.net.clone();
+                    self.rt.spawn(async move {
+                        let _ = net.keep(Some(peer), vec![addr]).await;
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    tracing::info!(%peer, "using the relay {addr}");
+                    let net = self.net.clone();
+                    let a = addr.clone();
+                    self.rt.spawn(async move {
+                        let _ = net.keep(Some(peer), vec![a]).await;
+                    });
+                    self.relays.insert(peer, RelayLink::new(addr, rec));
+                }
+            }
+        }
+        self.relays.retain(|p, _| seen.contains(p));
+        for (p, l) in self.relays.iter_mut() {
+            l.rec.forget = forget.contains(p);
+        }
+        self.persist_relays();
+        let peers: Vec<DeviceId> = self.relays.keys().copied().collect();
+        for p in peers {
+            self.relay_next(p);
+        }
+        self.reach_members_through_relays();
+    }
+
+    /// The next step for a connected relay: forget, register, reserve a
+    /// circuit slot, open the sync session.
+    pub(super) fn relay_next(&mut self, peer: DeviceId) {
+        let now = self.now();
+        let has_session = self.by_peer.contains_key(&peer);
+        let opening = self.opening.contains(&peer);
+        let Some(l) = self.relays.get_mut(&peer) else {
+            return;
+        };
+        if !l.connected || l.busy || now < l.retry_at_ms {
+            return;
+        }
+        use weft_sync::relay::RequestKind;
+        let kind = if l.rec.forget {
+            Some(RequestKind::Forget)
+        } else if !l.registered {
+            Some(RequestKind::Register)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            l.busy = true;
+            let req = self.ws.relay_request(kind, peer);
+            let net = self.net.clone();
+            let core = self.node.core.clone();
+            self.rt.spawn(async move {
+                let result = control(&net, peer, req).await;
+                let _ = core.send(CoreMsg::RelayReply { peer, kind, result }).await;
+            });
+            return;
+        }
+        if !l.reserved {
+            l.reserved = true;
+            let base = l
+                .connected_addr
+                .clone()
+                .unwrap_or_else(|| l.addrs[0].clone());
+            let circuit = base.with(weft_net::Protocol::P2pCircuit);
+            let net = self.net.clone();
+            self.rt.spawn(async move {
+                if let Err(e) = net.listen_on(circuit).await {
+                    tracing::debug!("reserving a circuit slot: {e}");
+                }
+            });
+        }
+        if !has_session && !opening {
+            self.opening.insert(peer);
+            self.node.open(peer);
+        }
+    }
+
+    pub(super) fn relay_reply(
+        &mut self,
+        peer: DeviceId,
+        kind: weft_sync::relay::RequestKind,
+        result: Result<weft_sync::relay::Response, String>,
+    ) {
+        use weft_sync::relay::{RequestKind, Response};
+        let now = self.now();
+        let Some(l) = self.relays.get_mut(&peer) else {
+            return;
+        };
+        l.busy = false;
+        // A relay that no longer knows the workspace (another device forgot
+        // it first) has nothing left to delete: the forget is done.
+        let result = match (kind, result) {
+            (
+                RequestKind::Forget,
+                Ok(Response::Error {
+                    code: weft_sync::relay::ControlError::UnknownWorkspace,
+                    ..
+                }),
+            ) => Ok(Response::Ok(weft_sync::relay::Usage::default())),
+            (_, r) => r,
+        };
+        match (kind, result) {
+            (RequestKind::Forget, Ok(Response::Ok(u))) => {
+                tracing::info!(%peer, changes = u.changes, bytes = u.bytes, "the relay deleted this workspace");
+                let addrs: Vec<String> = l.addrs.iter().map(|a| a.to_string()).collect();
+                self.relays.remove(&peer);
+                if let Some(k) = self.by_peer.get(&peer).copied() {
+                    self.remove(k);
+                }
+                for addr in addrs {
+                    if let Err(e) = self.ws.remove_relay(&addr) {
+                        tracing::warn!("removing the relay {addr}: {e}");
+                    }
+                }
+                // The connection is no longer wanted; it idles out.
+                self.emit(NodeEvent::RelayForgotten {
+                    relay: peer,
+                    changes: u.changes,
+                    bytes: u.bytes,
+                });
+                return;
+            }
+            (_, Ok(Response::Ok(u))) => {
+                l.registered = true;
+                l.rec.registered_ms = Some(now_ms());
+                l.rec.used_bytes = i64::try_from(u.bytes).ok();
+                l.rec.quota_bytes = i64::try_from(u.quota).ok();
+                l.set_status(RelayState::Ok, String::new(), now_ms());
+                l.dirty = true;
+            }
+            (_, Ok(Response::Error { code, message })) => {
+                tracing::warn!(%peer, ?code, "the relay refused: {message}");
+                l.set_status(RelayState::Refused, format!("refused: {message}"), now_ms());
+                l.retry_at_ms = now + 60_000;
+            }
+            (_, Err(e)) => {
+                tracing::debug!(%peer, "relay control: {e}");
+                l.set_status(
+                    RelayState::Unreachable,
+                    format!("unreachable: {e}"),
+                    now_ms(),
+                );
+                l.retry_at_ms = now + 5_000;
+            }
+        }
+        self.persist_relays();
+        self.relay_next(peer);
+    }
+
+    /// Asks the network to reach every known member that is not connected
+    /// through each relay's circuit (and hole-punch from there).
+    pub(super) fn reach_members_through_relays(&mut self) {
+        let relays: Vec<(DeviceId, weft_net::Multiaddr)> = self
+            .relays
+            .iter()
+            .filter(|(_, l)| l.registered)
+            .map(|(p, l)| {
+                (
+                    *p,
+                    l.connected_addr
+                        .clone()
+                        .unwrap_or_else(|| l.addrs[0].clone()),
+                )
+            })
+            .collect();
+        if relays.is_empty() {
+            return;
+        }
+        // Members: the devices met before, and every author of a change
+        // held (a change that verified and decrypted proves its author
+        // holds the workspace key), so two devices that only ever met
+        // through the relay still find each other.
+        let me = self.ws.device_id();
+        let mut members: HashSet<DeviceId> = self.records.keys().copied().collect();
+        if let Ok(v) = self.ws.version_vector() {
+            members.extend(v.iter().map(|(a, _)| *a));
+        }
+        members.remove(&me);
+        for m in members {
+            for (r, addr) in &relays {
+                if !self.circuits.insert((m, *r)) {
+                    continue;
+                }
+                let circuit = addr
+                    .clone()
+                    .with(weft_net::Protocol::P2pCircuit)
+                    .with(weft_net::Protocol::P2p(weft_net::peer_of(&m)));
+                let net = self.net.clone();
+                self.rt.spawn(async move {
+                    let _ = net.keep(Some(m), vec![circuit]).await;
+                });
+            }
+        }
+    }
+
+    /// Saves the relays whose state changed.
+    pub(super) fn persist_relays(&mut self) {
+        let mut saved = Vec::new();
+        for (peer, l) in self.relays.iter_mut().filter(|(_, l)| l.dirty) {
+            // Every row of this relay shows its state.
+            let mut ok = true;
+            for a in &l.addrs {
+                let mut rec = l.rec.clone();
+                rec.addr = a.to_string();
+                if let Err(e) = self.ws.update_relay(&rec) {
+                    tracing::warn!("saving the relay table: {e}");
+                    ok = false;
+                }
+            }
+            if ok {
+                l.dirty = false;
+                saved.push(*peer);
+            }
+        }
+        for relay in saved {
+            self.emit(NodeEvent::RelayUpdated { relay });
+        }
     }
 }
 
