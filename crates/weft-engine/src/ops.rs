@@ -10,6 +10,8 @@ use weft_core::note::Note;
 use weft_core::record::{Conflict, Record};
 use weft_core::{DeviceId, DocId, DocKind};
 
+use weft_store::StoreRead;
+
 use crate::EngineError;
 use crate::workspace::{Body, Crdt, INDEX_DOC, Workspace, now_ms, open_change};
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use weft_core::{DeviceId, DocId, Seq, VersionVector};
 use weft_crypto::SealedChange;
-use weft_store::{Store, StoreError, StoredChange};
+use weft_store::{Store, StoreError, StoreRead, StoredChange};
 use weft_sync::{Credentials, Limits, Log, LogError, Role, Session, SessionConfig, VerifiedChange};
 
 use crate::EngineError;

@@ -11,7 +11,7 @@ use weft_crypto::{
     ChangeHeader, DataKey, DeviceKey, KeyringStore, PassphraseFile, SealedChange, SealedSnapshot,
     SecretStore, SnapshotHeader, WorkspaceKey, WorkspaceSecrets,
 };
-use weft_store::{DocRow, Store, StoredChange};
+use weft_store::{DocRow, Store, StoreRead, StoredChange};
 use zeroize::Zeroizing;
 
 use crate::EngineError;

@@ -17,9 +17,11 @@
 
 mod migrations;
 mod peers;
+mod read;
 mod relays;
 mod store;
 
 pub use peers::PeerRecord;
+pub use read::{Reader, StoreRead};
 pub use relays::{RelayRecord, RelayState};
 pub use store::{DocRow, Store, StoreError, StoredChange, WriteTx};

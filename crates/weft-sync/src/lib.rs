@@ -13,13 +13,15 @@
 //! control. The wire format is in docs/protocol.md, "Sync".
 
 mod auth;
+pub mod log;
 pub mod relay;
 mod session;
+mod types;
 pub mod wire;
 
+pub use log::{ByteBudget, Log, LogError};
 pub use session::{
-    Credentials, Event, Limits, Log, LogError, Session, SessionConfig, SessionError, Stats,
-    VerifiedChange,
+    Credentials, Event, Limits, Session, SessionConfig, SessionError, Stats, VerifiedChange,
 };
 pub use wire::{
     FEATURES, Frame, FrameReader, Hello, MAX_BATCH_CHANGES, MAX_FRAME_LEN, MIN_PROTOCOL_VERSION,

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use postgres::{Client, NoTls};
 use weft_core::{DeviceId, Seq, VersionVector, WorkspaceId};
 use weft_crypto::{RelayVerifier, SealedChange};
+use weft_sync::ByteBudget;
 
 use super::{
     Appended, FeedEntry, Registration, RelayStore, StoreError, Totals, Usage, check_workspace,
@@ -257,15 +258,15 @@ impl RelayStore for PgStore {
             )
             .map_err(db)?;
         let mut out = Vec::new();
-        let mut bytes = 0usize;
+        let mut budget = ByteBudget::new(max_bytes);
         for r in rows {
-            let seq: i64 = r.try_get(0).map_err(db)?;
-            let b: Vec<u8> = r.try_get(1).map_err(db)?;
-            bytes += b.len();
-            out.push((seq.max(0) as u64, b));
-            if bytes >= max_bytes {
+            if !budget.wants_more() {
                 break;
             }
+            let seq: i64 = r.try_get(0).map_err(db)?;
+            let b: Vec<u8> = r.try_get(1).map_err(db)?;
+            budget.take(b.len());
+            out.push((seq.max(0) as u64, b));
         }
         Ok(parse_rows(workspace, author, out))
     }

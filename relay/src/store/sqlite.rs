@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use weft_core::{DeviceId, Seq, VersionVector, WorkspaceId};
 use weft_crypto::{RelayVerifier, SealedChange};
+use weft_sync::ByteBudget;
 
 use super::{
     Appended, FeedEntry, Registration, RelayStore, StoreError, Totals, Usage, check_workspace,
@@ -211,15 +212,15 @@ impl RelayStore for SqliteStore {
             ])
             .map_err(db)?;
         let mut out = Vec::new();
-        let mut bytes = 0usize;
-        while let Some(r) = rows.next().map_err(db)? {
+        let mut budget = ByteBudget::new(max_bytes);
+        while budget.wants_more() {
+            let Some(r) = rows.next().map_err(db)? else {
+                break;
+            };
             let seq: i64 = r.get(0).map_err(db)?;
             let b: Vec<u8> = r.get(1).map_err(db)?;
-            bytes += b.len();
+            budget.take(b.len());
             out.push((seq.max(0) as u64, b));
-            if bytes >= max_bytes {
-                break;
-            }
         }
         Ok(parse_rows(workspace, author, out))
     }

@@ -532,9 +532,11 @@ impl Core {
     /// The log grew locally (an edit here or in another process): offer it
     /// to every peer.
     fn local_change(&mut self) {
-        if let Ok(v) = self.ws.store.data_version() {
-            self.data_version = v;
-        }
+        // `data_version` is not taken here: this connection's own commits do not
+        // change it, so reading it now could only swallow another process's
+        // commit made since the last tick, which would then never be merged into
+        // the open documents nor reported (seen when a `weft` command wrote
+        // while a call on the node was returning).
         let keys: Vec<u64> = self.conns.keys().copied().collect();
         for key in keys {
             if let Some(c) = self.conns.get_mut(&key) {

@@ -7,7 +7,7 @@ mod peers;
 
 use weft_core::{ChangeKind, DocId, DocKind, WorkspaceId};
 use weft_crypto::{ChangeHeader, DeviceKey, SealedChange, WorkspaceKey};
-use weft_store::{Store, StoreError};
+use weft_store::{Store, StoreError, StoreRead};
 
 struct Fixture {
     _dir: tempfile::TempDir,

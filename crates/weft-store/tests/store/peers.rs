@@ -3,7 +3,7 @@
 
 use weft_core::{DeviceId, DocId, VersionVector};
 use weft_crypto::DeviceKey;
-use weft_store::{PeerRecord, Store, StoreError};
+use weft_store::{PeerRecord, Store, StoreError, StoreRead};
 
 use crate::{fixture, seal};
 

@@ -1,0 +1,264 @@
+//! The queries a [`Store`](crate::Store) and a [`WriteTx`](crate::WriteTx) share,
+//! written once: both hand out a [`Reader`] over their connection, and the
+//! [`StoreRead`] trait gives each the same reads.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use weft_core::{ChangeKind, DeviceId, DocId, DocKind, Seq, WorkspaceId};
+use weft_crypto::sealed::{NONCE_LEN, SIGNATURE_LEN};
+use weft_crypto::{ChangeHeader, SealedChange};
+use weft_sync::ByteBudget;
+
+use crate::store::{DocRow, StoreError, StoredChange, sql_err};
+
+/// Reads over one connection (the store's, or a write transaction's).
+pub struct Reader<'a> {
+    pub(crate) conn: &'a Connection,
+    pub(crate) path: &'a Path,
+    pub(crate) workspace: WorkspaceId,
+}
+
+/// The reads a store and a write transaction both offer.
+pub trait StoreRead {
+    /// A reader over this connection.
+    fn reader(&self) -> Reader<'_>;
+
+    /// The cached row of one document (inside a transaction: as the
+    /// transaction sees it).
+    fn doc(&self, doc: &DocId) -> Result<Option<DocRow>, StoreError> {
+        self.reader().doc(doc)
+    }
+
+    /// The changes of `doc` with row id greater than `after`, in row order
+    /// (inside a transaction, nothing can be appended between reading and
+    /// writing).
+    fn changes_of_doc(&self, doc: &DocId, after: i64) -> Result<Vec<StoredChange>, StoreError> {
+        self.reader().changes_of_doc(doc, after)
+    }
+
+    /// The changes of `author` with seq greater than `after`, in seq order:
+    /// at most `max_count`, and stopping once the serialized size
+    /// ([`SealedChange::to_bytes`]) of those collected reaches `max_bytes`
+    /// (so the last one may cross it), but always at least one if any
+    /// exists and `max_count` is not zero.
+    fn changes_after(
+        &self,
+        author: &DeviceId,
+        after: Seq,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<SealedChange>, StoreError> {
+        self.reader()
+            .changes_after(author, after, max_count, max_bytes)
+    }
+}
+
+impl Reader<'_> {
+    /// The cached row of one document.
+    pub fn doc(&self, doc: &DocId) -> Result<Option<DocRow>, StoreError> {
+        let err = sql_err(self.path);
+        let row = self.conn
+        .prepare_cached(
+            "SELECT doc, kind, snapshot, snapshot_upto, changes, updated_at FROM docs WHERE doc = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([doc.as_bytes().as_slice()], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<Vec<u8>>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(&err)?;
+        row.map(|(d, k, s, u, c, t)| doc_row(d, k, s, u, c, t))
+            .transpose()
+    }
+
+    /// The changes of `doc` with row id greater than `after`, in row order.
+    pub fn changes_of_doc(&self, doc: &DocId, after: i64) -> Result<Vec<StoredChange>, StoreError> {
+        let (workspace, err) = (self.workspace, sql_err(self.path));
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, author, seq, kind, nonce, ciphertext, signature, stored_at
+             FROM changes WHERE doc = ?1 AND id > ?2 ORDER BY id",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map(params![doc.as_bytes().as_slice(), after], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Vec<u8>>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            })
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, author, seq, kind, nonce, ciphertext, signature, stored_at) =
+                row.map_err(&err)?;
+            let change = decode_change(
+                workspace, *doc, &author, seq, kind, nonce, ciphertext, signature,
+            )
+            .map_err(|detail| StoreError::CorruptChange {
+                row: id,
+                doc: doc.to_hex(),
+                detail,
+            })?;
+            out.push(StoredChange {
+                row: id,
+                stored_at_ms: stored_at,
+                change,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The changes of `author` with seq greater than `after`, in seq order: at
+    /// most `max_count`, within `max_bytes` by the one rule of
+    /// [`weft_sync::ByteBudget`] (the relay's stores apply it too).
+    pub fn changes_after(
+        &self,
+        author: &DeviceId,
+        after: Seq,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<SealedChange>, StoreError> {
+        let (workspace, err) = (self.workspace, sql_err(self.path));
+        // Seqs are stored as i64: nothing lies beyond i64::MAX.
+        let Ok(after) = i64::try_from(after) else {
+            return Ok(Vec::new());
+        };
+        let limit = i64::try_from(max_count).unwrap_or(i64::MAX);
+        // Served by the UNIQUE (author, seq) index: a range scan from `after`,
+        // never a pass over the log.
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, doc, seq, kind, nonce, ciphertext, signature
+             FROM changes WHERE author = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )
+            .map_err(&err)?;
+        let mut rows = stmt
+            .query(params![author.public_key().as_slice(), after, limit])
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        let mut budget = ByteBudget::new(max_bytes);
+        // The budget is checked before stepping to the next row, so a change
+        // that would not be returned is never read.
+        while budget.wants_more() {
+            let Some(r) = rows.next().map_err(&err)? else {
+                break;
+            };
+            let id: i64 = r.get(0).map_err(&err)?;
+            let doc: Vec<u8> = r.get(1).map_err(&err)?;
+            let corrupt = |detail: String| StoreError::CorruptChange {
+                row: id,
+                doc: hex::encode(&doc),
+                detail,
+            };
+            let doc_id =
+                DocId::from_slice(&doc).map_err(|e| corrupt(format!("bad document id: {e}")))?;
+            let ciphertext: Vec<u8> = r.get(5).map_err(&err)?;
+            budget.take(SERIALIZED_OVERHEAD + ciphertext.len());
+            let change = decode_change(
+                workspace,
+                doc_id,
+                author.public_key().as_slice(),
+                r.get(2).map_err(&err)?,
+                r.get(3).map_err(&err)?,
+                r.get(4).map_err(&err)?,
+                ciphertext,
+                r.get(6).map_err(&err)?,
+            )
+            .map_err(corrupt)?;
+            out.push(change);
+        }
+        Ok(out)
+    }
+}
+
+pub(crate) fn doc_row(
+    doc: Vec<u8>,
+    kind: i64,
+    snapshot: Option<Vec<u8>>,
+    snapshot_upto: i64,
+    changes: i64,
+    updated_at_ms: i64,
+) -> Result<DocRow, StoreError> {
+    let corrupt = |detail: String| StoreError::CorruptChange {
+        row: 0,
+        doc: hex::encode(&doc),
+        detail,
+    };
+    let id = DocId::from_slice(&doc).map_err(|e| corrupt(e.to_string()))?;
+    let kind = u8::try_from(kind)
+        .ok()
+        .and_then(|k| DocKind::from_code(k).ok())
+        .ok_or_else(|| corrupt(format!("unknown document kind {kind}")))?;
+    Ok(DocRow {
+        doc: id,
+        kind,
+        snapshot,
+        snapshot_upto,
+        changes,
+        updated_at_ms,
+    })
+}
+
+/// Bytes a serialized sealed change takes besides its ciphertext: header,
+/// nonce, ciphertext length and signature (see `SealedChange::to_bytes`).
+const SERIALIZED_OVERHEAD: usize = weft_crypto::HEADER_LEN + NONCE_LEN + 4 + SIGNATURE_LEN;
+
+/// Rebuilds a sealed change from its row's columns.
+#[allow(clippy::too_many_arguments)]
+fn decode_change(
+    workspace: WorkspaceId,
+    doc: DocId,
+    author: &[u8],
+    seq: i64,
+    kind: i64,
+    nonce: Vec<u8>,
+    ciphertext: Vec<u8>,
+    signature: Vec<u8>,
+) -> Result<SealedChange, String> {
+    let author = DeviceId::from_slice(author).map_err(|_| "bad author id".to_owned())?;
+    let seq = u64::try_from(seq).map_err(|_| "negative seq".to_owned())?;
+    let kind = u8::try_from(kind)
+        .ok()
+        .and_then(|k| ChangeKind::from_code(k).ok())
+        .ok_or_else(|| "unknown change kind".to_owned())?;
+    // The ciphertext's length is not checked here: opening the change
+    // checks it (and everything else), and the engine then reports the
+    // document as unreadable, naming it, while the rest of the workspace
+    // keeps working.
+    let nonce: [u8; NONCE_LEN] = nonce
+        .as_slice()
+        .try_into()
+        .map_err(|_| "nonce is not 12 bytes".to_owned())?;
+    let signature: [u8; SIGNATURE_LEN] = signature
+        .as_slice()
+        .try_into()
+        .map_err(|_| "signature is not 64 bytes".to_owned())?;
+    let header = ChangeHeader {
+        workspace,
+        doc,
+        author,
+        seq,
+        kind,
+    };
+    Ok(SealedChange::from_parts(
+        header, nonce, ciphertext, signature,
+    ))
+}
