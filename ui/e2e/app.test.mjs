@@ -13,7 +13,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import util from 'node:util';
-import { Desktop, KEY, Processes, WEFT, quietHome, until, weft, weftAsync, weftWith } from './harness.mjs';
+import { Desktop, KEY, Processes, WEFT, quietHome, until, weft, weftAsync, weftMessages, weftWith } from './harness.mjs';
 
 const EDITOR = '[data-testid="note-editor"]';
 // Every wait inside is bounded (WAIT_MS); this bounds a test that hangs between waits.
@@ -112,7 +112,7 @@ describe('Weft in a real window', { concurrency: false }, () => {
       // node is refused), reads go to the shared SQLite file.
       const [win] = desk.windows();
       const pid = desk.windowPid(win);
-      assert.match(weft(notesHome, 'sync', '--once'), new RegExp(`another weft process \\(pid ${pid}\\) already syncs`));
+      assert.match(weftMessages(notesHome, 'sync', '--once'), new RegExp(`another weft process \\(pid ${pid}\\) already syncs`));
       await eventually(
         'the store to have the note',
         () => weft(notesHome, 'show', 'Trip plan'),
@@ -248,7 +248,7 @@ describe('Weft in a real window', { concurrency: false }, () => {
         assert.match(code, /^weft1-[0-9a-z]+$/i);
         await d.waitFor('[data-testid="pairing"] img[data-testid="invite-qr"]');
         await d.screenshot('pairing.png');
-        const joined = await weftAsync(pass, b, ['join', code, '--passphrase', '--timeout', '30']);
+        const joined = await weftAsync(pass, b, ['join', code, '--passphrase', '--timeout', '30'], undefined, 'stderr');
         assert.match(joined, /synced with 1 device/);
         assert.equal(weftWith(pass, b, 'show', 'Plans'), 'Line one\n');
         await d.click(await d.find('[data-testid="pairing"] button[aria-label="Close"]'));
@@ -270,7 +270,7 @@ describe('Weft in a real window', { concurrency: false }, () => {
           const word = ` w${i}`;
           await d.keys(word);
           typed += word;
-          if (i === 2) bEdit = weftAsync({ ...pass, EDITOR: prepend }, b, ['edit', 'Plans']);
+          if (i === 2) bEdit = weftAsync({ ...pass, EDITOR: prepend }, b, ['edit', 'Plans'], undefined, 'stderr');
           if (seenAt === undefined && (await editorText(d)).startsWith('From B')) seenAt = i;
         }
         assert.ok(seenAt !== undefined, 'B’s line never showed while typing');

@@ -10,7 +10,7 @@
 // Screenshots land in target/ui-screenshots/.
 
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -68,11 +68,19 @@ export function weft(home, ...args) {
   return weftWith({}, home, ...args);
 }
 
+/** `weft` for its messages: what it says on stderr (confirmations, summaries), not its data. */
+export function weftMessages(home, ...args) {
+  const r = spawnSync(WEFT, ['--home', home, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`weft ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stderr;
+}
+
 /**
  * `weft` without blocking the event loop (the test keeps typing meanwhile): resolves
- * with stdout, rejects with stderr on a non-zero exit. `input` goes to stdin.
+ * with stdout (or, with `want` 'stderr', its messages), rejects with stderr on a
+ * non-zero exit. `input` goes to stdin.
  */
-export function weftAsync(env, home, args, input) {
+export function weftAsync(env, home, args, input, want = 'stdout') {
   return new Promise((ok, fail) => {
     const child = execFile(
       WEFT,
@@ -82,7 +90,7 @@ export function weftAsync(env, home, args, input) {
         if (err) {
           err.message += `\nweft ${args.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`;
           fail(err);
-        } else ok(stdout);
+        } else ok(want === 'stderr' ? stderr : stdout);
       },
     );
     child.stdin.end(input ?? '');

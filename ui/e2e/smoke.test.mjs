@@ -75,7 +75,7 @@ describe('the Weft window', { concurrency: false }, () => {
       await d.type(input, 'not it');
       await d.click(submit);
       const error = await d.waitFor('[data-testid="locked"] .error');
-      assert.equal(await d.attribute(error, 'data-code'), 'keys');
+      assert.equal(await d.attribute(error, 'data-code'), 'wrong_passphrase');
       await d.screenshot('locked.png');
 
       await d.type(input, 'open sesame');
