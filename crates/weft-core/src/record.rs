@@ -28,6 +28,7 @@ mod pointer;
 mod sync;
 #[cfg(test)]
 mod tests;
+mod write;
 
 use automerge::{
     ActorId, AutoCommit, Change, ChangeHash, ROOT, ReadDoc, ScalarValue, transaction::Transactable,

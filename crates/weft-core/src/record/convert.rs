@@ -1,12 +1,11 @@
-//! The JSON ⇄ Automerge mapping (see the table in `record.rs`).
+//! Automerge → JSON (see the table in `record.rs`), and JSON comparison; the
+//! other direction is `write.rs`.
 
-use automerge::{
-    AutoCommit, ObjId, ObjType, Prop, ReadDoc, ScalarValue, Value, transaction::Transactable,
-};
+use automerge::{AutoCommit, ObjId, Prop, ReadDoc, ScalarValue, Value};
 use serde_json::{Map, Number, Value as Json};
 
 use super::pointer::{self, Kind, Node};
-use super::{Conflict, MAX_DEPTH, RecordError};
+use super::{Conflict, MAX_DEPTH};
 
 /// A scalar as JSON.
 pub(crate) fn scalar_to_json(s: &ScalarValue) -> Json {
@@ -20,26 +19,6 @@ pub(crate) fn scalar_to_json(s: &ScalarValue) -> Json {
         ScalarValue::Bytes(b) => Json::String(hex::encode(b)),
         ScalarValue::Null | ScalarValue::Unknown { .. } => Json::Null,
     }
-}
-
-/// A JSON scalar as an Automerge scalar; `None` for objects and arrays.
-fn json_to_scalar(v: &Json) -> Option<ScalarValue> {
-    Some(match v {
-        Json::Null => ScalarValue::Null,
-        Json::Bool(b) => ScalarValue::Boolean(*b),
-        Json::String(s) => ScalarValue::Str(s.as_str().into()),
-        Json::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                ScalarValue::Int(i)
-            } else if let Some(u) = n.as_u64() {
-                ScalarValue::Uint(u)
-            } else {
-                // serde_json numbers are i64, u64 or finite f64.
-                ScalarValue::F64(n.as_f64().unwrap_or(0.0))
-            }
-        }
-        Json::Array(_) | Json::Object(_) => return None,
-    })
 }
 
 /// A node as JSON; `depth` is how deep the node sits.
@@ -146,89 +125,6 @@ pub(crate) fn collect_conflicts(
         }
         path.truncate(len);
     }
-}
-
-fn too_deep(pointer: &str, depth: usize) -> Result<(), RecordError> {
-    if depth > MAX_DEPTH {
-        return Err(RecordError::TooDeep {
-            pointer: pointer.to_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// Writes `v` at `prop` of `obj` (a map key, or an existing list index).
-pub(crate) fn put_json(
-    doc: &mut AutoCommit,
-    obj: &ObjId,
-    prop: Prop,
-    v: &Json,
-    pointer: &str,
-    depth: usize,
-) -> Result<(), RecordError> {
-    too_deep(pointer, depth)?;
-    match json_to_scalar(v) {
-        Some(s) => doc.put(obj, prop, s)?,
-        None => {
-            let ty = if v.is_array() {
-                ObjType::List
-            } else {
-                ObjType::Map
-            };
-            let id = doc.put_object(obj, prop, ty)?;
-            fill(doc, &id, v, pointer, depth)?;
-        }
-    }
-    Ok(())
-}
-
-/// Inserts `v` into the list `obj` at `index`.
-pub(crate) fn insert_json(
-    doc: &mut AutoCommit,
-    obj: &ObjId,
-    index: usize,
-    v: &Json,
-    pointer: &str,
-    depth: usize,
-) -> Result<(), RecordError> {
-    too_deep(pointer, depth)?;
-    match json_to_scalar(v) {
-        Some(s) => doc.insert(obj, index, s)?,
-        None => {
-            let ty = if v.is_array() {
-                ObjType::List
-            } else {
-                ObjType::Map
-            };
-            let id = doc.insert_object(obj, index, ty)?;
-            fill(doc, &id, v, pointer, depth)?;
-        }
-    }
-    Ok(())
-}
-
-/// Fills a freshly created, empty map or list with the contents of `v`.
-pub(crate) fn fill(
-    doc: &mut AutoCommit,
-    obj: &ObjId,
-    v: &Json,
-    pointer: &str,
-    depth: usize,
-) -> Result<(), RecordError> {
-    match v {
-        Json::Object(m) => {
-            for (k, child) in m {
-                put_json(doc, obj, Prop::Map(k.clone()), child, pointer, depth + 1)?;
-            }
-        }
-        Json::Array(a) => {
-            for (i, child) in a.iter().enumerate() {
-                insert_json(doc, obj, i, child, pointer, depth + 1)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// JSON equality as RFC 6902 `test` defines it: numbers compare by value

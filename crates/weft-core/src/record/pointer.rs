@@ -8,7 +8,7 @@ use automerge::{
 use serde_json::Value as Json;
 
 use super::RecordError;
-use super::convert;
+use super::write::{Slot, write_json};
 
 /// The two container shapes a pointer can index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,19 +232,26 @@ pub(crate) fn write(
             if mode == WriteMode::Replace && doc.get(&parent.id, last.as_str())?.is_none() {
                 return Err(no_such(pointer));
             }
-            convert::put_json(doc, &parent.id, last.as_str().into(), value, pointer, depth)
+            write_json(
+                doc,
+                &parent.id,
+                Slot::Put(last.as_str().into()),
+                value,
+                pointer,
+                depth,
+            )
         }
         Kind::List => {
             let len = doc.length(&parent.id);
             match (list_index(pointer, last)?, mode) {
                 (ListIndex::End, WriteMode::Set | WriteMode::Add) => {
-                    convert::insert_json(doc, &parent.id, len, value, pointer, depth)
+                    write_json(doc, &parent.id, Slot::Insert(len), value, pointer, depth)
                 }
                 (ListIndex::At(i), WriteMode::Add) if i <= len => {
-                    convert::insert_json(doc, &parent.id, i, value, pointer, depth)
+                    write_json(doc, &parent.id, Slot::Insert(i), value, pointer, depth)
                 }
                 (ListIndex::At(i), WriteMode::Set | WriteMode::Replace) if i < len => {
-                    convert::put_json(doc, &parent.id, i.into(), value, pointer, depth)
+                    write_json(doc, &parent.id, Slot::Put(i.into()), value, pointer, depth)
                 }
                 _ => Err(no_such(pointer)),
             }

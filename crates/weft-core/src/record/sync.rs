@@ -9,8 +9,9 @@ use automerge::{AutoCommit, ObjId, Prop, ROOT, ReadDoc, ScalarValue, transaction
 use serde_json::{Map, Value as Json};
 use similar::{Algorithm, DiffOp, capture_diff_slices};
 
-use super::convert::{canonical, insert_json, node_to_json, put_json};
+use super::convert::{canonical, node_to_json};
 use super::pointer::{Kind, Node, classify, escape};
+use super::write::{Slot, write_json};
 use super::{MAX_DEPTH, RecordError, json_type};
 
 /// Makes the root equal `v`, which must be an object.
@@ -61,7 +62,7 @@ fn sync_slot(
 ) -> Result<(), RecordError> {
     let current = doc.get(obj, prop.clone())?.map(|(v, id)| classify(v, id));
     match (current, target) {
-        (None, _) => put_json(doc, obj, prop, target, path, depth),
+        (None, _) => write_json(doc, obj, Slot::Put(prop), target, path, depth),
         (Some(Node::Container(c)), Json::Object(m)) if c.kind == Kind::Map => {
             sync_map(doc, &c.id, m, path, depth)
         }
@@ -75,14 +76,14 @@ fn sync_slot(
             match want.checked_sub(i64::from(&c)) {
                 Some(0) => Ok(()),
                 Some(delta) => Ok(doc.increment(obj, prop, delta)?),
-                None => put_json(doc, obj, prop, target, path, depth),
+                None => write_json(doc, obj, Slot::Put(prop), target, path, depth),
             }
         }
         (Some(node), _) => {
             if node_to_json(doc, &node, depth) == *target {
                 Ok(())
             } else {
-                put_json(doc, obj, prop, target, path, depth)
+                write_json(doc, obj, Slot::Put(prop), target, path, depth)
             }
         }
     }
@@ -157,5 +158,12 @@ fn insert_item(
     path: &str,
     depth: usize,
 ) -> Result<(), RecordError> {
-    insert_json(doc, obj, i, &target[i], &format!("{path}/{i}"), depth + 1)
+    write_json(
+        doc,
+        obj,
+        Slot::Insert(i),
+        &target[i],
+        &format!("{path}/{i}"),
+        depth + 1,
+    )
 }

@@ -47,7 +47,13 @@ fn save_and_load_round_trip() {
     // leaves no temporary files behind.
     let renamed = file(&path, "new passphrase");
     renamed.save(&ws, &s).unwrap();
-    assert!(renamed.load(&ws).is_ok());
+    // The new passphrase opens the same keys, not merely some file.
+    let again = renamed.load(&ws).unwrap();
+    assert_eq!(
+        again.workspace_key.expose_secret(),
+        s.workspace_key.expose_secret()
+    );
+    assert_eq!(again.device_key.device_id(), s.device_key.device_id());
     assert!(matches!(
         store.load(&ws),
         Err(SecretError::WrongPassphrase { .. })

@@ -202,7 +202,16 @@ async fn a_device_of_another_workspace_is_refused_and_gets_nothing() {
         )
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Changes move only inside an authenticated session: with none on either
+    // side (positive evidence that the refusal ended it), nothing can have
+    // arrived since, and nothing is on its way.
+    for n in [&a, &c] {
+        let open = n.sessions().await.unwrap();
+        assert!(
+            open.iter().all(|s| !s.authenticated),
+            "an authenticated session with a non-member: {open:?}"
+        );
+    }
     assert!(
         titles(&c).await.is_empty(),
         "a non-member received documents"
