@@ -96,11 +96,13 @@ pub(crate) async fn sync_stream(
         return;
     }
     let shard_w = shard.clone();
-    tokio::spawn(host::write_frames(wr, queue, wake, move || {
-        // The shard found the queue full and is waiting for room.
-        let shard = shard_w.clone();
-        async move { shard.send(ShardMsg::Writable { key }).await.is_ok() }
-    }));
+    shared
+        .writers
+        .spawn(host::write_frames(wr, queue, wake, move || {
+            // The shard found the queue full and is waiting for room.
+            let shard = shard_w.clone();
+            async move { shard.send(ShardMsg::Writable { key }).await.is_ok() }
+        }));
     let cfg = &shared.cfg;
     let started = Instant::now();
     let ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -109,6 +109,8 @@ pub(crate) struct Shared {
     shards: Vec<mpsc::Sender<ShardMsg>>,
     pub(crate) draining: AtomicBool,
     stats: Arc<Mutex<Option<Box<dyn RelayStore>>>>,
+    /// Every sync stream's writer, joined on shutdown.
+    pub(crate) writers: weft_net::host::Writers,
 }
 
 impl Drop for Shared {
@@ -243,6 +245,7 @@ impl Relay {
             shards: senders,
             draining: AtomicBool::new(false),
             stats,
+            writers: weft_net::host::Writers::default(),
         });
         for (i, (shard, rx)) in shards.into_iter().enumerate() {
             std::thread::Builder::new()
@@ -426,8 +429,12 @@ impl Relay {
         {
             tracing::warn!("the shards did not drain in time");
         }
-        // Let the writers put the last acknowledgements on the wire.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The drained shards dropped every stream's link: each writer puts what
+        // is queued (the last acknowledgements) on the wire and ends.
+        let busy = self.shared.writers.join(Duration::from_secs(2)).await;
+        if busy > 0 {
+            tracing::warn!("{busy} stream writers did not finish in time");
+        }
         let (tx, rx) = oneshot::channel();
         if self.net.send(NetCmd::Shutdown(tx)).await.is_ok() {
             let _ = rx.await;

@@ -169,6 +169,46 @@ pub async fn write_frames<W, F, Fut>(
     let _ = wr.close().await;
 }
 
+/// Every stream's writer task, so that shutting down can wait until the last
+/// frames (acknowledgements, refusals) are on the wire instead of sleeping.
+#[derive(Default)]
+pub struct Writers(std::sync::Mutex<tokio::task::JoinSet<()>>);
+
+impl Writers {
+    /// Runs a writer (e.g. [`write_frames`]) on the current runtime. Finished
+    /// writers are reaped here, so a long-running host keeps no record of every
+    /// stream it ever had.
+    pub fn spawn(&self, writer: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut set = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while set.try_join_next().is_some() {}
+        set.spawn(writer);
+    }
+
+    /// Waits until every writer has finished (their owners dropped the links, so
+    /// each sends what is queued and closes), for at most `deadline`: a peer that
+    /// stopped reading cannot hold shutdown longer. Returns how many were still
+    /// busy, and stops them.
+    pub async fn join(&self, deadline: std::time::Duration) -> usize {
+        let mut set = std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let drained =
+            tokio::time::timeout(deadline, async { while set.join_next().await.is_some() {} })
+                .await;
+        let busy = set.len();
+        if drained.is_err() {
+            set.abort_all();
+        }
+        busy
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +236,25 @@ mod tests {
             assert_eq!(f, [0, 0, 0, 1, i as u8]);
         }
         assert!(woke.try_recv().is_ok(), "the owner was not woken");
+    }
+
+    #[tokio::test]
+    async fn shutdown_waits_for_the_writers_but_not_forever() {
+        let writers = Writers::default();
+        let (link, end) = link();
+        assert!(link.try_send(b"last words"));
+        let (out_tx, out_rx) = tokio::sync::oneshot::channel();
+        writers.spawn(async move {
+            let mut out = futures::io::Cursor::new(Vec::new());
+            write_frames(&mut out, end.frames, end.wake, || async { true }).await;
+            let _ = out_tx.send(out.into_inner());
+        });
+        // A writer whose peer never reads: held past the deadline, then stopped.
+        writers.spawn(std::future::pending());
+        drop(link);
+        let busy = writers.join(std::time::Duration::from_millis(200)).await;
+        assert_eq!(busy, 1);
+        assert_eq!(out_rx.await.unwrap(), prefixed(b"last words"));
     }
 
     #[tokio::test]

@@ -19,7 +19,7 @@ pub(crate) async fn run(
     peer: DeviceId,
     stream: weft_net::Stream,
     core: mpsc::Sender<CoreMsg>,
-    writers: Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
+    writers: Arc<host::Writers>,
 ) {
     let (mut rd, wr) = stream.split();
     let (link, end) = host::link();
@@ -42,15 +42,7 @@ pub(crate) async fn run(
         let core = core_w.clone();
         async move { core.send(CoreMsg::Writable { key }).await.is_ok() }
     });
-    {
-        let mut set = writers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Finished writers are reaped here, so a long-running node keeps no
-        // record of every stream it ever had.
-        while set.try_join_next().is_some() {}
-        set.spawn(writer);
-    }
+    writers.spawn(writer);
     let mut frames = FrameReader::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut received = 0usize;

@@ -220,7 +220,7 @@ pub struct NodeHandle {
     keys: Arc<AtomicU64>,
     /// Every stream's writer task, so shutdown can wait until the last frames
     /// (acknowledgements, refusals) are on the wire.
-    writers: Arc<std::sync::Mutex<tokio::task::JoinSet<()>>>,
+    writers: Arc<weft_net::host::Writers>,
 }
 
 /// How long shutdown waits for the writers to put their last frames on the wire.
@@ -451,23 +451,12 @@ impl NodeHandle {
         // The core has dropped every outbound queue: each writer sends what is
         // queued and ends. Wait for them (a peer that stopped reading cannot hold
         // shutdown longer than the deadline), then close the network.
-        let mut writers = std::mem::take(
-            &mut *self
-                .writers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        let drained = tokio::time::timeout(WRITERS_DEADLINE, async {
-            while writers.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
+        let busy = self.writers.join(WRITERS_DEADLINE).await;
+        if busy > 0 {
             tracing::debug!(
-                "{} stream writers still busy after {} s; closing anyway",
-                writers.len(),
+                "{busy} stream writers still busy after {} s; closed anyway",
                 WRITERS_DEADLINE.as_secs()
             );
-            writers.abort_all();
         }
         self.net.shutdown().await;
         Ok(closed?)
