@@ -22,7 +22,8 @@ fn join(inviter: &Host, joiner: &Host, daemons: &[&Daemon]) {
     let out = joiner.join(&code);
     assert!(
         out.status.success()
-            && String::from_utf8_lossy(&out.stderr).contains("synced with 1 device"),
+            && String::from_utf8_lossy(&out.stderr)
+                .contains(&format!("synced with {} device", daemons.len())),
         "`weft join` on {} did not sync with {}: {}\n{}",
         joiner.name(),
         inviter.name(),
@@ -181,38 +182,51 @@ fn mdns_peers_converge_and_strangers_are_refused() {
 
 #[test]
 fn partition_then_heal_converges() {
-    let Some(lan) = Lan::new_or_skip(2) else {
+    let Some(lan) = Lan::new_or_skip(3) else {
         return;
     };
-    let (a, b) = (lan.host(0), lan.host(1));
+    // C stays with A while B is cut off: C receiving A's edits is the evidence
+    // that they were sent, which makes B not receiving them mean something.
+    let (a, b, c) = (lan.host(0), lan.host(1), lan.host(2));
     a.init("Split");
     a.record("Shared");
     a.set("Shared", "/x", "\"base\"");
     let da = a.spawn_daemon(&[]);
     join(a, b, &[&da]);
     let db = b.spawn_daemon(&[]);
+    join(a, c, &[&da, &db]);
+    let dc = c.spawn_daemon(&[]);
     let both = [&da, &db];
+    let all = [&da, &db, &dc];
     a.note("Before", "sent before the cut\n");
     assert_converge(a, b, &both, CONVERGE);
+    assert_converge(a, c, &all, CONVERGE);
 
-    lan.cut(0);
+    lan.cut(1);
     a.note("Only A", "made on A during the partition\n");
     b.note("Only B", "made on B during the partition\n");
     a.set("Shared", "/x", "\"a\"");
     b.set("Shared", "/x", "\"b\"");
     a.set("Shared", "/y", "1");
-    // Time enough to have synced had the link been up (CONVERGE is for a
-    // loaded machine; an edit normally arrives in well under a second).
-    std::thread::sleep(Duration::from_secs(3));
-    let (ta, tb) = (a.titles(), b.titles());
+    // Positive evidence first: A's edits reach C, on A's side of the cut.
+    let sent = Instant::now();
+    let reached = wait_until(CONVERGE, || {
+        c.titles().contains(&"Only A".to_owned()) && c.show("Shared")["json"]["y"] == 1
+    });
+    assert!(reached, "A's edits never reached C:\n{}", logs(&all));
+    // As long again for the other side's edit to have travelled, had it a way.
+    std::thread::sleep(sent.elapsed());
+    let (ta, tb, tc) = (a.titles(), b.titles(), c.titles());
     assert!(
-        !tb.contains(&"Only A".to_owned()) && !ta.contains(&"Only B".to_owned()),
-        "documents crossed a cut link: A has {ta:?}, B has {tb:?}"
+        !tb.contains(&"Only A".to_owned())
+            && !ta.contains(&"Only B".to_owned())
+            && !tc.contains(&"Only B".to_owned()),
+        "documents crossed a cut link: A has {ta:?}, B has {tb:?}, C has {tc:?}"
     );
     assert_eq!(b.show("Shared")["json"], json!({"x": "b"}));
 
     let healed = Instant::now();
-    lan.restore(0);
+    lan.restore(1);
     assert_converge(a, b, &both, Duration::from_secs(30));
     eprintln!("healed in {:.1} s", healed.elapsed().as_secs_f64());
     assert_eq!(a.titles(), ["Before", "Only A", "Only B", "Shared"]);
@@ -237,6 +251,7 @@ fn partition_then_heal_converges() {
         BTreeSet::from(["\"a\"".to_owned(), "\"b\"".to_owned()]),
         "{sa}"
     );
+    dc.sigterm();
     db.sigterm();
     da.sigterm();
 }
