@@ -9,12 +9,12 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use weft_core::{DeviceId, VersionVector};
 use weft_net::host::{Link, Transmit};
 use weft_net::{NetEvent, NetHandle, Via};
-use weft_store::{PeerRecord, RelayState};
+use weft_store::PeerRecord;
 use weft_sync::{Event, Limits, Role, Session, SessionError};
 
 use super::lock::NodeLock;
 use super::peers::{agent_name, dialable};
-use super::relays::{self, RelayLink};
+use super::relays::RelayLink;
 use super::{NodeEvent, NodeHandle, REFUSED_FOR, SessionInfo};
 use crate::workspace::now_ms;
 use crate::{EngineError, Workspace};
@@ -56,8 +56,20 @@ pub(crate) enum CoreMsg {
     Shutdown(oneshot::Sender<Result<(), EngineError>>),
 }
 
+/// Which kind of peer a session is with, fixed when its stream attaches: the
+/// core hands a relay's events to the relay state machine (`relays.rs`) and a
+/// device's to the device bookkeeping (`peers.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PeerKind {
+    /// Another device of the workspace.
+    Device,
+    /// A configured relay.
+    Relay,
+}
+
 pub(super) struct Conn {
     pub(super) peer: DeviceId,
+    pub(super) kind: PeerKind,
     pub(super) session: Session,
     /// The stream. Dropped with the Conn: its reader stops, so a session that
     /// ended (timeout, replacement) holds no buffers, and its writer sends what
@@ -209,9 +221,7 @@ impl Core {
             CoreMsg::Writable { key } => self.pump(key),
             CoreMsg::OpenFailed { peer } => {
                 self.opening.remove(&peer);
-                if let Some(l) = self.relays.get_mut(&peer) {
-                    l.retry_at_ms = self.started.elapsed().as_millis() as u64 + 2_000;
-                }
+                self.relay_open_failed(peer);
             }
             CoreMsg::RelayReply { peer, kind, result } => self.relay_reply(peer, kind, result),
             CoreMsg::Tick => self.tick(),
@@ -254,10 +264,10 @@ impl Core {
         let now = self.now();
         // A configured relay is held to being one: a device answering at a
         // relay's address would otherwise be trusted as a peer device.
-        let role = if self.relays.contains_key(&peer) {
-            Role::Relay
+        let (kind, role) = if self.relays.contains_key(&peer) {
+            (PeerKind::Relay, Role::Relay)
         } else {
-            Role::Device
+            (PeerKind::Device, Role::Device)
         };
         let session = self
             .ws
@@ -266,6 +276,7 @@ impl Core {
             key,
             Conn {
                 peer,
+                kind,
                 session,
                 link,
                 announced_sync: false,
@@ -325,7 +336,7 @@ impl Core {
             let Some(ev) = c.session.poll_event() else {
                 return more;
             };
-            let peer = c.peer;
+            let (peer, kind) = (c.peer, c.kind);
             match ev {
                 Event::Authenticated { .. } => {
                     self.authenticated(peer);
@@ -376,7 +387,7 @@ impl Core {
                 } => {
                     tracing::warn!(%peer, ?change, ?code, "rejected a change: {detail}");
                 }
-                Event::RemoteHas(_) if self.relays.contains_key(&peer) => self.progress(),
+                Event::RemoteHas(_) if kind == PeerKind::Relay => self.progress(),
                 Event::RemoteHas(v) => {
                     let rec = self.record(peer);
                     rec.vector = v;
@@ -387,19 +398,10 @@ impl Core {
                 Event::PeerRejected(list) => {
                     tracing::warn!(%peer, "the peer refused {} of our changes", list.len());
                 }
-                Event::InSync if self.relays.contains_key(&peer) => {
+                Event::InSync if kind == PeerKind::Relay => {
                     let first = !c.announced_sync;
                     c.announced_sync = true;
-                    if first {
-                        tracing::info!(%peer, "in sync with the relay");
-                    }
-                    if let Some(l) = self.relays.get_mut(&peer) {
-                        l.rec.last_sync_ms = Some(now_ms());
-                        l.set_status(RelayState::Ok, String::new(), now_ms());
-                        l.dirty = true;
-                    }
-                    self.persist_relays();
-                    self.emit(NodeEvent::Synced { peer });
+                    self.relay_in_sync(peer, first);
                 }
                 Event::InSync => {
                     let first = !c.announced_sync;
@@ -447,25 +449,8 @@ impl Core {
             return;
         };
         let peer = c.peer;
-        if let Some(l) = self.relays.get_mut(&peer) {
-            // A relay is never blocked: its refusals say when to come back.
-            let (wait, reregister, status) = relays::after_session_error(&e);
-            l.retry_at_ms = self.started.elapsed().as_millis() as u64 + wait.as_millis() as u64;
-            if reregister {
-                l.registered = false;
-            }
-            match status {
-                Some((state, s)) => {
-                    tracing::warn!(%peer, "relay: {s}");
-                    l.set_status(state, s, now_ms());
-                }
-                None => tracing::debug!(%peer, "relay session ended: {e}"),
-            }
-            self.persist_relays();
-            self.emit(NodeEvent::SessionEnded {
-                peer,
-                error: Some(e.to_string()),
-            });
+        if c.kind == PeerKind::Relay {
+            self.relay_session_failed(peer, &e);
             return;
         }
         if is_refusal(&e) {
@@ -555,18 +540,10 @@ impl Core {
                 self.emit(NodeEvent::Listening(full));
             }
             NetEvent::Connected { peer, addr, .. } if self.relays.contains_key(&peer) => {
-                if let Some(l) = self.relays.get_mut(&peer) {
-                    l.connected = true;
-                    let me = weft_net::peer_of(&peer);
-                    l.connected_addr = Some(addr.with_p2p(me).unwrap_or_else(|a| a));
-                }
-                self.relay_next(peer);
+                self.relay_connected(peer, addr);
             }
             NetEvent::Disconnected { peer } if self.relays.contains_key(&peer) => {
-                if let Some(l) = self.relays.get_mut(&peer) {
-                    l.connected = false;
-                    l.reserved = false;
-                }
+                self.relay_disconnected(peer);
             }
             NetEvent::Connected { peer, addr, via } => {
                 // Over a relay's circuit there is no session (see below), so

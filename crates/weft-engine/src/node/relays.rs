@@ -162,6 +162,71 @@ pub(crate) async fn control(
 /// The relay state machine of the core: which relays to keep connected, when to
 /// register, forget or ask for a circuit slot, and how their answers are recorded.
 impl Core {
+    /// The relay's connection came up (at `addr`): move it along.
+    pub(super) fn relay_connected(&mut self, peer: DeviceId, addr: Multiaddr) {
+        if let Some(l) = self.relays.get_mut(&peer) {
+            l.connected = true;
+            let me = weft_net::peer_of(&peer);
+            l.connected_addr = Some(addr.with_p2p(me).unwrap_or_else(|a| a));
+        }
+        self.relay_next(peer);
+    }
+
+    /// The relay's last connection closed: its circuit slot went with it.
+    pub(super) fn relay_disconnected(&mut self, peer: DeviceId) {
+        if let Some(l) = self.relays.get_mut(&peer) {
+            l.connected = false;
+            l.reserved = false;
+        }
+    }
+
+    /// A sync stream to `peer` could not be opened: a relay is tried again soon.
+    pub(super) fn relay_open_failed(&mut self, peer: DeviceId) {
+        let now = self.now();
+        if let Some(l) = self.relays.get_mut(&peer) {
+            l.retry_at_ms = now + 2_000;
+        }
+    }
+
+    /// The relay holds exactly what this device holds.
+    pub(super) fn relay_in_sync(&mut self, peer: DeviceId, first: bool) {
+        if first {
+            tracing::info!(%peer, "in sync with the relay");
+        }
+        if let Some(l) = self.relays.get_mut(&peer) {
+            l.rec.last_sync_ms = Some(now_ms());
+            l.set_status(RelayState::Ok, String::new(), now_ms());
+            l.dirty = true;
+        }
+        self.persist_relays();
+        self.emit(NodeEvent::Synced { peer });
+    }
+
+    /// The session with a relay ended with `e`. A relay is never blocked: its
+    /// refusals say when to come back, and what to show.
+    pub(super) fn relay_session_failed(&mut self, peer: DeviceId, e: &SessionError) {
+        let now = self.now();
+        if let Some(l) = self.relays.get_mut(&peer) {
+            let (wait, reregister, status) = after_session_error(e);
+            l.retry_at_ms = now + wait.as_millis() as u64;
+            if reregister {
+                l.registered = false;
+            }
+            match status {
+                Some((state, s)) => {
+                    tracing::warn!(%peer, "relay: {s}");
+                    l.set_status(state, s, now_ms());
+                }
+                None => tracing::debug!(%peer, "relay session ended: {e}"),
+            }
+        }
+        self.persist_relays();
+        self.emit(NodeEvent::SessionEnded {
+            peer,
+            error: Some(e.to_string()),
+        });
+    }
+
     /// Reads the relay table: starts keeping new relays connected, drops
     /// removed ones, and moves each one along (`relay_next`).
     pub(super) fn refresh_relays(&mut self) {
