@@ -83,12 +83,18 @@ fn edits_work_while_the_daemon_runs_and_a_second_node_is_refused() {
     // A second network process on the same workspace would be the same
     // device twice on the network.
     let r = h.run(&["daemon", "--port", "0", "--no-mdns"]);
-    let r = r.fails_with("already syncs");
-    assert!(
-        r.stderr().contains(&format!("pid {}", d.id())),
-        "{}",
-        r.stderr()
+    // Locked by another node: its own exit code, and the message once, exactly.
+    assert_eq!(r.out.status.code(), Some(6), "{}", r.stderr());
+    let tail = r.stderr().lines().last().unwrap_or_default().to_owned();
+    assert_eq!(
+        tail,
+        format!(
+            "error: another weft process (pid {}) already syncs the workspace in {}: one device runs one node (stop it first, or let it sync)",
+            d.id(),
+            h.path().display()
+        )
     );
+    assert_eq!(r.stderr().matches("already syncs").count(), 1, "{}", r.stderr());
     // `sync --once` has nothing to add to a running daemon, and says so.
     let once = h.run(&["sync", "--once", "--port", "0", "--no-mdns"]).ok();
     assert!(once.stderr().contains("already syncs"), "{}", once.stderr());
