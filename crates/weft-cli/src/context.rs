@@ -218,8 +218,9 @@ pub enum Verbosity {
     /// A service (`weft daemon`): Weft's own info lines and libp2p's warnings, the way
     /// systemd's journal wants it.
     Service,
-    /// A command a person or script waits on: warnings only, so its messages are its
-    /// own report and nothing else.
+    /// A command a person or script waits on: errors only, so its messages are its
+    /// own report (each said once, by the command) and nothing else; with `--json`,
+    /// its standard error stays one JSON document.
     Command,
 }
 
@@ -229,7 +230,7 @@ pub fn init_logging(g: &Global, verbosity: Verbosity) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(match verbosity {
             Verbosity::Service => "warn,weft=info,weft_engine=info,weft_net=info",
-            Verbosity::Command => "warn",
+            Verbosity::Command => "error",
         })
     });
     let _ = tracing_subscriber::fmt()

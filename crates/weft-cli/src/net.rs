@@ -375,9 +375,6 @@ fn sync_once(g: &Global, args: &NetArgs, timeout: Duration, json: bool) -> Resul
         }
         node.shutdown().await?;
         let round = round?;
-        for r in &round.refused {
-            say!("refused {}", clean(r, false));
-        }
         if round.peers.is_empty() {
             if !round.refused.is_empty() {
                 fail!(
@@ -401,7 +398,11 @@ fn sync_once(g: &Global, args: &NetArgs, timeout: Duration, json: bool) -> Resul
             );
         }
         if json {
+            // The refusals are in the report.
             return output::json(&round.to_json());
+        }
+        for r in &round.refused {
+            say!("warning: refused {}", clean(r, false));
         }
         say!("{}", summary(&round));
         Ok(())

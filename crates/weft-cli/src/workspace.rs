@@ -65,13 +65,13 @@ pub fn init(g: &Global, a: InitArgs) -> Result<()> {
         }));
     }
     say!(
-        "Created workspace \"{}\" in {}",
+        "Created workspace \"{}\" in {} (keys: {keys})",
         output::clean(&a.name, false),
         home.display()
     );
-    say!("  workspace {workspace}");
-    say!("  device    {device}");
-    say!("  keys      {keys}");
+    // The ids are data a script keeps: standard output.
+    println!("workspace {workspace}");
+    println!("device    {device}");
     Ok(())
 }
 

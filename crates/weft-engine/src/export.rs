@@ -79,9 +79,11 @@ fn file_stem(title: &str) -> String {
         s = "untitled".into();
     }
     let mut s: String = s.chars().take(120).collect();
-    // Windows refuses these names, with any extension ("nul.md" too), in any case.
+    // Windows refuses these names with any extension ("nul.md", "nul.txt.md"), in
+    // any case: the mark goes right after the reserved base, before any dot.
     if is_windows_reserved(&s) {
-        s.push('_');
+        let base = s.find('.').unwrap_or(s.len());
+        s.insert(base, '_');
     }
     s
 }
@@ -374,7 +376,8 @@ mod tests {
         assert_eq!(file_stem("CON"), "CON_");
         assert_eq!(file_stem("nul"), "nul_");
         assert_eq!(file_stem("com1"), "com1_");
-        assert_eq!(file_stem("LPT9.notes"), "LPT9.notes_");
+        assert_eq!(file_stem("LPT9.notes"), "LPT9_.notes");
+        assert_eq!(file_stem("nul.txt"), "nul_.txt");
         assert_eq!(file_stem("Console"), "Console");
         assert_eq!(file_stem("COM10"), "COM10");
         assert_eq!(file_stem("a/b:c"), "a_b_c");

@@ -94,7 +94,12 @@ fn edits_work_while_the_daemon_runs_and_a_second_node_is_refused() {
             h.path().display()
         )
     );
-    assert_eq!(r.stderr().matches("already syncs").count(), 1, "{}", r.stderr());
+    assert_eq!(
+        r.stderr().matches("already syncs").count(),
+        1,
+        "{}",
+        r.stderr()
+    );
     // `sync --once` has nothing to add to a running daemon, and says so.
     let once = h.run(&["sync", "--once", "--port", "0", "--no-mdns"]).ok();
     assert!(once.stderr().contains("already syncs"), "{}", once.stderr());

@@ -339,7 +339,7 @@ impl Core {
             let (peer, kind) = (c.peer, c.kind);
             match ev {
                 Event::Authenticated { .. } => {
-                    self.authenticated(peer);
+                    self.authenticated(peer, kind);
                     more = true;
                 }
                 Event::Store(list) => {

@@ -8,7 +8,7 @@ use weft_net::Via;
 use weft_store::PeerRecord;
 
 use super::NodeEvent;
-use super::core::Core;
+use super::core::{Core, PeerKind};
 use crate::workspace::now_ms;
 
 /// The name in an identify agent string `weft/<version> (<name>)`.
@@ -54,8 +54,10 @@ impl Core {
         })
     }
 
-    pub(super) fn authenticated(&mut self, peer: DeviceId) {
-        if self.relays.contains_key(&peer) {
+    /// The session with `peer` (of `kind`, fixed when its stream attached)
+    /// passed its proofs: a device becomes a member and is kept connected.
+    pub(super) fn authenticated(&mut self, peer: DeviceId, kind: PeerKind) {
+        if kind == PeerKind::Relay {
             tracing::info!(%peer, "syncing through the relay");
             self.emit(NodeEvent::Authenticated { peer });
             return;
