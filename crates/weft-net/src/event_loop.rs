@@ -211,6 +211,9 @@ impl EventLoop {
                 ..
             } => {
                 if self.is_blocked(&peer_id) {
+                    // Debug only: a stranger's retries would otherwise log a line
+                    // each (the refusal itself was logged once).
+                    tracing::debug!(peer = %peer_id, "closed a connection of a refused peer");
                     let _ = self.swarm.close_connection(connection_id);
                     return;
                 }

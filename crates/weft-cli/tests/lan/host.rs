@@ -91,7 +91,8 @@ impl Host {
             .env("XDG_RUNTIME_DIR", root.join("xdg-runtime"))
             .env(
                 "RUST_LOG",
-                std::env::var("WEFT_TEST_LOG").unwrap_or_else(|_| "info".into()),
+                // weft-net's debug lines say when a refused peer came back.
+                std::env::var("WEFT_TEST_LOG").unwrap_or_else(|_| "info,weft_net=debug".into()),
             )
             // Plain log lines to match on, whatever tracing's colour default.
             .env("NO_COLOR", "1")

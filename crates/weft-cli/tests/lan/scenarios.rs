@@ -115,9 +115,30 @@ fn mdns_peers_converge_and_strangers_are_refused() {
         "neither A nor B logged `refused: ` for C ({c_id}):\n{}",
         logs(&all)
     );
-    // Long enough for several reconnect attempts (the first retries are
-    // sub-second) to have logged again if they did.
-    std::thread::sleep(Duration::from_secs(5));
+    // A retry, observed: C's daemon starts again and at once finds A and B by
+    // mDNS and dials them. Each of A and B deals with it one of two ways: it
+    // turns the connection away (it blocked C when it refused it: a debug
+    // line), or, if its first session with C ended otherwise, it refuses C now,
+    // for the first time.
+    let before = (refusals(&da, &c_id), refusals(&db, &c_id));
+    dc.sigterm();
+    let dc = c.spawn_daemon(&[]);
+    let all = [&da, &db, &dc];
+    let handled = |d: &Daemon, before: usize| {
+        refusals(d, &c_id) > before
+            || d.log()
+                .lines()
+                .any(|l| l.contains("closed a connection of a refused peer") && l.contains(&c_id))
+    };
+    let retried = wait_until(CONVERGE, || {
+        handled(&da, before.0) && handled(&db, before.1)
+    });
+    assert!(
+        retried,
+        "A and B did not both see C come back:\n{}",
+        logs(&all)
+    );
+    // Then the absence: no retry was logged as a second refusal.
     for d in [&da, &db] {
         let n = refusals(d, &c_id);
         assert!(
