@@ -39,10 +39,16 @@ pub enum ColorWhen {
 impl ColorWhen {
     /// Whether messages on standard error get colour.
     pub fn stderr(self) -> bool {
+        self.colour(no_color_unset(), std::io::stderr().is_terminal())
+    }
+
+    /// The decision itself: `--color` wins; `auto` colours a terminal unless
+    /// NO_COLOR is set.
+    fn colour(self, no_color_unset: bool, terminal: bool) -> bool {
         match self {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
-            ColorWhen::Auto => no_color_unset() && std::io::stderr().is_terminal(),
+            ColorWhen::Auto => no_color_unset && terminal,
         }
     }
 
@@ -270,6 +276,18 @@ mod tests {
             ColorWhen::from_raw_args(&args(&["weft", "show", "--", "--color=never"])),
             ColorWhen::Auto
         );
+    }
+
+    #[test]
+    fn no_color_turns_colour_off_on_a_terminal_unless_asked_for() {
+        assert!(ColorWhen::Auto.colour(true, true));
+        assert!(
+            !ColorWhen::Auto.colour(false, true),
+            "NO_COLOR on a terminal"
+        );
+        assert!(!ColorWhen::Auto.colour(true, false), "not a terminal");
+        assert!(ColorWhen::Always.colour(false, false));
+        assert!(!ColorWhen::Never.colour(true, true));
     }
 
     #[test]

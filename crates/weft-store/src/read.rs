@@ -54,30 +54,36 @@ pub trait StoreRead {
     }
 }
 
+/// The columns of a `docs` row, in the order [`doc_columns`] reads them.
+pub(crate) const DOC_COLUMNS: &str = "doc, kind, snapshot, snapshot_upto, changes, updated_at";
+
+/// A `docs` row as stored, before [`doc_row`] checks it.
+pub(crate) type RawDoc = (Vec<u8>, i64, Option<Vec<u8>>, i64, i64, i64);
+
+/// Reads the [`DOC_COLUMNS`] of one row.
+pub(crate) fn doc_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDoc> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
 impl Reader<'_> {
     /// The cached row of one document.
     pub fn doc(&self, doc: &DocId) -> Result<Option<DocRow>, StoreError> {
-        let err = sql_err(self.path);
-        let row = self.conn
-        .prepare_cached(
-            "SELECT doc, kind, snapshot, snapshot_upto, changes, updated_at FROM docs WHERE doc = ?1",
-        )
-        .and_then(|mut s| {
-            s.query_row([doc.as_bytes().as_slice()], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Option<Vec<u8>>>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
+        let row = self
+            .conn
+            .prepare_cached(&format!("SELECT {DOC_COLUMNS} FROM docs WHERE doc = ?1"))
+            .and_then(|mut s| {
+                s.query_row([doc.as_bytes().as_slice()], doc_columns)
+                    .optional()
             })
-            .optional()
-        })
-        .map_err(&err)?;
-        row.map(|(d, k, s, u, c, t)| doc_row(d, k, s, u, c, t))
-            .transpose()
+            .map_err(sql_err(self.path))?;
+        row.map(doc_row).transpose()
     }
 
     /// The changes of `doc` with row id greater than `after`, in row order.
@@ -190,12 +196,7 @@ impl Reader<'_> {
 }
 
 pub(crate) fn doc_row(
-    doc: Vec<u8>,
-    kind: i64,
-    snapshot: Option<Vec<u8>>,
-    snapshot_upto: i64,
-    changes: i64,
-    updated_at_ms: i64,
+    (doc, kind, snapshot, snapshot_upto, changes, updated_at_ms): RawDoc,
 ) -> Result<DocRow, StoreError> {
     let corrupt = |detail: String| StoreError::CorruptChange {
         row: 0,

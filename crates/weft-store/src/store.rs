@@ -7,7 +7,7 @@ use weft_core::{DeviceId, DocId, DocKind, Seq, VersionVector, WorkspaceId};
 use weft_crypto::SealedChange;
 
 use crate::migrations::{APPLICATION_ID, MIGRATIONS};
-use crate::read::{Reader, StoreRead, doc_row};
+use crate::read::{DOC_COLUMNS, Reader, StoreRead, doc_columns, doc_row};
 
 /// What went wrong reading or writing the store.
 #[derive(Debug, thiserror::Error)]
@@ -351,26 +351,12 @@ impl Store {
         let err = sql_err(&self.path);
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT doc, kind, snapshot, snapshot_upto, changes, updated_at FROM docs",
-            )
+            .prepare_cached(&format!("SELECT {DOC_COLUMNS} FROM docs"))
             .map_err(&err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Option<Vec<u8>>>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            })
-            .map_err(&err)?;
+        let rows = stmt.query_map([], doc_columns).map_err(&err)?;
         let mut out = Vec::new();
         for row in rows {
-            let (doc, kind, snapshot, upto, changes, updated) = row.map_err(&err)?;
-            out.push(doc_row(doc, kind, snapshot, upto, changes, updated)?);
+            out.push(doc_row(row.map_err(&err)?)?);
         }
         Ok(out)
     }
