@@ -229,8 +229,8 @@ impl Coded for crate::index::IndexError {
             E::DocExists { .. } | E::FolderExists { .. } => ErrorCode::AlreadyExists,
             // Bytes the caller handed in (stored data that fails to load is reported
             // by the engine as `corrupt`, with the document it belongs to).
-            E::Load(_) | E::Panicked(_) => ErrorCode::InvalidIndexOp,
-            E::Loro(_) => ErrorCode::Internal,
+            E::Load(_) | E::Panicked(_) | E::Check(_) => ErrorCode::InvalidIndexOp,
+            E::Loro(_) | E::Export(_) => ErrorCode::Internal,
         }
     }
 }
@@ -263,6 +263,7 @@ impl Coded for crate::note::NoteError {
             E::Import(_) | E::Panicked(_) => ErrorCode::InvalidNoteOp,
             E::OutOfRange { .. } => ErrorCode::InvalidNoteOp,
             E::Edit(_) => ErrorCode::InvalidNoteOp,
+            E::Export(_) => ErrorCode::Internal,
         }
     }
 }

@@ -103,6 +103,13 @@ pub enum IndexError {
     /// Loro panicked on foreign bytes.
     #[error(transparent)]
     Panicked(#[from] Panicked),
+    /// Bytes given to [`Index::check`] are not a Loro update or snapshot
+    /// this version can read.
+    #[error("cannot read index bytes: {0}")]
+    Check(String),
+    /// Loro could not encode the index (never expected).
+    #[error("cannot encode the index: {0}")]
+    Export(String),
 }
 
 /// One document as the index describes it.
@@ -285,10 +292,20 @@ impl Index {
     }
 
     /// The whole document as a Loro snapshot.
-    pub fn export_snapshot(&self) -> Vec<u8> {
-        // Exporting a snapshot of a live document cannot fail in Loro 1.x
-        // (errors are reserved for shallow/detached modes).
-        self.doc.export(ExportMode::Snapshot).unwrap_or_default()
+    pub fn export_snapshot(&self) -> Result<Vec<u8>, IndexError> {
+        self.doc
+            .export(ExportMode::Snapshot)
+            .map_err(|e| IndexError::Export(e.to_string()))
+    }
+
+    /// Checks that `bytes` are a Loro update or snapshot this version can
+    /// read, without applying them (see [`crate::note::Note::check`]).
+    /// Empty bytes are accepted, as [`Index::import`] accepts them.
+    pub fn check(bytes: &[u8]) -> Result<(), IndexError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        crate::note::check_loro(bytes).map_err(IndexError::Check)
     }
 
     /// This device's operations since the last call as one Loro update, or

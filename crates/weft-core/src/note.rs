@@ -137,6 +137,9 @@ pub enum NoteError {
     /// Loro panicked while importing; drop this `Note` and reload it.
     #[error(transparent)]
     Panicked(#[from] Panicked),
+    /// Loro could not encode the note (never expected).
+    #[error("cannot encode the note: {0}")]
+    Export(String),
     /// A raw edit addressed characters past the end of the body.
     #[error("position {pos} is out of range for a body of {len} characters")]
     OutOfRange {
@@ -276,15 +279,23 @@ impl Note {
 
     /// The full state and history, for storage as a snapshot.
     ///
-    /// Should Loro ever fail to encode a snapshot, this falls back to all
-    /// updates (which [`Note::load`] reads the same way); empty bytes are
-    /// returned only if both fail, and those fail to load rather than load
-    /// as an empty note.
-    pub fn export_snapshot(&self) -> Vec<u8> {
+    /// Should Loro fail to encode a snapshot, this falls back to all updates
+    /// (which [`Note::load`] reads the same way); if both fail it is an
+    /// error, never empty bytes: a stored snapshot claims to hold every
+    /// change it covers.
+    pub fn export_snapshot(&self) -> Result<Vec<u8>, NoteError> {
         self.doc
             .export(ExportMode::Snapshot)
             .or_else(|_| self.doc.export(ExportMode::all_updates()))
-            .unwrap_or_default()
+            .map_err(|e| NoteError::Export(e.to_string()))
+    }
+
+    /// Checks that `bytes` are a Loro update or snapshot this version can
+    /// read (header and checksum), without a document to apply them to:
+    /// what a change received from a peer is held to before it is stored
+    /// as readable. Import can still refuse bytes that pass.
+    pub fn check(bytes: &[u8]) -> Result<(), NoteError> {
+        check_loro(bytes).map_err(NoteError::Import)
     }
 
     /// Commits local edits and returns the Loro update bytes of every local
@@ -445,3 +456,15 @@ impl Note {
 
 #[cfg(test)]
 mod tests;
+
+/// The check [`Note::check`] and [`crate::index::Index::check`] share:
+/// Loro's blob header and checksum, read without applying anything.
+pub(crate) fn check_loro(bytes: &[u8]) -> Result<(), String> {
+    match guard::guarded("Loro", "reading an update's header", || {
+        LoroDoc::decode_import_blob_meta(bytes, true)
+    }) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(p) => Err(p.to_string()),
+    }
+}

@@ -250,26 +250,8 @@ impl Record {
                         .map_err(|e| RecordError::Load(e.to_string()))?;
                     }
                 }
-                chunks::CHANGE | chunks::COMPRESSED_CHANGE => {
-                    let c = guarded("Automerge", "parsing record change bytes", || {
-                        Change::try_from(chunk.bytes)
-                    })?
-                    .map_err(|e| RecordError::Load(e.to_string()))?;
-                    // `Change::try_from` does not verify the checksum; a
-                    // corrupted change would otherwise enter the document
-                    // under a different hash.
-                    if c.hash().0[..4] != *chunk.checksum() {
-                        return Err(RecordError::Load(
-                            "a change's checksum does not match its contents".into(),
-                        ));
-                    }
-                    changes.push(c);
-                }
-                other => {
-                    return Err(RecordError::Load(format!(
-                        "unsupported Automerge chunk type {other} (Weft stores documents and changes only)"
-                    )));
-                }
+                chunks::CHANGE | chunks::COMPRESSED_CHANGE => changes.push(parse_change(&chunk)?),
+                other => return Err(unsupported_chunk(other)),
             }
         }
         if !changes.is_empty() {
@@ -277,6 +259,31 @@ impl Record {
                 self.doc.apply_changes(changes)
             })?
             .map_err(|e| RecordError::Load(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `data` is what [`Record::import`] reads (Automerge
+    /// change chunks, or a document chunk) without a record to apply it to:
+    /// what a change received from a peer is held to before it is stored as
+    /// readable. A document chunk is loaded in full to check it.
+    pub fn check(data: &[u8]) -> Result<(), RecordError> {
+        for chunk in chunks::split(data).map_err(RecordError::Load)? {
+            match chunk.kind {
+                chunks::DOCUMENT => {
+                    guarded("Automerge", "checking a record snapshot", || {
+                        let opts = automerge::LoadOptions::new()
+                            .on_partial_load(automerge::OnPartialLoad::Error)
+                            .verification_mode(automerge::VerificationMode::Check);
+                        AutoCommit::load_with_options(chunk.bytes, opts)
+                    })?
+                    .map_err(|e| RecordError::Load(e.to_string()))?;
+                }
+                chunks::CHANGE | chunks::COMPRESSED_CHANGE => {
+                    parse_change(&chunk)?;
+                }
+                other => return Err(unsupported_chunk(other)),
+            }
         }
         Ok(())
     }
@@ -430,4 +437,26 @@ impl Record {
     fn refresh_heads(&mut self) {
         self.heads = self.doc.get_heads();
     }
+}
+
+/// Parses one change chunk, checking its checksum (`Change::try_from` does
+/// not, and a corrupted change would otherwise enter the document under a
+/// different hash).
+fn parse_change(chunk: &chunks::Chunk<'_>) -> Result<Change, RecordError> {
+    let c = guarded("Automerge", "parsing record change bytes", || {
+        Change::try_from(chunk.bytes)
+    })?
+    .map_err(|e| RecordError::Load(e.to_string()))?;
+    if c.hash().0[..4] != *chunk.checksum() {
+        return Err(RecordError::Load(
+            "a change's checksum does not match its contents".into(),
+        ));
+    }
+    Ok(c)
+}
+
+fn unsupported_chunk(kind: u8) -> RecordError {
+    RecordError::Load(format!(
+        "unsupported Automerge chunk type {kind} (Weft stores documents and changes only)"
+    ))
 }

@@ -43,7 +43,7 @@ impl Workspace {
         let e = self.live_entry(doc)?;
         Ok(self
             .note_mut(&e, "records are edited field by field")?
-            .export_snapshot())
+            .export_snapshot()?)
     }
 
     /// Seals an editor replica's new operations (a Loro update holding only

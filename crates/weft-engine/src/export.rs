@@ -165,7 +165,7 @@ impl Workspace {
             }
             let entry = self.resolve(&d.id.to_hex(), false)?;
             let (text, native_bytes, native_ext) = match self.loaded_body(&entry)? {
-                Body::Note(note) => (note.to_markdown(), note.export_snapshot(), "loro"),
+                Body::Note(note) => (note.to_markdown(), note.export_snapshot()?, "loro"),
                 Body::Record(r) => {
                     let mut s = serde_json::to_string_pretty(&r.to_json())
                         .map_err(|e| EngineError::Seal(e.to_string()))?;

@@ -8,12 +8,13 @@ use serde::Serialize;
 use weft_core::index::{Index, IndexEntry, check_folder_path};
 use weft_core::note::Note;
 use weft_core::record::{Conflict, Record};
-use weft_core::{DeviceId, DocId, DocKind};
+use weft_core::{ChangeKind, DeviceId, DocId, DocKind};
 
 use weft_store::StoreRead;
 
 use crate::EngineError;
-use crate::workspace::{Body, Crdt, INDEX_DOC, Workspace, now_ms, open_change};
+use crate::load::{UNREADABLE, read_change};
+use crate::workspace::{Body, Crdt, INDEX_DOC, Workspace, now_ms};
 
 /// One document as listed.
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +99,10 @@ pub struct Version {
     pub this_device: bool,
     /// What the change did.
     pub summary: String,
+    /// False for a change this build cannot read (set aside: made by a
+    /// newer version, or damaged); its time is when it arrived here, and
+    /// its content is left out of every version.
+    pub readable: bool,
 }
 
 /// `weft status`.
@@ -134,6 +139,8 @@ pub struct Status {
     pub last_sync_ms: Option<i64>,
     /// The relays this device syncs through.
     pub relays: Vec<RelayStatus>,
+    /// Changes this build could not read, per device that made them.
+    pub unreadable: Vec<crate::Unreadable>,
 }
 
 /// One relay, for `weft status` and `weft relay ls`.
@@ -456,10 +463,14 @@ impl Workspace {
                 max: changes.len(),
             });
         }
-        changes[..n]
+        let skip = self.store.set_aside_rows(&e.doc)?;
+        Ok(changes[..n]
             .iter()
-            .map(|c| open_change(&self.data_key, c).map(|env| env.body))
-            .collect()
+            .filter(|c| {
+                !skip.contains(&c.row) && c.change.header().kind == ChangeKind::Update(e.kind)
+            })
+            .filter_map(|c| read_change(&self.data_key, c).ok().map(|env| env.body))
+            .collect())
     }
 
     /// Replaces a note's content with `markdown`, stored as a minimal
@@ -618,22 +629,30 @@ impl Workspace {
     pub fn history(&self, doc: &DocId) -> Result<Vec<Version>, EngineError> {
         let e = self.any_entry(doc)?;
         let changes = self.store.changes_of_doc(&e.doc, 0)?;
-        changes
+        let skip = self.store.set_aside_rows(&e.doc)?;
+        Ok(changes
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let env = open_change(&self.data_key, c)?;
-                let device = c.change.header().author;
-                Ok(Version {
+                let h = c.change.header();
+                let env = Some(c)
+                    .filter(|c| !skip.contains(&c.row) && h.kind == ChangeKind::Update(e.kind))
+                    .and_then(|c| read_change(&self.data_key, c).ok());
+                let (time_ms, summary, readable) = match env {
+                    Some(env) => (env.time_ms, env.summary, true),
+                    None => (c.stored_at_ms, UNREADABLE.to_owned(), false),
+                };
+                Version {
                     number: i + 1,
-                    time: rfc3339(env.time_ms),
-                    time_ms: env.time_ms,
-                    device,
-                    this_device: device == self.device,
-                    summary: env.summary,
-                })
+                    time: rfc3339(time_ms),
+                    time_ms,
+                    device: h.author,
+                    this_device: h.author == self.device,
+                    summary,
+                    readable,
+                }
             })
-            .collect()
+            .collect())
     }
 
     /// Restores a document's content as of version `n`, as a new change:
@@ -688,6 +707,7 @@ impl Workspace {
                 .into_iter()
                 .map(RelayStatus::from)
                 .collect(),
+            unreadable: self.unreadable(None)?,
         })
     }
 }

@@ -8,6 +8,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use weft_core::DocKind;
+use weft_core::index::Index;
 use weft_core::{DeviceId, DocId, Seq, VersionVector};
 use weft_crypto::SealedChange;
 use weft_store::{Store, StoreError, StoreRead, StoredChange};
@@ -15,7 +17,8 @@ use weft_sync::{Credentials, Limits, Log, LogError, Role, Session, SessionConfig
 
 use crate::EngineError;
 use crate::envelope::Envelope;
-use crate::workspace::{Crdt, INDEX_DOC, Workspace, now_ms, open_change};
+use crate::load::{Aside, Crdt, Loaded, READER, check_plaintext, read_change};
+use crate::workspace::{Body, INDEX_DOC, Workspace, now_ms};
 
 /// A store seen through the protocol's [`Log`] trait. Public so a relay
 /// (which has a store but no workspace keys) can serve sessions too.
@@ -56,6 +59,9 @@ pub struct Ingested {
     /// (author, seq), or one that does not follow what is stored. Each with
     /// the store's reason.
     pub refused: Vec<(DeviceId, Seq, String)>,
+    /// Changes stored but set aside: they verified, but this build cannot
+    /// read them (made by a newer version, or damaged). Each with the reason.
+    pub set_aside: Vec<(DeviceId, Seq, String)>,
     /// Documents that changed.
     pub docs: Vec<DocId>,
 }
@@ -110,9 +116,15 @@ impl Workspace {
         weft_sync::relay::Request::new(kind, workspace, &keys.relay_auth, &relay, &self.device)
     }
 
-    /// Stores changes a session verified, in one transaction, and merges
-    /// them into the documents held in memory. Either all of the batch's
-    /// acceptable changes are stored or (on an I/O error) none.
+    /// Stores changes a session verified, in one transaction, then brings
+    /// the documents held in memory up to the store. A change that verifies
+    /// but this build cannot read (its envelope, kind or CRDT bytes) is
+    /// stored and set aside, never refused, so the author's later changes
+    /// still follow it; a change whose kind differs from its document's is
+    /// refused with the reason. Either all of the batch's acceptable
+    /// changes are stored or (on an I/O error, such as a full disk) none,
+    /// and memory is only touched after the commit, so a failed batch
+    /// leaves it exactly as the store is.
     pub fn ingest(&mut self, changes: Vec<VerifiedChange>) -> Result<Ingested, EngineError> {
         if changes.is_empty() {
             return Ok(Ingested::default());
@@ -120,7 +132,6 @@ impl Workspace {
         let now = now_ms();
         let mut out = Ingested::default();
         let mut touched = BTreeSet::new();
-        let data_key = &self.data_key;
         // The session already decrypted these: merge from its plaintexts
         // rather than verifying and decrypting each row a second time.
         let known: HashMap<(DeviceId, Seq), &[u8]> = changes
@@ -130,54 +141,59 @@ impl Workspace {
                 v.plaintext().map(|p| ((h.author, h.seq), p))
             })
             .collect();
-        let open = |c: &StoredChange| -> Result<Envelope, EngineError> {
-            let h = c.change.header();
-            match known.get(&(h.author, h.seq)) {
-                Some(plain) => Envelope::decode(plain).map_err(|e| EngineError::Corrupt {
-                    doc: h.doc,
-                    detail: format!("change {} of {}: {e}", h.seq, h.author),
-                }),
-                None => open_change(data_key, c),
-            }
-        };
-        let index = &mut self.index;
-        let docs = &mut self.docs;
         self.store.write(|tx| -> Result<(), EngineError> {
             for v in &changes {
                 let c = v.sealed();
                 let h = c.header();
+                let kind = h.kind.doc_kind();
+                let plain = known.get(&(h.author, h.seq)).copied();
+                let envelope = plain.map(Envelope::decode);
                 // The author's time (capped at now: a fast clock elsewhere
                 // must not put a document in the future here).
-                let changed = known
-                    .get(&(h.author, h.seq))
-                    .and_then(|p| Envelope::decode(p).ok())
-                    .map_or(now, |e| e.time_ms.min(now));
+                let changed = match &envelope {
+                    Some(Ok(e)) => e.time_ms.min(now),
+                    _ => now,
+                };
                 match tx.append_at(c, now, changed) {
-                    Ok(Some(_)) => {
+                    Ok(Some(row)) => {
                         out.stored += 1;
                         touched.insert(h.doc);
+                        if let Some(plain) = plain
+                            && let Err(reason) = check_plaintext(&h.doc, kind, plain)
+                        {
+                            tx.set_aside(row, &h.doc, &h.author, &reason, READER)?;
+                            out.set_aside.push((h.author, h.seq, reason));
+                        }
                     }
                     Ok(None) => out.duplicates += 1,
-                    Err(e @ (StoreError::Gap { .. } | StoreError::Conflict { .. })) => {
+                    Err(
+                        e @ (StoreError::Gap { .. }
+                        | StoreError::Conflict { .. }
+                        | StoreError::WrongKind { .. }),
+                    ) => {
                         out.refused.push((h.author, h.seq, e.to_string()));
                     }
                     Err(e) => return Err(e.into()),
                 }
             }
-            // Merge into what is open, reading the rows back inside the
-            // transaction so `upto` stays exact even if another process
-            // appended to the same document meanwhile.
-            for doc in &touched {
-                if *doc == INDEX_DOC {
-                    let rows = tx.changes_of_doc(doc, index.upto)?;
-                    index.absorb_rows(&rows, open, |d, b| d.import_bytes(b))?;
-                } else if let Some(l) = docs.get_mut(doc) {
-                    let rows = tx.changes_of_doc(doc, l.upto)?;
-                    l.absorb_rows(&rows, open, |d, b| d.import_bytes(b))?;
-                }
-            }
             Ok(())
         })?;
+        let open = |c: &StoredChange| -> Result<Envelope, String> {
+            let h = c.change.header();
+            match known.get(&(h.author, h.seq)) {
+                Some(plain) => Envelope::decode(plain),
+                None => read_change(&self.data_key, c),
+            }
+        };
+        let absorbed = absorb_stored(
+            &self.store,
+            &mut self.index,
+            &mut self.docs,
+            touched.iter(),
+            open,
+        )?;
+        drop(known);
+        self.settle(&absorbed.found, &absorbed.reload);
         out.docs = touched.into_iter().collect();
         self.maybe_snapshot()?;
         Ok(out)
@@ -189,21 +205,78 @@ impl Workspace {
     /// documents that changed, the index among them if it did.
     pub fn catch_up(&mut self) -> Result<Vec<DocId>, EngineError> {
         let data_key = &self.data_key;
-        let open = |c: &StoredChange| open_change(data_key, c);
-        let mut changed = Vec::new();
-        let rows = self.store.changes_of_doc(&INDEX_DOC, self.index.upto)?;
-        if !rows.is_empty() {
-            self.index
-                .absorb_rows(&rows, open, |d, b| d.import_bytes(b))?;
-            changed.push(INDEX_DOC);
-        }
-        for (doc, l) in self.docs.iter_mut() {
-            let rows = self.store.changes_of_doc(doc, l.upto)?;
-            if !rows.is_empty() {
-                l.absorb_rows(&rows, open, |d, b| d.import_bytes(b))?;
-                changed.push(*doc);
-            }
-        }
-        Ok(changed)
+        let open = |c: &StoredChange| read_change(data_key, c);
+        let mut docs: Vec<DocId> = vec![INDEX_DOC];
+        docs.extend(self.docs.keys().copied());
+        let absorbed = absorb_stored(
+            &self.store,
+            &mut self.index,
+            &mut self.docs,
+            docs.iter(),
+            open,
+        )?;
+        self.settle(&absorbed.found, &absorbed.reload);
+        Ok(absorbed.changed)
     }
+
+    /// Lists what was found unreadable and reloads the documents whose
+    /// import failed part way.
+    fn settle(&mut self, found: &[Aside], reload: &[DocId]) {
+        self.note_set_aside(found);
+        for doc in reload {
+            self.evict(doc);
+        }
+    }
+}
+
+/// What [`absorb_stored`] did.
+struct Absorbed {
+    /// The documents that had rows to absorb.
+    changed: Vec<DocId>,
+    /// Changes found unreadable.
+    found: Vec<Aside>,
+    /// Documents whose import failed part way, to reload.
+    reload: Vec<DocId>,
+}
+
+/// Imports into the documents held in memory (the index, and each open
+/// note or record among `docs`) the stored rows they do not hold yet.
+fn absorb_stored<'a>(
+    store: &Store,
+    index: &mut Loaded<Index>,
+    open_docs: &mut HashMap<DocId, Loaded<Body>>,
+    docs: impl Iterator<Item = &'a DocId>,
+    open: impl Fn(&StoredChange) -> Result<Envelope, String> + Copy,
+) -> Result<Absorbed, EngineError> {
+    let mut out = Absorbed {
+        changed: Vec::new(),
+        found: Vec::new(),
+        reload: Vec::new(),
+    };
+    for doc in docs {
+        let (aside, dirty) = if *doc == INDEX_DOC {
+            let rows = store.changes_of_doc(doc, index.upto)?;
+            if rows.is_empty() {
+                continue;
+            }
+            let skip = store.set_aside_rows(doc)?;
+            index.absorb_rows(&rows, &skip, DocKind::Index, open, |d, b| d.import_bytes(b))
+        } else if let Some(l) = open_docs.get_mut(doc) {
+            let rows = store.changes_of_doc(doc, l.upto)?;
+            if rows.is_empty() {
+                continue;
+            }
+            let skip = store.set_aside_rows(doc)?;
+            let kind = l.doc.kind();
+            l.absorb_rows(&rows, &skip, kind, open, |d, b| d.import_bytes(b))
+        } else {
+            continue;
+        };
+        out.changed.push(*doc);
+        out.found.extend(aside);
+        if dirty {
+            out.reload.push(*doc);
+        }
+    }
+    Ok(out)
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use weft_core::index::Index;
 use weft_core::note::Note;
 use weft_core::record::Record;
-use weft_core::{ChangeKind, DeviceId, DocId, DocKind, VersionVector};
+use weft_core::{ChangeKind, DeviceId, DocId, DocKind};
 use weft_crypto::{
     ChangeHeader, DataKey, DeviceKey, KeyringStore, PassphraseFile, SealedChange, SealedSnapshot,
     SecretStore, SnapshotHeader, WorkspaceKey, WorkspaceSecrets,
@@ -17,6 +17,8 @@ use zeroize::Zeroizing;
 use crate::EngineError;
 use crate::envelope::Envelope;
 use crate::home::{DB_FILE, KEY_FILE};
+use crate::load::read_change;
+pub(crate) use crate::load::{Crdt, Loaded};
 
 /// The OS keyring service under which Weft keeps its secrets.
 pub const KEYRING_SERVICE: &str = "weft";
@@ -57,70 +59,6 @@ pub enum KeyBackend {
     Passphrase(Zeroizing<String>),
 }
 
-/// The CRDT engines behind the three document kinds, seen uniformly.
-pub(crate) trait Crdt: Sized {
-    fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String>;
-    fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), String>;
-    fn snapshot(&mut self) -> Vec<u8>;
-    fn take_pending(&mut self) -> Option<Vec<u8>>;
-    /// Imported changes still wait for a dependency (see `Note::has_pending`).
-    fn waiting(&mut self) -> bool;
-}
-
-impl Crdt for Note {
-    fn waiting(&mut self) -> bool {
-        self.has_pending()
-    }
-    fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String> {
-        Note::load(chunks).map_err(|e| e.to_string())
-    }
-    fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.import(bytes).map_err(|e| e.to_string())
-    }
-    fn snapshot(&mut self) -> Vec<u8> {
-        self.export_snapshot()
-    }
-    fn take_pending(&mut self) -> Option<Vec<u8>> {
-        self.commit_pending()
-    }
-}
-
-impl Crdt for Record {
-    fn waiting(&mut self) -> bool {
-        self.has_pending()
-    }
-    fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String> {
-        Record::load(chunks).map_err(|e| e.to_string())
-    }
-    fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.import(bytes).map_err(|e| e.to_string())
-    }
-    fn snapshot(&mut self) -> Vec<u8> {
-        self.export_snapshot()
-    }
-    fn take_pending(&mut self) -> Option<Vec<u8>> {
-        self.commit_pending()
-    }
-}
-
-impl Crdt for Index {
-    fn waiting(&mut self) -> bool {
-        self.has_pending()
-    }
-    fn load_chunks(chunks: &[&[u8]]) -> Result<Self, String> {
-        Index::load(chunks).map_err(|e| e.to_string())
-    }
-    fn import_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.import(bytes).map_err(|e| e.to_string())
-    }
-    fn snapshot(&mut self) -> Vec<u8> {
-        self.export_snapshot()
-    }
-    fn take_pending(&mut self) -> Option<Vec<u8>> {
-        self.commit_pending()
-    }
-}
-
 /// A note or a record, loaded.
 pub(crate) enum Body {
     Note(Note),
@@ -129,7 +67,7 @@ pub(crate) enum Body {
 }
 
 impl Body {
-    fn kind(&self) -> DocKind {
+    pub(crate) fn kind(&self) -> DocKind {
         match self {
             Body::Note(_) => DocKind::Note,
             Body::Record(_) => DocKind::Record,
@@ -147,7 +85,7 @@ impl Body {
             Body::Record(r) => r.waiting(),
         }
     }
-    fn snapshot(&mut self) -> Vec<u8> {
+    fn snapshot(&mut self) -> Result<Vec<u8>, String> {
         match self {
             Body::Note(n) => n.snapshot(),
             Body::Record(r) => r.snapshot(),
@@ -158,84 +96,6 @@ impl Body {
             Body::Note(n) => n.take_pending(),
             Body::Record(r) => r.take_pending(),
         }
-    }
-}
-
-/// A document held in memory, with what of the log it incorporates.
-pub(crate) struct Loaded<T> {
-    pub(crate) doc: T,
-    /// Every change row of this document with id ≤ `upto` is in `doc`.
-    pub(crate) upto: i64,
-    /// Per author, the highest seq of this document's changes in `doc`.
-    vector: VersionVector,
-    /// Rows and bytes committed since the stored snapshot.
-    tail_rows: usize,
-    tail_bytes: usize,
-}
-
-impl<T> Loaded<T> {
-    /// A document that has nothing in the store yet.
-    fn new(doc: T) -> Self {
-        Self {
-            doc,
-            upto: 0,
-            vector: VersionVector::new(),
-            tail_rows: 0,
-            tail_bytes: 0,
-        }
-    }
-
-    /// Records a committed change of ours (`own`: author, seq, row, body
-    /// length) after importing the `foreign` changes other processes
-    /// appended before it in the same transaction.
-    fn absorb(
-        &mut self,
-        foreign: &[(DeviceId, u64, Vec<u8>)],
-        own: (DeviceId, u64, i64, usize),
-        import: impl Fn(&mut T, &[u8]) -> Result<(), String>,
-    ) -> Result<(), String> {
-        for (author, seq, body) in foreign {
-            import(&mut self.doc, body)?;
-            if *seq > self.vector.get(author) {
-                self.vector.set(*author, *seq);
-            }
-            self.tail_rows += 1;
-            self.tail_bytes += body.len();
-        }
-        let (author, seq, row, len) = own;
-        if seq > self.vector.get(&author) {
-            self.vector.set(author, seq);
-        }
-        self.upto = row;
-        self.tail_rows += 1;
-        self.tail_bytes += len;
-        Ok(())
-    }
-}
-
-impl<T> Loaded<T> {
-    /// Imports stored changes of this document that it does not hold yet
-    /// (rows after `upto`, read inside the transaction that appended them).
-    /// `open` turns a row into its envelope (the caller may already hold
-    /// the plaintext of rows it just verified).
-    pub(crate) fn absorb_rows(
-        &mut self,
-        rows: &[StoredChange],
-        open: impl Fn(&StoredChange) -> Result<Envelope, EngineError>,
-        import: impl Fn(&mut T, &[u8]) -> Result<(), String>,
-    ) -> Result<(), EngineError> {
-        for c in rows {
-            let env = open(c)?;
-            let h = c.change.header();
-            import(&mut self.doc, &env.body).map_err(corrupt(h.doc))?;
-            if h.seq > self.vector.get(&h.author) {
-                self.vector.set(h.author, h.seq);
-            }
-            self.upto = self.upto.max(c.row);
-            self.tail_rows += 1;
-            self.tail_bytes += env.body.len();
-        }
-        Ok(())
     }
 }
 
@@ -269,25 +129,12 @@ impl std::fmt::Debug for Workspace {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 fn corrupt(doc: DocId) -> impl Fn(String) -> EngineError {
     move |detail| EngineError::Corrupt { doc, detail }
 }
 
-/// Opens and decrypts one stored change, returning its payload.
-pub(crate) fn open_change(data_key: &DataKey, c: &StoredChange) -> Result<Envelope, EngineError> {
-    let doc = c.change.header().doc;
-    let plain = c.change.open(data_key).map_err(|e| EngineError::Corrupt {
-        doc,
-        detail: format!("change #{}: {e}", c.row),
-    })?;
-    Envelope::decode(&plain).map_err(|e| EngineError::Corrupt {
-        doc,
-        detail: format!("change #{}: {e}", c.row),
-    })
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 impl Workspace {
@@ -436,9 +283,12 @@ impl Workspace {
             index: Loaded::new(Index::new()),
             docs: HashMap::new(),
         };
-        if let Some(row) = ws.store.doc(&INDEX_DOC)? {
-            ws.index = ws.read_state::<Index>(&row)?;
+        // Retrying is best effort: a workspace on a full or read-only disk
+        // still opens, and the changes stay set aside until the next open.
+        if let Err(e) = ws.retry_set_aside() {
+            tracing::warn!("could not retry the changes set aside: {e}");
         }
+        ws.index = ws.load_index()?;
         Ok(ws)
     }
 
@@ -466,52 +316,6 @@ impl Workspace {
             .unwrap_or_default())
     }
 
-    /// Reads a document's state from its snapshot and the changes after it.
-    pub(crate) fn read_state<T: Crdt>(&self, row: &DocRow) -> Result<Loaded<T>, EngineError> {
-        let doc = row.doc;
-        let bad = corrupt(doc);
-        let mut chunks: Vec<Zeroizing<Vec<u8>>> = Vec::new();
-        let mut vector = VersionVector::new();
-        if let Some(bytes) = &row.snapshot {
-            let snap =
-                SealedSnapshot::from_bytes(bytes).map_err(|e| bad(format!("snapshot: {e}")))?;
-            let h = snap.header();
-            if h.doc != doc || h.workspace != self.store.workspace() || h.kind != row.kind {
-                return Err(bad("the snapshot belongs to another document".into()));
-            }
-            vector = VersionVector::decode(&h.vector).map_err(|e| bad(format!("snapshot: {e}")))?;
-            chunks.push(
-                snap.open(&self.data_key)
-                    .map_err(|e| bad(format!("snapshot: {e}")))?,
-            );
-        }
-        let tail = self.store.changes_of_doc(&doc, row.snapshot_upto)?;
-        let mut upto = row.snapshot_upto;
-        let mut tail_bytes = 0;
-        for c in &tail {
-            let env = open_change(&self.data_key, c)?;
-            let h = c.change.header();
-            if h.kind != ChangeKind::Update(row.kind) {
-                return Err(bad(format!("change #{} is of another kind", c.row)));
-            }
-            if h.seq > vector.get(&h.author) {
-                vector.set(h.author, h.seq);
-            }
-            tail_bytes += env.body.len();
-            chunks.push(Zeroizing::new(env.body));
-            upto = c.row;
-        }
-        let refs: Vec<&[u8]> = chunks.iter().map(|c| c.as_slice()).collect();
-        let state = T::load_chunks(&refs).map_err(&bad)?;
-        Ok(Loaded {
-            doc: state,
-            upto: upto.max(row.snapshot_upto),
-            vector,
-            tail_rows: tail.len(),
-            tail_bytes,
-        })
-    }
-
     /// The row of a document, or `UnknownDoc` if it has none.
     pub(crate) fn doc_row(&self, doc: &DocId) -> Result<DocRow, EngineError> {
         self.store.doc(doc)?.ok_or_else(|| EngineError::UnknownDoc {
@@ -523,17 +327,22 @@ impl Workspace {
     pub(crate) fn body(&mut self, doc: &DocId) -> Result<&mut Loaded<Body>, EngineError> {
         if !self.docs.contains_key(doc) {
             let row = self.doc_row(doc)?;
-            let loaded = match row.kind {
-                DocKind::Note => map_loaded(self.read_state::<Note>(&row)?, Body::Note),
-                DocKind::Record => map_loaded(self.read_state::<Record>(&row)?, |r| {
-                    Body::Record(Box::new(r))
-                }),
+            let (loaded, found) = match row.kind {
+                DocKind::Note => {
+                    let (l, found) = self.read_state::<Note>(&row)?;
+                    (l.map(Body::Note), found)
+                }
+                DocKind::Record => {
+                    let (l, found) = self.read_state::<Record>(&row)?;
+                    (l.map(|r| Body::Record(Box::new(r))), found)
+                }
                 DocKind::Index => {
                     return Err(EngineError::UnknownDoc {
                         query: doc.to_hex(),
                     });
                 }
             };
+            self.note_set_aside(&found);
             self.docs.insert(*doc, loaded);
         }
         self.docs
@@ -598,16 +407,28 @@ impl Workspace {
     /// Drops a document's in-memory state (the index is reloaded from the store).
     pub(crate) fn evict(&mut self, doc: &DocId) {
         if *doc == INDEX_DOC {
-            let reloaded = self
-                .store
-                .doc(&INDEX_DOC)
-                .ok()
-                .flatten()
-                .and_then(|row| self.read_state::<Index>(&row).ok());
-            self.index = reloaded.unwrap_or_else(|| Loaded::new(Index::new()));
+            match self.load_index() {
+                Ok(index) => self.index = index,
+                Err(e) => {
+                    // Keep what is in memory rather than show an empty
+                    // workspace; the next write reports the store's error.
+                    tracing::warn!("could not reload the workspace index: {e}");
+                }
+            }
         } else {
             self.docs.remove(doc);
         }
+    }
+
+    /// The index as stored: its snapshot and later changes, those that
+    /// cannot be read set aside.
+    pub(crate) fn load_index(&mut self) -> Result<Loaded<Index>, EngineError> {
+        let Some(row) = self.store.doc(&INDEX_DOC)? else {
+            return Ok(Loaded::new(Index::new()));
+        };
+        let (index, found) = self.read_state::<Index>(&row)?;
+        self.note_set_aside(&found);
+        Ok(index)
     }
 
     /// Seals and appends `pending` in one write transaction. Changes other
@@ -635,6 +456,11 @@ impl Workspace {
             let mut out = Vec::with_capacity(pending.len());
             for (seq, (p, upto)) in (first..).zip(pending.iter().zip(&uptos)) {
                 let foreign = tx.changes_of_doc(&p.doc, *upto)?;
+                let skip = if foreign.is_empty() {
+                    Default::default()
+                } else {
+                    tx.set_aside_rows(&p.doc)?
+                };
                 let header = ChangeHeader {
                     workspace,
                     doc: p.doc,
@@ -655,25 +481,41 @@ impl Workspace {
                 let row = tx
                     .append(&sealed, now)?
                     .ok_or_else(|| EngineError::Seal(format!("seq {seq} was already taken")))?;
-                out.push((row, seq, foreign));
+                out.push((row, seq, foreign, skip));
             }
             Ok(out)
         })?;
-        for (p, (row, seq, foreign)) in pending.iter().zip(appended) {
-            let mut merged = Vec::new();
-            for c in &foreign {
-                let env = open_change(&self.data_key, c)?;
-                merged.push((c.change.header().author, c.change.header().seq, env.body));
-            }
+        // Merge what other processes appended before our change, then count
+        // our own. A foreign change that cannot be read is set aside; one
+        // whose import failed part way leaves the document to be reloaded.
+        let data_key = &self.data_key;
+        let open = |c: &StoredChange| read_change(data_key, c);
+        let mut found = Vec::new();
+        let mut reload = Vec::new();
+        for (p, (row, seq, foreign, skip)) in pending.iter().zip(appended) {
             let own = (self.device, seq, row, p.body.len());
-            if p.doc == INDEX_DOC {
-                self.index
-                    .absorb(&merged, own, |d, b| d.import_bytes(b))
-                    .map_err(corrupt(p.doc))?;
+            let (aside, dirty) = if p.doc == INDEX_DOC {
+                let l = &mut self.index;
+                let r = l.absorb_rows(&foreign, &skip, DocKind::Index, open, |d, b| {
+                    d.import_bytes(b)
+                });
+                l.absorb_own(own);
+                r
             } else if let Some(l) = self.docs.get_mut(&p.doc) {
-                l.absorb(&merged, own, |d, b| d.import_bytes(b))
-                    .map_err(corrupt(p.doc))?;
+                let r = l.absorb_rows(&foreign, &skip, p.kind, open, |d, b| d.import_bytes(b));
+                l.absorb_own(own);
+                r
+            } else {
+                continue;
+            };
+            found.extend(aside);
+            if dirty {
+                reload.push(p.doc);
             }
+        }
+        self.note_set_aside(&found);
+        for doc in &reload {
+            self.evict(doc);
         }
         Ok(())
     }
@@ -712,7 +554,8 @@ impl Workspace {
             if l.doc.waiting() {
                 return Ok(());
             }
-            (DocKind::Index, l.doc.snapshot(), l.upto, l.vector.encode())
+            let bytes = l.doc.snapshot().map_err(corrupt(*doc))?;
+            (DocKind::Index, bytes, l.upto, l.vector.encode())
         } else {
             let Some(l) = self.docs.get_mut(doc) else {
                 return Ok(());
@@ -720,7 +563,8 @@ impl Workspace {
             if l.doc.waiting() {
                 return Ok(());
             }
-            (l.doc.kind(), l.doc.snapshot(), l.upto, l.vector.encode())
+            let bytes = l.doc.snapshot().map_err(corrupt(*doc))?;
+            (l.doc.kind(), bytes, l.upto, l.vector.encode())
         };
         let header = SnapshotHeader {
             workspace,
@@ -781,15 +625,5 @@ impl Drop for Workspace {
         // Best effort: a snapshot is a cache, and the log already holds
         // every committed change. `close` reports errors; drop cannot.
         let _ = self.flush();
-    }
-}
-
-fn map_loaded<T>(l: Loaded<T>, f: impl FnOnce(T) -> Body) -> Loaded<Body> {
-    Loaded {
-        doc: f(l.doc),
-        upto: l.upto,
-        vector: l.vector,
-        tail_rows: l.tail_rows,
-        tail_bytes: l.tail_bytes,
     }
 }

@@ -15,12 +15,14 @@
 //! measured here against ~24k/s), which would break the sub-millisecond
 //! local write goal, and sync repairs the rare power-loss case from peers.
 
+mod aside;
 mod migrations;
 mod peers;
 mod read;
 mod relays;
 mod store;
 
+pub use aside::AsideCount;
 pub use peers::PeerRecord;
 pub use read::{Reader, StoreRead};
 pub use relays::{RelayRecord, RelayState};

@@ -117,4 +117,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         WHEN status LIKE 'rate limited%' THEN 4
         ELSE 2 END;
     "#,
+    // 6: changes that verified but cannot be read or applied here (an
+    // envelope, encoding or body this version does not know, or damaged
+    // bytes). They stay in `changes` (seqs stay contiguous and they are
+    // still served to peers); every loader skips the rows listed here.
+    // `reader` is the engine's reader version that set the row aside: a
+    // newer version retries the row and removes it if it reads.
+    r#"
+    CREATE TABLE set_aside (
+        change INTEGER PRIMARY KEY,
+        doc    BLOB    NOT NULL,
+        author BLOB    NOT NULL,
+        reason TEXT    NOT NULL,
+        reader INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX set_aside_doc ON set_aside (doc);
+    "#,
 ];

@@ -52,6 +52,17 @@ pub trait StoreRead {
         self.reader()
             .changes_after(author, after, max_count, max_bytes)
     }
+
+    /// The rows of `doc` that are set aside (see `aside.rs`).
+    fn set_aside_rows(&self, doc: &DocId) -> Result<std::collections::HashSet<i64>, StoreError> {
+        self.reader().set_aside_rows(doc)
+    }
+
+    /// Per author, how many changes are set aside, of `doc` or of the
+    /// whole workspace.
+    fn set_aside_counts(&self, doc: Option<&DocId>) -> Result<Vec<crate::AsideCount>, StoreError> {
+        self.reader().set_aside_counts(doc)
+    }
 }
 
 /// The columns of a `docs` row, in the order [`doc_columns`] reads them.

@@ -118,6 +118,20 @@ pub enum StoreError {
         /// The seq.
         seq: Seq,
     },
+    /// A change of another kind than the document it is addressed to.
+    #[error("change {seq} of device {author} is a {got} change, but document {doc} is a {kind}")]
+    WrongKind {
+        /// The author.
+        author: DeviceId,
+        /// The seq.
+        seq: Seq,
+        /// The document.
+        doc: DocId,
+        /// The document's kind, as its first stored change set it.
+        kind: DocKind,
+        /// The kind the change claims.
+        got: DocKind,
+    },
 }
 
 /// A sealed change as stored, with its local row id.
@@ -444,8 +458,8 @@ impl Drop for Rollback<'_> {
 
 /// An open write transaction; see [`Store::write`].
 pub struct WriteTx<'a> {
-    tx: &'a Connection,
-    path: &'a Path,
+    pub(crate) tx: &'a Connection,
+    pub(crate) path: &'a Path,
     workspace: WorkspaceId,
 }
 
@@ -513,6 +527,36 @@ impl WriteTx<'_> {
             return Err(StoreError::Conflict {
                 author: h.author,
                 seq: h.seq,
+            });
+        }
+        // A document's kind is set by its first stored change; a change
+        // claiming another kind could never be read with it.
+        let stored_kind: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT kind FROM docs WHERE doc = ?1")
+            .and_then(|mut s| {
+                s.query_row([h.doc.as_bytes().as_slice()], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(&err)?;
+        let got = h.kind.doc_kind();
+        if let Some(code) = stored_kind
+            && code != i64::from(got.code())
+        {
+            let kind = u8::try_from(code)
+                .ok()
+                .and_then(|c| DocKind::from_code(c).ok())
+                .ok_or_else(|| StoreError::CorruptChange {
+                    row: 0,
+                    doc: h.doc.to_hex(),
+                    detail: format!("the document's stored kind {code} is unknown"),
+                })?;
+            return Err(StoreError::WrongKind {
+                author: h.author,
+                seq: h.seq,
+                doc: h.doc,
+                kind,
+                got,
             });
         }
         // After the duplicate check: a change re-delivered below the head is
@@ -646,7 +690,9 @@ impl weft_core::Coded for StoreError {
             | StoreError::CorruptHead { .. }
             | StoreError::CorruptPeer { .. } => ErrorCode::Corrupt,
             StoreError::Missing { .. } => ErrorCode::NoWorkspace,
-            StoreError::Gap { .. } | StoreError::Conflict { .. } => ErrorCode::Refused,
+            StoreError::Gap { .. } | StoreError::Conflict { .. } | StoreError::WrongKind { .. } => {
+                ErrorCode::Refused
+            }
             StoreError::BadPeerAddr { .. } => ErrorCode::InvalidAddress,
         }
     }

@@ -17,7 +17,7 @@ fn doc(n: u8) -> DocId {
 /// Two replicas sharing `a`'s current state, nothing pending on either.
 fn fork(a: &mut Index) -> Index {
     a.commit_pending();
-    Index::load(&[&a.export_snapshot()]).unwrap()
+    Index::load(&[&a.export_snapshot().unwrap()]).unwrap()
 }
 
 fn exchange(a: &mut Index, b: &mut Index) {
@@ -100,7 +100,7 @@ fn documents_live_in_folders_and_can_be_renamed_moved_and_trashed() {
     assert!(!idx.entry(&doc(1)).unwrap().deleted);
 
     // Survives a snapshot round trip.
-    let again = Index::load(&[&idx.export_snapshot()]).unwrap();
+    let again = Index::load(&[&idx.export_snapshot().unwrap()]).unwrap();
     assert_eq!(again.entries(), idx.entries());
     assert_eq!(again.folders(), idx.folders());
 }
@@ -122,7 +122,7 @@ fn a_folder_is_renamed_with_everything_in_it() {
 
     // A rename to a taken name, of the root, of a missing folder, or to a
     // bad name is refused and changes nothing.
-    let before = idx.export_snapshot();
+    let before = idx.export_snapshot().unwrap();
     assert!(matches!(
         idx.rename_folder(&p("Job"), "home"),
         Err(IndexError::FolderExists { path }) if path == p("home")
@@ -355,7 +355,7 @@ fn garbage_bytes_are_errors_not_panics() {
     let mut good = Index::new();
     good.add_doc(doc(1), DocKind::Note, "x", &p("f"), 1)
         .unwrap();
-    let snap = good.export_snapshot();
+    let snap = good.export_snapshot().unwrap();
     assert!(Index::load(&[b"definitely not loro"]).is_err());
     assert!(Index::load(&[&snap[..snap.len() / 2]]).is_err());
     assert!(Index::new().import(&[0xff; 64]).is_err());
@@ -489,7 +489,7 @@ proptest! {
         let _ = Index::load(&[&bytes]);
         let mut good = Index::new();
         good.add_doc(doc(1), DocKind::Note, "x", &["f".to_owned()], 1).unwrap();
-        for mut valid in [good.export_snapshot(), good.commit_pending().unwrap_or_default()] {
+        for mut valid in [good.export_snapshot().unwrap(), good.commit_pending().unwrap_or_default()] {
             if valid.is_empty() {
                 continue;
             }

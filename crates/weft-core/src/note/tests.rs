@@ -474,7 +474,7 @@ proptest! {
 
 /// The desktop editor's replica: loaded from the store's snapshot, with its own peer.
 fn editor_of(store: &Note) -> Note {
-    Note::load(&[&store.export_snapshot()]).unwrap()
+    Note::load(&[&store.export_snapshot().unwrap()]).unwrap()
 }
 
 /// Only the editor's own new operations, the way the UI exports them.

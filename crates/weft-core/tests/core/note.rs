@@ -21,7 +21,7 @@ fn exchange(a: &mut Note, b: &mut Note) {
 fn replica_pair(md: &str) -> (Note, Note) {
     let mut a = Note::from_markdown(md);
     a.commit_pending();
-    let b = Note::load(&[&a.export_snapshot()]).unwrap();
+    let b = Note::load(&[&a.export_snapshot().unwrap()]).unwrap();
     (a, b)
 }
 
@@ -124,7 +124,7 @@ fn changing_a_line_type_touches_only_its_terminator() {
 
 #[test]
 fn garbage_bytes_never_load() {
-    let good = Note::from_markdown(THREE).export_snapshot();
+    let good = Note::from_markdown(THREE).export_snapshot().unwrap();
     let mut inputs: Vec<Vec<u8>> = vec![
         vec![],
         b"not a loro document".to_vec(),
@@ -220,8 +220,8 @@ fn commit_pending_returns_only_new_local_operations() {
 #[test]
 fn each_note_value_is_a_new_peer() {
     let a = Note::from_markdown("x\n");
-    let b = Note::load(&[&a.export_snapshot()]).unwrap();
-    let c = Note::load(&[&a.export_snapshot()]).unwrap();
+    let b = Note::load(&[&a.export_snapshot().unwrap()]).unwrap();
+    let c = Note::load(&[&a.export_snapshot().unwrap()]).unwrap();
     assert_ne!(a.doc().peer_id(), b.doc().peer_id());
     assert_ne!(b.doc().peer_id(), c.doc().peer_id());
 }
@@ -311,7 +311,7 @@ fn the_friendsforever_trace_replays_to_its_end_content() {
     assert_eq!(note.plain_text(), t.end);
 
     // The same text survives a trip through storage and through Markdown.
-    let loaded = Note::load(&[&note.export_snapshot()]).unwrap();
+    let loaded = Note::load(&[&note.export_snapshot().unwrap()]).unwrap();
     assert_eq!(loaded.plain_text(), t.end);
     let md = note.to_markdown();
     assert_eq!(Note::from_markdown(&md).to_markdown(), md);
