@@ -34,6 +34,7 @@ pub fn typescript() -> String {
         export::<weft_engine::DocSummary>(),
         export::<weft_engine::ConflictView>(),
         export::<weft_engine::Holder>(),
+        export::<weft_engine::Unreadable>(),
         export::<weft_engine::SearchHit>(),
         export::<WorkspaceView>(),
         export::<RecordView>(),

@@ -9,7 +9,7 @@ use tauri::ipc::Response;
 use tauri::{AppHandle, Manager};
 use weft_core::ErrorCode;
 use weft_engine::config::ConfigFile;
-use weft_engine::{DocId, DocSummary, Holder, SearchHit, Shown};
+use weft_engine::{DocId, DocSummary, Holder, SearchHit, Shown, Unreadable};
 use zeroize::Zeroizing;
 
 use crate::SessionState;
@@ -305,6 +305,14 @@ pub async fn sync_status(app: AppHandle) -> Result<SyncStatus, UiError> {
 pub async fn doc_holders(app: AppHandle, id: String) -> Result<Vec<Holder>, UiError> {
     let id = doc_id(&id)?;
     open(&app)?.call(move |ws| ws.doc_holders(&id)).await
+}
+
+/// The changes of a document this build could not read, per device that
+/// made them (the document header's warning).
+#[tauri::command]
+pub async fn unreadable_changes(app: AppHandle, id: String) -> Result<Vec<Unreadable>, UiError> {
+    let id = doc_id(&id)?;
+    open(&app)?.call(move |ws| ws.unreadable(Some(&id))).await
 }
 
 /// An invite code for another device, with its QR code.

@@ -97,6 +97,7 @@ fn launch(home: Result<PathBuf, weft_engine::EngineError>) -> Result<(), Desktop
             commands::restore_version,
             commands::sync_status,
             commands::doc_holders,
+            commands::unreadable_changes,
             commands::create_invite,
             commands::get_settings,
             commands::set_device_name,

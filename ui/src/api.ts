@@ -29,6 +29,7 @@ export type {
   SearchHit,
   SyncState,
   SyncStatus,
+  Unreadable,
   Via,
   WorkspaceView,
 } from './generated/ipc';
@@ -39,6 +40,7 @@ import type {
   RecordView,
   SearchHit,
   SyncStatus,
+  Unreadable,
   WorkspaceView,
 } from './generated/ipc';
 
@@ -231,6 +233,11 @@ export function syncStatus(): Promise<SyncStatus> {
 
 export function docHolders(id: string): Promise<Holder[]> {
   return call('doc_holders', { id });
+}
+
+/** Per device, the changes of a document this build could not read. */
+export function unreadableChanges(id: string): Promise<Unreadable[]> {
+  return call('unreadable_changes', { id });
 }
 
 export function createInvite(): Promise<Invite> {

@@ -322,11 +322,14 @@ pub fn history(g: &Global, a: HistoryArgs) -> Result<()> {
     let e = ws.resolve(&a.doc, true)?;
     let versions = ws.history(&e.doc)?;
     if a.json {
-        output::json(&versions)
-    } else {
-        output::history(&versions);
-        Ok(())
+        return output::json(&versions);
     }
+    output::history(&versions);
+    // Unreadable versions are in the table; this says whose and why.
+    for u in ws.unreadable(Some(&e.doc))? {
+        say!("{}", clean(&u.message, false));
+    }
+    Ok(())
 }
 
 /// `weft revert`.

@@ -236,6 +236,9 @@ pub fn status(s: &Status) {
     for r in &s.relays {
         println!("relay      {}", relay_line(r));
     }
+    for u in &s.unreadable {
+        println!("unreadable {}", clean(&u.message, false));
+    }
 }
 
 /// One relay's line: its address, then how it is doing.

@@ -326,17 +326,21 @@ struct DocStatusJson<'a> {
     doc: String,
     title: &'a str,
     devices: &'a [Holder],
+    /// Changes of this document this build could not read, per device.
+    unreadable: &'a [weft_engine::Unreadable],
 }
 
 /// `weft status DOC`.
 pub fn doc_status(ws: &Workspace, query: &str, json: bool) -> Result<()> {
     let entry = ws.resolve(query, false)?;
     let holders = ws.doc_holders(&entry.doc)?;
+    let unreadable = ws.unreadable(Some(&entry.doc))?;
     if json {
         return output::json(&DocStatusJson {
             doc: entry.doc.to_hex(),
             title: &entry.title,
             devices: &holders,
+            unreadable: &unreadable,
         });
     }
     println!("\"{}\" ({})", clean(&entry.title, false), entry.doc);
@@ -356,6 +360,9 @@ pub fn doc_status(ws: &Workspace, query: &str, json: bool) -> Result<()> {
             }
         };
         println!("  {name:<wn$}  {}  {state}", h.device);
+    }
+    for u in &unreadable {
+        println!("  {}", clean(&u.message, false));
     }
     if holders.len() == 1 {
         say!("No other device seen yet.");

@@ -120,8 +120,8 @@ impl Workspace {
     /// the documents held in memory up to the store. A change that verifies
     /// but this build cannot read (its envelope, kind or CRDT bytes) is
     /// stored and set aside, never refused, so the author's later changes
-    /// still follow it; a change whose kind differs from its document's is
-    /// refused with the reason. Either all of the batch's acceptable
+    /// still follow it; so is a change whose kind differs from its
+    /// document's, with that as the reason. Either all of the batch's acceptable
     /// changes are stored or (on an I/O error, such as a full disk) none,
     /// and memory is only touched after the commit, so a failed batch
     /// leaves it exactly as the store is.
@@ -154,23 +154,28 @@ impl Workspace {
                     Some(Ok(e)) => e.time_ms.min(now),
                     _ => now,
                 };
+                // A change of another kind than its document is stored too
+                // (refusing it would leave a hole in its author's seqs, so
+                // every later change of that author would be refused and no
+                // peer holding it could ever be in sync) but never applied.
+                let stored_kind = tx.doc_kind(&h.doc)?;
                 match tx.append_at(c, now, changed) {
                     Ok(Some(row)) => {
                         out.stored += 1;
                         touched.insert(h.doc);
-                        if let Some(plain) = plain
-                            && let Err(reason) = check_plaintext(&h.doc, kind, plain)
-                        {
+                        let verdict = match stored_kind {
+                            Some(k) if k != kind => {
+                                Err(format!("a {kind} change addressed to a {k}"))
+                            }
+                            _ => plain.map_or(Ok(()), |p| check_plaintext(&h.doc, kind, p)),
+                        };
+                        if let Err(reason) = verdict {
                             tx.set_aside(row, &h.doc, &h.author, &reason, READER)?;
                             out.set_aside.push((h.author, h.seq, reason));
                         }
                     }
                     Ok(None) => out.duplicates += 1,
-                    Err(
-                        e @ (StoreError::Gap { .. }
-                        | StoreError::Conflict { .. }
-                        | StoreError::WrongKind { .. }),
-                    ) => {
+                    Err(e @ (StoreError::Gap { .. } | StoreError::Conflict { .. })) => {
                         out.refused.push((h.author, h.seq, e.to_string()));
                     }
                     Err(e) => return Err(e.into()),

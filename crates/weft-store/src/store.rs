@@ -118,20 +118,6 @@ pub enum StoreError {
         /// The seq.
         seq: Seq,
     },
-    /// A change of another kind than the document it is addressed to.
-    #[error("change {seq} of device {author} is a {got} change, but document {doc} is a {kind}")]
-    WrongKind {
-        /// The author.
-        author: DeviceId,
-        /// The seq.
-        seq: Seq,
-        /// The document.
-        doc: DocId,
-        /// The document's kind, as its first stored change set it.
-        kind: DocKind,
-        /// The kind the change claims.
-        got: DocKind,
-    },
 }
 
 /// A sealed change as stored, with its local row id.
@@ -478,6 +464,30 @@ impl WriteTx<'_> {
         Ok(max.unwrap_or(0).max(0) as u64 + 1)
     }
 
+    /// The kind of `doc`, as its first stored change set it; `None` for a
+    /// document with nothing stored.
+    pub fn doc_kind(&self, doc: &DocId) -> Result<Option<DocKind>, StoreError> {
+        let code: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT kind FROM docs WHERE doc = ?1")
+            .and_then(|mut s| {
+                s.query_row([doc.as_bytes().as_slice()], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(sql_err(self.path))?;
+        code.map(|c| {
+            u8::try_from(c)
+                .ok()
+                .and_then(|c| DocKind::from_code(c).ok())
+                .ok_or_else(|| StoreError::CorruptChange {
+                    row: 0,
+                    doc: doc.to_hex(),
+                    detail: format!("the document's stored kind {c} is unknown"),
+                })
+        })
+        .transpose()
+    }
+
     /// The workspace this transaction writes to.
     pub fn workspace(&self) -> WorkspaceId {
         self.workspace
@@ -527,36 +537,6 @@ impl WriteTx<'_> {
             return Err(StoreError::Conflict {
                 author: h.author,
                 seq: h.seq,
-            });
-        }
-        // A document's kind is set by its first stored change; a change
-        // claiming another kind could never be read with it.
-        let stored_kind: Option<i64> = self
-            .tx
-            .prepare_cached("SELECT kind FROM docs WHERE doc = ?1")
-            .and_then(|mut s| {
-                s.query_row([h.doc.as_bytes().as_slice()], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(&err)?;
-        let got = h.kind.doc_kind();
-        if let Some(code) = stored_kind
-            && code != i64::from(got.code())
-        {
-            let kind = u8::try_from(code)
-                .ok()
-                .and_then(|c| DocKind::from_code(c).ok())
-                .ok_or_else(|| StoreError::CorruptChange {
-                    row: 0,
-                    doc: h.doc.to_hex(),
-                    detail: format!("the document's stored kind {code} is unknown"),
-                })?;
-            return Err(StoreError::WrongKind {
-                author: h.author,
-                seq: h.seq,
-                doc: h.doc,
-                kind,
-                got,
             });
         }
         // After the duplicate check: a change re-delivered below the head is
@@ -690,9 +670,7 @@ impl weft_core::Coded for StoreError {
             | StoreError::CorruptHead { .. }
             | StoreError::CorruptPeer { .. } => ErrorCode::Corrupt,
             StoreError::Missing { .. } => ErrorCode::NoWorkspace,
-            StoreError::Gap { .. } | StoreError::Conflict { .. } | StoreError::WrongKind { .. } => {
-                ErrorCode::Refused
-            }
+            StoreError::Gap { .. } | StoreError::Conflict { .. } => ErrorCode::Refused,
             StoreError::BadPeerAddr { .. } => ErrorCode::InvalidAddress,
         }
     }

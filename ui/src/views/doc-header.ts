@@ -1,6 +1,6 @@
 // Above a note or record: its title (editable), its folder, which devices hold its
 // latest changes, and the History button.
-import { docHolders, renameDoc, type DocSummary } from '../api';
+import { docHolders, renameDoc, unreadableChanges, type DocSummary } from '../api';
 import { button, h } from '../dom';
 import { formatAgo } from '../format';
 import { deviceName, holdersText } from '../sync';
@@ -29,6 +29,9 @@ export function docHeader(app: App, initial: DocSummary, onHistory: () => void):
   });
   const folder = h('span', { class: 'doc-folder muted', 'data-testid': 'doc-folder' });
   const holders = h('p', { class: 'holders muted', 'data-testid': 'holders' });
+  // Changes that arrived but this version cannot read (a newer Weft made them, or
+  // they are damaged): the rest of the document is shown, and this says what is not.
+  const unreadable = h('p', { class: 'unreadable', 'data-testid': 'unreadable', role: 'status', hidden: true });
   const historyButton = button(
     { 'data-testid': 'history-button', 'aria-expanded': 'false', 'aria-controls': 'history-panel' },
     onHistory,
@@ -88,6 +91,14 @@ export function docHeader(app: App, initial: DocSummary, onHistory: () => void):
     } catch (e) {
       if (alive) holders.replaceChildren(alertBox(e));
     }
+    try {
+      const list = await unreadableChanges(doc.id);
+      if (!alive) return;
+      unreadable.replaceChildren(list.map((u) => u.message).join('\n'));
+      unreadable.hidden = list.length === 0;
+    } catch {
+      // The holders line above already shows why the shell did not answer.
+    }
   };
   void refreshHolders();
   const unsubscribe = app.sync.subscribe(() => void refreshHolders());
@@ -97,6 +108,7 @@ export function docHeader(app: App, initial: DocSummary, onHistory: () => void):
     { class: 'doc-head' },
     h('div', { class: 'doc-head-row' }, title, historyButton),
     h('div', { class: 'doc-meta' }, folder, holders),
+    unreadable,
   );
   return {
     el,

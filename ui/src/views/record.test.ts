@@ -7,6 +7,7 @@ const api = vi.hoisted(() => ({
   setRecordField: vi.fn(),
   patchRecord: vi.fn(),
   docHolders: vi.fn(),
+  unreadableChanges: vi.fn(),
   renameDoc: vi.fn(),
   history: vi.fn(),
   previewVersion: vi.fn(),
@@ -51,6 +52,7 @@ beforeEach(() => {
   api.setRecordField.mockResolvedValue(undefined);
   api.patchRecord.mockResolvedValue(undefined);
   api.docHolders.mockResolvedValue([]);
+  api.unreadableChanges.mockResolvedValue([]);
 });
 afterEach(() => vi.clearAllMocks());
 
@@ -68,6 +70,22 @@ describe('the record editor', () => {
     ]);
     expect(row(el, 'read').querySelector<HTMLInputElement>('input')!.type).toBe('checkbox');
     expect(row(el, 'status').querySelector('select')!.value).toBe('doing');
+  });
+
+  it('says in its header which changes could not be read, and nothing when all could', async () => {
+    let el = mount();
+    await settle();
+    expect(el.querySelector<HTMLElement>('[data-testid="unreadable"]')!.hidden).toBe(true);
+    const message = '2 changes from laptop could not be read (made by a newer version, or damaged)';
+    api.unreadableChanges.mockResolvedValue([
+      { device: 'dev', name: 'laptop', this_device: false, changes: 2, message },
+    ]);
+    el = mount();
+    await settle();
+    const line = el.querySelector<HTMLElement>('[data-testid="unreadable"]')!;
+    expect(line.hidden).toBe(false);
+    expect(line.textContent).toBe(message);
+    expect(el.querySelectorAll('[data-testid="field"]').length).toBe(5);
   });
 
   it('refuses a non-number in a number field inline, naming the field, and saves nothing', async () => {

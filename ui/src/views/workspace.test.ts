@@ -12,6 +12,7 @@ const api = vi.hoisted(() => ({
   syncStatus: vi.fn(),
   getRecord: vi.fn(),
   docHolders: vi.fn(),
+  unreadableChanges: vi.fn(),
   search: vi.fn(),
   createNote: vi.fn(),
   createRecord: vi.fn(),
@@ -44,6 +45,7 @@ beforeEach(async () => {
   api.syncStatus.mockResolvedValue({ state: 'syncing', pending: 2, devices: [], relays: [], addresses: [] });
   api.getRecord.mockResolvedValue({ json: { pages: 1 }, conflicts: [] });
   api.docHolders.mockResolvedValue([]);
+  api.unreadableChanges.mockResolvedValue([]);
   teardown = mountWorkspace(root(), { state: 'open', home: '/h', name: 'Test', device: 'me' }, { docs, folders: [] });
   await settle();
 });

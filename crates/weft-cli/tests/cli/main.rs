@@ -10,6 +10,7 @@ mod durability;
 mod errors;
 mod exit_codes;
 mod harness;
+mod hostile;
 mod invite;
 mod net;
 mod peers;
