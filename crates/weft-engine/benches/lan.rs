@@ -64,6 +64,7 @@ fn node_cfg(name: &str) -> NodeConfig {
         mdns: true,
         device_name: name.into(),
         peers: Vec::new(),
+        ..NodeConfig::default()
     }
 }
 

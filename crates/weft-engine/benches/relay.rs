@@ -124,6 +124,7 @@ fn cfg(name: &str) -> NodeConfig {
         mdns: false,
         device_name: name.into(),
         peers: Vec::new(),
+        ..NodeConfig::default()
     }
 }
 

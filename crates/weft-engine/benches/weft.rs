@@ -160,7 +160,10 @@ fn bench_trace() {
         opens.push(t.elapsed());
     }
     opens.sort();
-    let snapshot = ws.with_note(&doc, |n| n.export_snapshot()).unwrap();
+    let snapshot = ws
+        .with_note(&doc, |n| n.export_snapshot())
+        .unwrap()
+        .unwrap();
     let mut raw_imports = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();

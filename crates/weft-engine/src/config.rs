@@ -19,6 +19,27 @@ pub struct ConfigFile {
     /// `[net]`.
     #[serde(default)]
     pub net: NetSection,
+    /// `[sync]`.
+    #[serde(default, skip_serializing_if = "SyncSection::is_empty")]
+    pub sync: SyncSection,
+}
+
+/// `[sync]`: what this device accepts from its peers.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    /// The most devices whose changes the workspace accepts (default
+    /// 1,000): changes from further new devices are refused, so a member
+    /// cannot make every version vector, and every `have`, grow without
+    /// bound by inventing authors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_authors: Option<usize>,
+}
+
+impl SyncSection {
+    fn is_empty(&self) -> bool {
+        self.max_authors.is_none()
+    }
 }
 
 /// `[net]`: how this device's node runs.
@@ -90,6 +111,7 @@ impl ConfigFile {
             mdns: self.net.mdns.unwrap_or(true),
             device_name: self.device_name(),
             peers,
+            max_authors: self.sync.max_authors.unwrap_or(crate::DEFAULT_MAX_AUTHORS),
         })
     }
 

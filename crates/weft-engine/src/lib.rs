@@ -28,7 +28,7 @@ pub use invite::{Joined, shareable_addrs};
 pub use load::{READER, Unreadable};
 pub use ops::{ConflictView, DocSummary, RelayStatus, Shown, Status, Version};
 pub use peers::{Holder, parse_relay_addr};
-pub use sync::{Ingested, StoreLog};
+pub use sync::{DEFAULT_MAX_AUTHORS, Ingested, StoreLog};
 pub use workspace::{KeyBackend, Workspace};
 
 pub use weft_core::{DocId, DocKind};

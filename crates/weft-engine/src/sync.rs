@@ -48,6 +48,12 @@ impl Log for StoreLog<'_> {
     }
 }
 
+/// How many devices' changes a workspace accepts unless `weft.toml` says
+/// otherwise (`[sync] max_authors`). Each author costs 40 bytes in every
+/// version vector and every `have`; a thousand devices is far beyond a
+/// person's or a team's, and keeps a `have` under 40 KiB.
+pub const DEFAULT_MAX_AUTHORS: usize = 1000;
+
 /// What storing one batch from a peer did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Ingested {
@@ -67,6 +73,13 @@ pub struct Ingested {
 }
 
 impl Workspace {
+    /// Sets the most devices whose changes [`Workspace::ingest`] accepts
+    /// (at least 1). Changes from a new device beyond it are refused with
+    /// that as the reason; devices already holding changes are unaffected.
+    pub fn set_max_authors(&mut self, n: usize) {
+        self.max_authors = n.max(1);
+    }
+
     /// This workspace's log, for [`Session`] calls.
     pub fn sync_log(&self) -> StoreLog<'_> {
         StoreLog(&self.store)
@@ -141,10 +154,24 @@ impl Workspace {
                 v.plaintext().map(|p| ((h.author, h.seq), p))
             })
             .collect();
+        let max_authors = self.max_authors;
         self.store.write(|tx| -> Result<(), EngineError> {
+            let mut authors = tx.author_count()?;
             for v in &changes {
                 let c = v.sealed();
                 let h = c.header();
+                let new_author = tx.next_seq(&h.author)? == 1;
+                if new_author && authors >= max_authors {
+                    out.refused.push((
+                        h.author,
+                        h.seq,
+                        format!(
+                            "this workspace already holds changes of {authors} devices, the most \
+                             it accepts (`[sync] max_authors` in weft.toml)"
+                        ),
+                    ));
+                    continue;
+                }
                 let kind = h.kind.doc_kind();
                 let plain = known.get(&(h.author, h.seq)).copied();
                 let envelope = plain.map(Envelope::decode);
@@ -162,6 +189,7 @@ impl Workspace {
                 match tx.append_at(c, now, changed) {
                     Ok(Some(row)) => {
                         out.stored += 1;
+                        authors += usize::from(new_author);
                         touched.insert(h.doc);
                         let verdict = match stored_kind {
                             Some(k) if k != kind => {

@@ -117,6 +117,8 @@ pub struct Workspace {
     pub(crate) key_location: String,
     pub(crate) index: Loaded<Index>,
     pub(crate) docs: HashMap<DocId, Loaded<Body>>,
+    /// The most authors whose changes [`Workspace::ingest`] accepts.
+    pub(crate) max_authors: usize,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -282,6 +284,7 @@ impl Workspace {
             key_location: secrets_store.describe(),
             index: Loaded::new(Index::new()),
             docs: HashMap::new(),
+            max_authors: crate::DEFAULT_MAX_AUTHORS,
         };
         // Retrying is best effort: a workspace on a full or read-only disk
         // still opens, and the changes stay set aside until the next open.

@@ -488,6 +488,15 @@ impl WriteTx<'_> {
         .transpose()
     }
 
+    /// How many devices have changes stored.
+    pub fn author_count(&self) -> Result<usize, StoreError> {
+        self.tx
+            .prepare_cached("SELECT COUNT(*) FROM heads")
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .map(|n| n.max(0) as usize)
+            .map_err(sql_err(self.path))
+    }
+
     /// The workspace this transaction writes to.
     pub fn workspace(&self) -> WorkspaceId {
         self.workspace

@@ -91,6 +91,33 @@ latest: boolean,
 last_sync_ms: number | null, };
 
 /**
+ * One device's changes that this build could not read, in one document or
+ * in the workspace: for `weft status`, `weft history` and the app.
+ */
+export type Unreadable = { 
+/**
+ * The device that made them.
+ */
+device: string, 
+/**
+ * Its name as it announced itself, if this device has met it.
+ */
+name: string | null, 
+/**
+ * True if that device is this one.
+ */
+this_device: boolean, 
+/**
+ * How many changes.
+ */
+changes: bigint, 
+/**
+ * The sentence to show: "2 changes from laptop could not be read
+ * (made by a newer version, or damaged)".
+ */
+message: string, };
+
+/**
  * One search result.
  */
 export type SearchHit = { 

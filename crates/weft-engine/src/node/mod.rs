@@ -62,6 +62,9 @@ pub struct NodeConfig {
     /// Addresses to stay connected to, besides those in the workspace's
     /// `peer_addrs` (`weft peer add`).
     pub peers: Vec<Multiaddr>,
+    /// The most devices whose changes this workspace accepts
+    /// ([`Workspace::set_max_authors`]).
+    pub max_authors: usize,
 }
 
 impl Default for NodeConfig {
@@ -71,6 +74,7 @@ impl Default for NodeConfig {
             mdns: true,
             device_name: "weft".into(),
             peers: Vec::new(),
+            max_authors: crate::DEFAULT_MAX_AUTHORS,
         }
     }
 }
@@ -246,8 +250,9 @@ impl Workspace {
 /// core thread that owns the workspace from now on. Call inside a tokio
 /// runtime. The workspace is closed (snapshots written) by
 /// [`NodeHandle::shutdown`].
-pub fn start(ws: Workspace, cfg: NodeConfig) -> Result<NodeHandle, NodeError> {
+pub fn start(mut ws: Workspace, cfg: NodeConfig) -> Result<NodeHandle, NodeError> {
     let lock = NodeLock::acquire(ws.home())?;
+    ws.set_max_authors(cfg.max_authors);
     let seed = ws.device_seed();
     let agent = format!(
         "weft/{} ({})",

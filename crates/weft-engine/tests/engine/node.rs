@@ -39,6 +39,7 @@ fn loopback() -> NodeConfig {
         mdns: false,
         device_name: "test".into(),
         peers: Vec::new(),
+        ..NodeConfig::default()
     }
 }
 

@@ -13,6 +13,7 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod bounds;
 mod check;
 mod trace;
 mod workload;

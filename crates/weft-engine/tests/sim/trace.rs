@@ -76,7 +76,12 @@ impl Log for Capped<'_> {
 /// Runs one session pair over a perfect link until both sides are quiet:
 /// `from` offers what `cap` allows, `to` stores it (and, capped at what
 /// `from` holds, offers nothing back).
-fn sync(from: &mut Workspace, to: &mut Workspace, limit: Option<(DeviceId, Seq)>, nonce: u8) {
+pub(crate) fn sync(
+    from: &mut Workspace,
+    to: &mut Workspace,
+    limit: Option<(DeviceId, Seq)>,
+    nonce: u8,
+) {
     let back = from.version_vector().unwrap();
     let mut cap = back.clone();
     if let Some((author, seq)) = limit {
