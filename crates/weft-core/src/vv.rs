@@ -56,6 +56,18 @@ impl VersionVector {
     pub fn includes(&self, other: &VersionVector) -> bool {
         other.0.iter().all(|(a, s)| self.get(a) >= *s)
     }
+    /// The authors whose seq here is above theirs in `before`, with their
+    /// seq here: what a peer that knew `before` needs to know `self`.
+    pub fn moved_since(&self, before: &VersionVector) -> VersionVector {
+        let mut out = VersionVector::new();
+        for (a, s) in self.iter() {
+            if *s > before.get(a) {
+                out.set(*a, *s);
+            }
+        }
+        out
+    }
+
     /// Iterates `(author, seq)` in author order.
     pub fn iter(&self) -> impl Iterator<Item = (&DeviceId, &Seq)> {
         self.0.iter()

@@ -58,6 +58,12 @@ pub struct Session {
     dirty: bool,
     last_progress_ms: u64,
     last_have_ms: u64,
+    /// What our `have`s of this session told the peer (`None` before the
+    /// first), and when the last full one went: later ones carry only the
+    /// authors that moved, with a full one every few keepalives so a lost
+    /// frame on an unreliable link is repaired.
+    have_sent: Option<VersionVector>,
+    last_full_have_ms: u64,
     in_sync: bool,
     // Receiving.
     accepted: VersionVector,
@@ -101,6 +107,8 @@ impl Session {
             dirty: false,
             last_progress_ms: now_ms,
             last_have_ms: now_ms,
+            have_sent: None,
+            last_full_have_ms: now_ms,
             in_sync: false,
             accepted: VersionVector::new(),
             reorder: BTreeMap::new(),
@@ -255,10 +263,14 @@ impl Session {
             // Data before authentication is dropped, not an error: on a
             // reordering link it can overtake the proof, and the keepalive
             // and the sender's rewind repeat it once the session is open.
-            Frame::Have(_) | Frame::Changes(_) | Frame::Reject(_) if self.phase != Phase::Open => {
+            Frame::Have(_) | Frame::HaveDelta(_) | Frame::Changes(_) | Frame::Reject(_)
+                if self.phase != Phase::Open =>
+            {
                 Ok(())
             }
-            Frame::Have(vv) => {
+            // A delta merges like a full vector: seqs only grow, so merging
+            // by maximum is right in any order.
+            Frame::Have(vv) | Frame::HaveDelta(vv) => {
                 self.on_have(vv, now_ms);
                 Ok(())
             }
@@ -500,6 +512,10 @@ impl Session {
         let have = self.accepted.get(&author);
         if seq <= have {
             self.stats.duplicates += 1;
+            // The peer sent what we hold: it has not heard of our holding
+            // it (a lost acknowledgement, or another peer delivered it
+            // first), so the next `have` is full rather than a delta.
+            self.have_sent = None;
             return;
         }
         if seq > have + 1 {
@@ -597,7 +613,7 @@ impl Session {
         if self.ack_due {
             self.ack_due = false;
             self.last_have_ms = now_ms;
-            return Ok(Some(Frame::Have(log.vector()?).encode()));
+            return Ok(Some(self.have_frame(log.vector()?, now_ms).encode()));
         }
         if !self.remote_known || !self.dirty {
             return Ok(None);
@@ -613,6 +629,28 @@ impl Session {
         }
         self.in_sync = same;
         Ok(None)
+    }
+
+    /// Our acknowledgement of `ours`: a full `have` first and every
+    /// [`FULL_HAVE_EVERY`] keepalive periods, a `have-delta` in between to
+    /// a peer that reads one. A member's `have` is then the size of what
+    /// moved, not of every author the workspace has ever had.
+    fn have_frame(&mut self, ours: VersionVector, now_ms: u64) -> Frame {
+        let reads_delta = self
+            .remote_hello
+            .as_ref()
+            .is_some_and(|h| h.features & crate::wire::FEATURE_HAVE_DELTA != 0);
+        let full_due = now_ms.saturating_sub(self.last_full_have_ms)
+            >= self.cfg.limits.keepalive_ms.saturating_mul(FULL_HAVE_EVERY);
+        let frame = match &self.have_sent {
+            Some(sent) if reads_delta && !full_due => Frame::HaveDelta(ours.moved_since(sent)),
+            _ => {
+                self.last_full_have_ms = now_ms;
+                Frame::Have(ours.clone())
+            }
+        };
+        self.have_sent = Some(ours);
+        frame
     }
 
     fn next_batch(
@@ -675,6 +713,10 @@ impl Session {
 /// Why one received change was refused: its claimed (author, seq, doc) if
 /// the header could be read, the code, and the verifier's message.
 type Refusal = (Option<(DeviceId, Seq, DocId)>, RejectCode, String);
+
+/// A full `have` goes at least once per this many keepalive periods; the
+/// ones between are deltas.
+const FULL_HAVE_EVERY: u64 = 4;
 
 /// Below this many changes a batch is verified on the calling thread.
 const PARALLEL_VERIFY_MIN: usize = 32;

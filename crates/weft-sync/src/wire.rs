@@ -15,10 +15,13 @@ pub const MIN_PROTOCOL_VERSION: u16 = 1;
 /// Feature bit: this side reads a `Refuse` frame's typed retry time (a `u32` of
 /// seconds after the message). A refusal carries one only to a peer that set it.
 pub const FEATURE_REFUSE_RETRY_AFTER: u64 = 1 << 0;
+/// Feature bit: this side reads `have-delta` frames, so its peer may
+/// acknowledge with only the authors that moved since its previous `have`.
+pub const FEATURE_HAVE_DELTA: u64 = 1 << 1;
 
 /// Feature bits this build sets in its hello. Unknown bits from a peer are
 /// ignored, so later builds can add optional behaviour without a version bump.
-pub const FEATURES: u64 = FEATURE_REFUSE_RETRY_AFTER;
+pub const FEATURES: u64 = FEATURE_REFUSE_RETRY_AFTER | FEATURE_HAVE_DELTA;
 
 /// The largest frame body: one maximal sealed change (16 MiB of ciphertext)
 /// plus its header, signature and the batch framing, with room to spare.
@@ -39,6 +42,7 @@ const T_REFUSE: u8 = 0x04;
 const T_HAVE: u8 = 0x05;
 const T_CHANGES: u8 = 0x06;
 const T_REJECT: u8 = 0x07;
+const T_HAVE_DELTA: u8 = 0x08;
 
 /// Which kind of peer speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,6 +242,11 @@ pub enum Frame {
     /// authentication, as the acknowledgement of every `Changes` frame, and
     /// periodically as a keepalive.
     Have(VersionVector),
+    /// The authors of the sender's vector that moved since its previous
+    /// `have` or `have-delta` of this session, with their new seqs; the
+    /// receiver merges them into what it knows (only sent to a peer whose
+    /// hello set [`FEATURE_HAVE_DELTA`], and never as a session's first).
+    HaveDelta(VersionVector),
     /// Sealed changes, each as its serialized bytes, parsed one by one by
     /// the receiver so one bad change does not cost the rest of the batch.
     Changes(Vec<Vec<u8>>),
@@ -413,6 +422,7 @@ impl Frame {
             Frame::RelayProof(_) => "relay-proof",
             Frame::Refuse { .. } => "refuse",
             Frame::Have(_) => "have",
+            Frame::HaveDelta(_) => "have-delta",
             Frame::Changes(_) => "changes",
             Frame::Reject(_) => "reject",
         }
@@ -462,6 +472,10 @@ impl Frame {
             }
             Frame::Have(vv) => {
                 out.push(T_HAVE);
+                out.extend_from_slice(&vv.encode());
+            }
+            Frame::HaveDelta(vv) => {
+                out.push(T_HAVE_DELTA);
                 out.extend_from_slice(&vv.encode());
             }
             Frame::Changes(changes) => {
@@ -571,6 +585,7 @@ impl Frame {
                 })
             }
             T_HAVE => Ok(Frame::Have(decode_vector("have", payload)?)),
+            T_HAVE_DELTA => Ok(Frame::HaveDelta(decode_vector("have-delta", payload)?)),
             T_CHANGES => {
                 let mut r = Reader {
                     frame: "changes",

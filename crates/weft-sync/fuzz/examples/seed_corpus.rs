@@ -203,6 +203,7 @@ fn frame_seeds(changes: &[SealedChange]) -> Vec<Vec<u8>> {
         },
         Frame::Have(VersionVector::new()),
         Frame::Have(vv.clone()),
+        Frame::HaveDelta(vv.clone()),
         Frame::Changes(Vec::new()),
         Frame::Changes(vec![Vec::new(), vec![0xde, 0xad]]),
         batch.clone(),

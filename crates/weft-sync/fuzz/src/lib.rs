@@ -76,12 +76,12 @@ pub fn check_frame_body(body: &[u8]) -> Option<Frame> {
 
 /// The bytes a decoded frame must re-encode to. Two inputs decode without
 /// being canonical, both by design: a hello ignores what follows its
-/// version-1 fields, and a `have` entry with seq 0 means "nothing of this
+/// version-1 fields, and a `have` (or `have-delta`) entry with seq 0 means "nothing of this
 /// author", the same as no entry, so the decoded vector drops it.
 fn canonical<'a>(body: &'a [u8], frame: &Frame) -> Cow<'a, [u8]> {
     match frame {
         Frame::Hello(_) => Cow::Borrowed(body.get(..HELLO_LEN).unwrap_or(body)),
-        Frame::Have(_) => {
+        Frame::Have(_) | Frame::HaveDelta(_) => {
             let (ty, entries) = body.split_at(1);
             let mut out = ty.to_vec();
             for entry in entries.chunks(VV_ENTRY_LEN) {

@@ -43,6 +43,7 @@ fn samples() -> Vec<Frame> {
         },
         Frame::Have(vv),
         Frame::Have(VersionVector::new()),
+        Frame::HaveDelta(VersionVector::new()),
         Frame::Changes(vec![vec![1, 2, 3], vec![], vec![0; 1000]]),
         Frame::Reject(vec![Rejection {
             author: device(3),
@@ -68,7 +69,7 @@ fn every_truncation_is_an_error_not_a_panic() {
             // A hello may legitimately end anywhere after its fixed
             // fields; nothing else may decode from a prefix.
             // A `have` cut at an entry boundary is a shorter vector.
-            if matches!(f, Frame::Have(_)) && cut > 0 && (cut - 1) % 40 == 0 {
+            if matches!(f, Frame::Have(_) | Frame::HaveDelta(_)) && cut > 0 && (cut - 1) % 40 == 0 {
                 continue;
             }
             // A refuse cut where its optional retry-after starts is a
@@ -98,7 +99,9 @@ fn trailing_bytes_are_refused_except_after_a_hello() {
             Frame::Hello(_) => assert_eq!(r, Ok(f)),
             // An extra byte at the end of a `have` breaks its 40-byte
             // granularity; elsewhere it is a trailing byte.
-            Frame::Have(_) => assert!(matches!(r, Err(WireError::BadVector { .. }))),
+            Frame::Have(_) | Frame::HaveDelta(_) => {
+                assert!(matches!(r, Err(WireError::BadVector { .. })))
+            }
             // After a refuse's message comes its optional u32 retry-after: one
             // byte is a truncated one.
             Frame::Refuse {

@@ -76,6 +76,70 @@ fn two_devices_swap_what_they_lack_and_report_in_sync() {
 }
 
 #[test]
+fn after_the_first_have_an_acknowledgement_names_only_the_authors_that_moved() {
+    let f = Fixture::new();
+    let (mut a, mut b, ka, _) = pair(&f, 1, 0);
+    // B's log holds changes of 300 other devices.
+    let doc = DocId::from_bytes([3; 16]);
+    for n in 0..300u16 {
+        let k = DeviceKey::from_seed([
+            (n % 250) as u8 + 3,
+            (n / 250) as u8 + 1,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+        ]);
+        b.log.append(f.seal(&k, doc, 1, b"x"));
+    }
+    run_reliable(&mut a, &mut b);
+    assert_eq!(a.log.len(), 301);
+    // A live change: B acknowledges it with one author, not 302.
+    a.log.append(f.seal(&ka, doc, 2, b"live"));
+    a.session.notify_local_change();
+    let (_, from_b) = run_reliable(&mut a, &mut b);
+    let acks: Vec<Frame> = decoded(&from_b)
+        .into_iter()
+        .filter(|f| matches!(f, Frame::Have(_) | Frame::HaveDelta(_)))
+        .collect();
+    assert!(!acks.is_empty());
+    for ack in &acks {
+        let Frame::HaveDelta(vv) = ack else {
+            panic!("a full have after the first: {ack:?}");
+        };
+        assert!(vv.len() <= 1, "{vv:?}");
+    }
+    assert_eq!(a.session.remote_has(), &vector(&b.log));
+    assert!(a.in_sync && b.in_sync);
+}
+
+#[test]
 fn live_changes_are_pushed_after_catch_up() {
     let f = Fixture::new();
     let (mut a, mut b, ka, _) = pair(&f, 2, 0);
@@ -391,7 +455,7 @@ fn the_window_bounds_unacknowledged_bytes() {
         to_a = next_b
             .into_iter()
             .filter(|fr| {
-                let have = matches!(Frame::decode(fr), Ok(Frame::Have(_)));
+                let have = matches!(Frame::decode(fr), Ok(Frame::Have(_) | Frame::HaveDelta(_)));
                 if have && !first_have_passed {
                     first_have_passed = true;
                     return true;
