@@ -103,6 +103,7 @@ async fn a_relay_killed_under_load_loses_no_acknowledged_change() {
             mdns: false,
             device_name: "e".into(),
             peers: Vec::new(),
+            ..NodeConfig::default()
         },
     )
     .unwrap();
