@@ -151,7 +151,8 @@ bench:
 	ulimit -n 65536 2>/dev/null || true; \
 	amr="$$(node $(AMR_DIR)/bench.mjs)"; \
 	WEFT_BENCH_AMR="$$amr" $(CARGO) bench -p weft-engine --bench weft --bench sync --bench lan --bench relay && \
-	$(CARGO) bench -p weft-relay --bench load
+	$(CARGO) bench -p weft-relay --bench load && \
+	scripts/with-postgres.sh $(CARGO) bench -p weft-cli --bench soak
 	@$(MAKE) bench-window
 
 # The window's figures (ui/bench/window.mjs): the release app with the UI embedded (hence
