@@ -66,6 +66,11 @@ struct Args {
     /// Seconds SIGTERM waits for sessions to drain [default: 10].
     #[arg(long, env = "WEFT_RELAY_DRAIN_TIMEOUT")]
     drain_timeout: Option<u64>,
+    /// Lift the tombstones a forget left for this workspace id (every key
+    /// it was forgotten with), so its devices may register it again; then
+    /// exit without serving.
+    #[arg(long, value_name = "WORKSPACE_ID")]
+    unforget: Option<String>,
 }
 
 /// `1024`, `64KiB`, `500MB`, `2GiB` (K/M/G and KiB/MiB/GiB are both
@@ -165,7 +170,20 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let cfg = resolve(Args::parse())?;
+    let mut args = Args::parse();
+    let unforget = args.unforget.take();
+    let cfg = resolve(args)?;
+    if let Some(id) = unforget {
+        let ws: weft_core::WorkspaceId = id
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--unforget: {id:?} is not a workspace id: {e}"))?;
+        let url = cfg.database_url();
+        let store = weft_relay::store::open(&url)
+            .with_context(|| format!("opening the database {}", redact(&url)))?;
+        let n = store.unforget(&ws)?;
+        println!("workspace {ws}: {n} tombstone(s) lifted; its devices may register it again");
+        return Ok(());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

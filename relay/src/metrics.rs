@@ -21,12 +21,14 @@ pub enum Rejection {
     RateLimited,
     /// A change that failed verification (signature, workspace).
     InvalidChange,
-    /// A registration refused (relay full, verifier mismatch).
+    /// A registration refused (relay full).
     Registration,
+    /// A registration of a forgotten (workspace, key) pair.
+    Forgotten,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 7] = [
+    const ALL: [Rejection; 8] = [
         Rejection::Proof,
         Rejection::UnknownWorkspace,
         Rejection::Malformed,
@@ -34,6 +36,7 @@ impl Rejection {
         Rejection::RateLimited,
         Rejection::InvalidChange,
         Rejection::Registration,
+        Rejection::Forgotten,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -44,6 +47,7 @@ impl Rejection {
             Rejection::RateLimited => "rate_limited",
             Rejection::InvalidChange => "invalid_change",
             Rejection::Registration => "registration",
+            Rejection::Forgotten => "forgotten",
         }
     }
     fn index(self) -> usize {
@@ -70,7 +74,7 @@ pub struct Metrics {
     pub throttled: AtomicU64,
     /// Wake-ups from other relay nodes' commits (PostgreSQL).
     pub remote_wakeups: AtomicU64,
-    rejections: [AtomicU64; 7],
+    rejections: [AtomicU64; 8],
 }
 
 impl Metrics {

@@ -20,7 +20,7 @@ use weft_sync::{
 };
 
 use crate::metrics::{Metrics, Rejection};
-use crate::store::{Registration, RelayStore, StoreError, WorkspaceLog};
+use crate::store::{Reg, Registration, RelayStore, StoreError, WorkspaceLog};
 
 /// A new sync stream, routed here by its hello.
 pub(crate) struct Attach {
@@ -76,6 +76,8 @@ pub(crate) struct ShardConfig {
 struct Conn {
     peer: DeviceId,
     workspace: WorkspaceId,
+    /// The registration the device's proof named (`None` until it did).
+    reg: Option<Reg>,
     session: Session,
     /// The stream; dropping it stops the reader and, once the queue is written,
     /// the writer.
@@ -89,7 +91,8 @@ pub(crate) struct Shard {
     metrics: Arc<Metrics>,
     conns: HashMap<u64, Conn>,
     by_ws: HashMap<WorkspaceId, HashSet<u64>>,
-    verifiers: HashMap<WorkspaceId, RelayVerifier>,
+    /// Each workspace id's registrations, read on first use.
+    regs: HashMap<WorkspaceId, Vec<(Reg, RelayVerifier)>>,
     started: Instant,
 }
 
@@ -108,7 +111,7 @@ impl Shard {
             metrics,
             conns: HashMap::new(),
             by_ws: HashMap::new(),
-            verifiers: HashMap::new(),
+            regs: HashMap::new(),
             started: Instant::now(),
         }
     }
@@ -148,7 +151,7 @@ impl Shard {
             ShardMsg::Tick => self.tick(),
             ShardMsg::Wake(list) => {
                 for ws in list {
-                    self.offer(&ws, None);
+                    self.offer(&ws, None, None);
                 }
             }
             ShardMsg::Control {
@@ -163,17 +166,33 @@ impl Shard {
         }
     }
 
-    /// The verifier of a registered workspace (cached: it never changes
-    /// while registered; a forget on this shard drops it).
-    fn verifier(&mut self, ws: &WorkspaceId) -> Result<Option<RelayVerifier>, StoreError> {
-        if let Some(v) = self.verifiers.get(ws) {
-            return Ok(Some(*v));
+    /// The registrations of a workspace id (cached: a registration on
+    /// this shard or a miss refreshes it, a forget drops it).
+    fn registrations(&mut self, ws: &WorkspaceId) -> Result<&[(Reg, RelayVerifier)], StoreError> {
+        if !self.regs.contains_key(ws) {
+            let list = self.store.registrations(ws)?;
+            self.regs.insert(*ws, list);
         }
-        let v = self.store.verifier(ws)?;
-        if let Some(v) = v {
-            self.verifiers.insert(*ws, v);
+        Ok(self.regs.get(ws).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// Which registration of `ws` verifies `check` (a request's or a proof's
+    /// signature), reading the store again once if none of the cached ones
+    /// does (another relay node may have registered it since).
+    fn find_reg(
+        &mut self,
+        ws: &WorkspaceId,
+        check: impl Fn(&RelayVerifier) -> bool,
+    ) -> Result<Option<Reg>, StoreError> {
+        for fresh in [false, true] {
+            if fresh {
+                self.regs.remove(ws);
+            }
+            if let Some((r, _)) = self.registrations(ws)?.iter().find(|(_, v)| check(v)) {
+                return Ok(Some(*r));
+            }
         }
-        Ok(v)
+        Ok(None)
     }
 
     fn attach(&mut self, a: Attach) {
@@ -184,9 +203,9 @@ impl Shard {
             hello,
             link,
         } = a;
-        let verifier = match self.verifier(&workspace) {
-            Ok(Some(v)) => v,
-            Ok(None) => {
+        let verifier = match self.registrations(&workspace) {
+            Ok([(_, v), ..]) => *v,
+            Ok([]) => {
                 self.metrics.reject(Rejection::UnknownWorkspace);
                 let msg = format!(
                     "this relay does not know workspace {workspace}: a member device registers it first (weft relay add)"
@@ -223,6 +242,7 @@ impl Shard {
             Conn {
                 peer,
                 workspace,
+                reg: None,
                 session,
                 link,
                 reported_out: (0, 0),
@@ -233,13 +253,14 @@ impl Shard {
     }
 
     fn frame(&mut self, key: u64, body: &[u8]) {
+        self.bind_proof(key, body);
         let now = self.now();
         let Some(c) = self.conns.get_mut(&key) else {
             return;
         };
         let log = WorkspaceLog {
             store: self.store.as_ref(),
-            workspace: c.workspace,
+            reg: c.reg,
         };
         let r = c.session.handle_frame(body, now, &log);
         if c.session.is_open() {
@@ -248,6 +269,42 @@ impl Shard {
         match r {
             Ok(()) => self.pump(key),
             Err(e) => self.fail(key, e),
+        }
+    }
+
+    /// A device's relay proof names the registration its session is with:
+    /// the one whose verifier it verifies under. A proof that verifies under
+    /// none is left to the session, which refuses it.
+    fn bind_proof(&mut self, key: u64, body: &[u8]) {
+        let Some(c) = self.conns.get(&key) else {
+            return;
+        };
+        if c.reg.is_some() || c.session.is_open() {
+            return;
+        }
+        let Ok(weft_sync::Frame::RelayProof(sig)) = weft_sync::Frame::decode(body) else {
+            return;
+        };
+        let ws = c.workspace;
+        for fresh in [false, true] {
+            if fresh {
+                self.regs.remove(&ws);
+            }
+            let list: Vec<(Reg, RelayVerifier)> = match self.registrations(&ws) {
+                Ok(l) => l.to_vec(),
+                Err(e) => {
+                    tracing::error!("reading the workspace table: {e}");
+                    return;
+                }
+            };
+            let vs: Vec<RelayVerifier> = list.iter().map(|(_, v)| *v).collect();
+            let Some(c) = self.conns.get_mut(&key) else {
+                return;
+            };
+            if let Some(i) = c.session.choose_relay_verifier(&sig, &vs) {
+                c.reg = Some(list[i].0);
+                return;
+            }
         }
     }
 
@@ -278,7 +335,7 @@ impl Shard {
         if let Some(c) = self.conns.get_mut(&key) {
             let log = WorkspaceLog {
                 store: self.store.as_ref(),
-                workspace: c.workspace,
+                reg: c.reg,
             };
             // The refusal the session queued, if any.
             c.link.flush(&mut c.session, now, &log);
@@ -304,7 +361,7 @@ impl Shard {
             };
             let log = WorkspaceLog {
                 store: self.store.as_ref(),
-                workspace: c.workspace,
+                reg: c.reg,
             };
             match c.link.transmit(&mut c.session, now, &log) {
                 Transmit::Idle => {
@@ -334,9 +391,9 @@ impl Shard {
         }
     }
 
-    /// Offers what the store now holds to every session of `ws` (but
-    /// `except`, which is pumped by its caller).
-    fn offer(&mut self, ws: &WorkspaceId, except: Option<u64>) {
+    /// Offers what the store now holds to every session of `ws` (of one
+    /// registration, if given; but `except`, which is pumped by its caller).
+    fn offer(&mut self, ws: &WorkspaceId, only: Option<Reg>, except: Option<u64>) {
         let keys: Vec<u64> = self
             .by_ws
             .get(ws)
@@ -344,6 +401,9 @@ impl Shard {
             .unwrap_or_default();
         for k in keys {
             if let Some(c) = self.conns.get_mut(&k) {
+                if only.is_some() && c.reg != only {
+                    continue;
+                }
                 c.session.notify_local_change();
             }
             if Some(k) != except {
@@ -361,17 +421,23 @@ impl Shard {
             let Some(ev) = c.session.poll_event() else {
                 return more;
             };
-            let (peer, ws) = (c.peer, c.workspace);
+            let (peer, ws, reg) = (c.peer, c.workspace, c.reg);
             match ev {
                 Event::Authenticated { .. } => {
                     tracing::debug!(%peer, workspace = %ws, "device authenticated");
                     more = true;
                 }
                 Event::Store(list) => {
+                    let Some(reg) = reg else {
+                        // Not reachable: a session opens only on a proof,
+                        // which names the registration.
+                        self.remove(key);
+                        return false;
+                    };
                     let sealed: Vec<_> = list.into_iter().map(|v| v.into_parts().0).collect();
                     match self
                         .store
-                        .append(&ws, &sealed, self.cfg.quota_bytes, now_ms())
+                        .append(&reg, &sealed, self.cfg.quota_bytes, now_ms())
                     {
                         Ok(a) => {
                             for (author, seq, why) in &a.refused {
@@ -382,7 +448,7 @@ impl Shard {
                                 .fetch_add(a.stored as u64, Ordering::Relaxed);
                             self.metrics.bytes_in.fetch_add(a.bytes, Ordering::Relaxed);
                             if a.stored > 0 {
-                                self.offer(&ws, Some(key));
+                                self.offer(&ws, Some(reg), Some(key));
                             }
                         }
                         Err(e @ StoreError::Quota { .. }) => {
@@ -466,19 +532,18 @@ impl Shard {
                 .store
                 .register(&ws, &v, self.cfg.max_workspaces, now_ms())
             {
-                Ok(Registration::Created | Registration::Existing) => {
-                    if let Ok(r) = self.store.usage(&ws) {
-                        tracing::info!(%peer, workspace = %ws, "workspace registered");
-                        wire(r)
-                    } else {
-                        wire(Default::default())
-                    }
+                Ok(Registration::Created(reg) | Registration::Existing(reg)) => {
+                    self.regs.remove(&ws);
+                    tracing::info!(%peer, workspace = %ws, "workspace registered");
+                    wire(self.store.usage(&reg).unwrap_or_default())
                 }
-                Ok(Registration::Mismatch) => {
-                    self.metrics.reject(Rejection::Registration);
+                Ok(Registration::Forgotten) => {
+                    self.metrics.reject(Rejection::Forgotten);
                     err(
-                        ControlError::VerifierMismatch,
-                        format!("workspace {ws} is registered on this relay with another key"),
+                        ControlError::Forgotten,
+                        format!(
+                            "workspace {ws} was forgotten on this relay; it is not registered again unless the relay's operator allows it (weft-relay --unforget {ws})"
+                        ),
                     )
                 }
                 Ok(Registration::Full { max }) => {
@@ -491,51 +556,51 @@ impl Shard {
                 Err(e) => internal(e),
             };
         }
-        let v = match self.verifier(&ws) {
-            Ok(Some(v)) => v,
+        // The registration whose key signed the request. A signature no
+        // registration's verifier accepts cannot be told from a workspace
+        // this relay does not know under that key: both are "unknown".
+        let reg = match self.find_reg(&ws, |v| req.verify(v, &local, &peer)) {
+            Ok(Some(r)) => r,
             Ok(None) => {
                 self.metrics.reject(Rejection::UnknownWorkspace);
                 return err(
                     ControlError::UnknownWorkspace,
-                    format!("this relay does not know workspace {ws}"),
+                    format!("this relay does not know workspace {ws} under this key"),
                 );
             }
             Err(e) => return internal(e),
         };
-        if !req.verify(&v, &local, &peer) {
-            self.metrics.reject(Rejection::Proof);
-            return err(
-                ControlError::ProofFailed,
-                "the request is not signed by the workspace's relay key".into(),
-            );
-        }
         match req.kind {
-            RequestKind::Forget => match self.store.forget(&ws) {
+            RequestKind::Forget => match self.store.forget(&reg, now_ms()) {
                 Ok(u) => {
                     tracing::info!(%peer, workspace = %ws, changes = u.changes, "workspace forgotten");
-                    self.verifiers.remove(&ws);
+                    self.regs.remove(&ws);
                     let keys: Vec<u64> = self
                         .by_ws
                         .get(&ws)
                         .map(|s| s.iter().copied().collect())
                         .unwrap_or_default();
                     for k in keys {
-                        self.refuse(
-                            k,
-                            RefuseCode::UnknownWorkspace,
-                            "the workspace was removed from this relay",
-                            None,
-                        );
+                        // Sessions of this registration, and those still
+                        // before their proof (which could name it).
+                        if self
+                            .conns
+                            .get(&k)
+                            .is_some_and(|c| c.reg.is_none_or(|r| r == reg))
+                        {
+                            self.refuse(
+                                k,
+                                RefuseCode::UnknownWorkspace,
+                                "the workspace was removed from this relay",
+                                None,
+                            );
+                        }
                     }
-                    Response::Ok(WireUsage {
-                        changes: u.changes,
-                        bytes: u.bytes,
-                        quota,
-                    })
+                    wire(u)
                 }
                 Err(e) => internal(e),
             },
-            _ => match self.store.usage(&ws) {
+            _ => match self.store.usage(&reg) {
                 Ok(u) => wire(u),
                 Err(e) => internal(e),
             },
