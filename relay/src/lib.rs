@@ -47,6 +47,8 @@ const SHARD_QUEUE: usize = 4096;
 const TICK: Duration = Duration::from_millis(250);
 /// How long a hole in the row ids is waited for (see `watermark.rs`).
 const HOLE_HOLD_MS: u64 = 2_000;
+/// Rows the listener reads at once.
+const FEED_PAGE: usize = 10_000;
 
 /// The shard that owns a workspace's sessions.
 fn shard_index(ws: &WorkspaceId, shards: usize) -> usize {
@@ -485,15 +487,20 @@ fn start_listener(
                     tracing::warn!("the notification connection failed: {e}");
                     listener = None;
                 }
-                let now = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                // Pages past the watermark: each starts after the last row
+                // of the one before, so a hole held open under a full page
+                // cannot make the pass read the same page forever (it did,
+                // and wake-ups stopped for every workspace on the node).
+                let mut after = mark.low();
                 loop {
-                    let rows = match feed.feed_after(mark.low(), 10_000) {
+                    let rows = match feed.feed_after(after, FEED_PAGE) {
                         Ok(r) => r,
                         Err(e) => {
                             tracing::warn!("reading new rows: {e}");
                             break;
                         }
                     };
+                    let now = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
                     let fresh: std::collections::HashSet<i64> =
                         mark.observe(&ids, now).into_iter().collect();
@@ -513,8 +520,9 @@ fn start_listener(
                             .fetch_add(1, Ordering::Relaxed);
                         let _ = shared.shards[i].blocking_send(ShardMsg::Wake(list));
                     }
-                    if rows.len() < 10_000 {
-                        break;
+                    match rows.last() {
+                        Some(last) if rows.len() >= FEED_PAGE => after = last.id.max(mark.low()),
+                        _ => break,
                     }
                 }
             }
