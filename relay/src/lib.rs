@@ -336,6 +336,26 @@ impl Relay {
                 }
             }
         });
+        if cfg.external.is_empty() && cfg.listen.iter().all(net::is_loopback) {
+            tracing::warn!(
+                "{}",
+                metrics::circuit_warning(0, 0, false).unwrap_or_default()
+            );
+        } else {
+            // Once the listeners have reported their addresses.
+            let s = shared.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                let m = &s.metrics;
+                if let Some(w) = metrics::circuit_warning(
+                    m.external_addrs.load(Ordering::Relaxed),
+                    m.public_external_addrs.load(Ordering::Relaxed),
+                    !s.cfg.external.is_empty(),
+                ) {
+                    tracing::warn!("{w}");
+                }
+            });
+        }
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Some((feed, head)) = feed
             && let Some(feed) = feed.take()

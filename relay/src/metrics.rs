@@ -55,6 +55,23 @@ impl Rejection {
     }
 }
 
+/// Whether the relay can grant circuit relay slots, for `/health` and
+/// the start-up warning: libp2p's relay server grants a reservation only
+/// once the swarm has an external address. `None`: it can.
+pub fn circuit_warning(external: i64, public: i64, given: bool) -> Option<&'static str> {
+    if external <= 0 {
+        Some(
+            "no external address: this relay listens only on loopback and no --external was given, so it grants no circuit slots (devices cannot reach each other through it; sync still works). Listen on a reachable address, or pass --external with the public address of a port forward.",
+        )
+    } else if public <= 0 && !given {
+        Some(
+            "only private external addresses: behind a port forward or NAT, devices outside this network get no working circuit slot unless --external names the public address.",
+        )
+    } else {
+        None
+    }
+}
+
 /// The relay's counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -74,6 +91,10 @@ pub struct Metrics {
     pub throttled: AtomicU64,
     /// Wake-ups from other relay nodes' commits (PostgreSQL).
     pub remote_wakeups: AtomicU64,
+    /// External addresses the swarm holds (circuit slots need one).
+    pub external_addrs: AtomicI64,
+    /// Of those, ones on a globally routable IP (or a DNS name).
+    pub public_external_addrs: AtomicI64,
     rejections: [AtomicU64; 8],
 }
 
@@ -146,6 +167,12 @@ impl Metrics {
             "counter",
             "Wake-ups caused by other relay nodes' commits.",
             c(&self.remote_wakeups),
+        );
+        metric(
+            "weft_relay_external_addresses",
+            "gauge",
+            "External addresses announced; 0 means no circuit slot is ever granted.",
+            g(&self.external_addrs),
         );
         metric(
             "weft_relay_draining",

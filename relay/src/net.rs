@@ -88,7 +88,30 @@ pub(crate) fn build(
     Ok(swarm)
 }
 
-fn is_loopback(a: &Multiaddr) -> bool {
+/// A globally routable IP or a DNS name (a hostname is the operator's
+/// choice of public address).
+fn is_public(a: &Multiaddr) -> bool {
+    use libp2p::multiaddr::Protocol;
+    a.iter().any(|p| match p {
+        Protocol::Ip4(ip) => {
+            !(ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.octets()[0] == 100 && (ip.octets()[1] & 0xC0) == 64)
+        }
+        Protocol::Ip6(ip) => {
+            !(ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80)
+        }
+        Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_) | Protocol::Dnsaddr(_) => true,
+        _ => false,
+    })
+}
+
+pub(crate) fn is_loopback(a: &Multiaddr) -> bool {
     a.iter().any(|p| match p {
         libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
         libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
@@ -107,6 +130,14 @@ pub(crate) async fn run(
     let mut listeners = Vec::new();
     let mut listening: Vec<Multiaddr> = Vec::new();
     loop {
+        let ext: Vec<&Multiaddr> = swarm.external_addresses().collect();
+        let public = ext.iter().filter(|a| is_public(a)).count();
+        metrics
+            .external_addrs
+            .store(ext.len() as i64, Ordering::Relaxed);
+        metrics
+            .public_external_addrs
+            .store(public as i64, Ordering::Relaxed);
         tokio::select! {
             ev = swarm.select_next_some() => match ev {
                 SwarmEvent::NewListenAddr { listener_id, address } => {
@@ -168,5 +199,22 @@ pub(crate) async fn run(
                 None => break,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_addresses() {
+        let p = |s: &str| is_public(&s.parse().expect("multiaddr"));
+        assert!(p("/ip4/203.0.113.5/tcp/4467"));
+        assert!(p("/dns4/relay.example.org/tcp/4467"));
+        assert!(!p("/ip4/127.0.0.1/tcp/4467"));
+        assert!(!p("/ip4/192.168.1.20/tcp/4467"));
+        assert!(!p("/ip4/10.0.0.2/udp/4467/quic-v1"));
+        assert!(!p("/ip4/100.64.3.1/tcp/4467"));
+        assert!(!p("/ip6/fd00::1/tcp/4467"));
     }
 }

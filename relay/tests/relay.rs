@@ -476,8 +476,25 @@ async fn health_and_metrics() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (relay, addr) = start_relay(relay_config(dir.path())).await;
     let http = relay.http_addr().expect("serving http");
-    assert_eq!(http_get(http, "/health").await, (200, "ok\n".to_owned()));
+    // Loopback only, no --external: healthy, but the operator is told that
+    // no circuit slot will ever be granted.
+    let (code, health) = http_get(http, "/health").await;
+    assert_eq!(code, 200);
+    assert!(health.starts_with("ok\n"), "{health}");
+    assert!(health.contains("external_addresses: 0\n"), "{health}");
+    assert!(
+        health.contains("circuits: warning: no external address"),
+        "{health}"
+    );
     assert_eq!(http_get(http, "/nope").await.0, 404);
+    // With --external naming a public address, circuits are fine.
+    let dir2 = tempfile::tempdir().expect("temp dir");
+    let mut c2 = relay_config(dir2.path());
+    c2.external = vec!["/ip4/203.0.113.5/tcp/4467".parse().expect("multiaddr")];
+    let (r2, _) = start_relay(c2).await;
+    let (_, health) = http_get(r2.http_addr().expect("http"), "/health").await;
+    assert!(health.contains("circuits: ok\n"), "{health}");
+    r2.shutdown().await;
     let ws = Workspace::new();
     let mut a = Device::connect(&addr, &ws).await;
     a.register().await;
