@@ -106,7 +106,10 @@ async fn answer(mut sock: TcpStream, shared: Arc<Shared>) -> std::io::Result<()>
         }
         "/metrics" => {
             let totals = shared.totals().await.ok();
-            let body = shared.metrics.render(totals, draining);
+            let b = &shared.budget;
+            let body = shared
+                .metrics
+                .render(totals, draining, (b.used(), b.peak(), b.cap()));
             respond(&mut sock, 200, "text/plain; version=0.0.4", &body).await
         }
         _ => {

@@ -111,6 +111,15 @@ fn is_public(a: &Multiaddr) -> bool {
     })
 }
 
+/// The IP a connection comes from.
+fn ip_of(a: &Multiaddr) -> Option<std::net::IpAddr> {
+    a.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::Ip4(ip) => Some(std::net::IpAddr::V4(ip)),
+        libp2p::multiaddr::Protocol::Ip6(ip) => Some(std::net::IpAddr::V6(ip)),
+        _ => None,
+    })
+}
+
 pub(crate) fn is_loopback(a: &Multiaddr) -> bool {
     a.iter().any(|p| match p {
         libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
@@ -123,10 +132,14 @@ pub(crate) fn is_loopback(a: &Multiaddr) -> bool {
 pub(crate) async fn run(
     mut swarm: Swarm<Behaviour>,
     mut cmds: mpsc::Receiver<NetCmd>,
-    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    shared: std::sync::Arc<crate::Shared>,
     announce_listen: bool,
 ) {
     use std::sync::atomic::Ordering;
+    let metrics = shared.metrics.clone();
+    // The connections counted against their source's cap, by id.
+    let mut counted: std::collections::HashMap<libp2p::swarm::ConnectionId, std::net::IpAddr> =
+        std::collections::HashMap::new();
     let mut listeners = Vec::new();
     let mut listening: Vec<Multiaddr> = Vec::new();
     loop {
@@ -159,13 +172,39 @@ pub(crate) async fn run(
                 SwarmEvent::ExpiredListenAddr { address, .. } => {
                     listening.retain(|a| *a != address);
                 }
-                SwarmEvent::ConnectionEstablished { num_established, .. }
-                    if num_established.get() == 1 =>
-                {
-                    metrics.connected_peers.fetch_add(1, Ordering::Relaxed);
+                SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, num_established, .. } => {
+                    if num_established.get() == 1 {
+                        metrics.connected_peers.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let ip = ip_of(endpoint.get_remote_address());
+                    let mut g = shared.guard();
+                    if let Some(ip) = ip {
+                        if g.connections.open(&ip) {
+                            counted.insert(connection_id, ip);
+                            if let Some(d) = weft_net::device_of(&peer_id) {
+                                g.connected(d, ip);
+                            }
+                        } else {
+                            drop(g);
+                            metrics.reject(crate::metrics::Rejection::SourceConnections);
+                            tracing::debug!(%peer_id, %ip, "over the connections allowed per source");
+                            swarm.close_connection(connection_id);
+                        }
+                    }
                 }
-                SwarmEvent::ConnectionClosed { num_established: 0, .. } => {
-                    metrics.connected_peers.fetch_sub(1, Ordering::Relaxed);
+                SwarmEvent::ConnectionClosed { peer_id, connection_id, num_established, .. } => {
+                    if num_established == 0 {
+                        metrics.connected_peers.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    let mut g = shared.guard();
+                    if let Some(ip) = counted.remove(&connection_id) {
+                        g.connections.close(&ip);
+                    }
+                    if num_established == 0
+                        && let Some(d) = weft_net::device_of(&peer_id)
+                    {
+                        g.disconnected(&d);
+                    }
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Relay(ev)) => {
                     tracing::debug!("circuit relay: {ev:?}");

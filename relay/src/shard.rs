@@ -5,13 +5,15 @@
 //! Like the device's core (weft-engine `node/core.rs`) it never awaits:
 //! it produces a peer's next frame only when that peer's queue has room.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
-use weft_core::{DeviceId, WorkspaceId};
+use weft_core::{DeviceId, VersionVector, WorkspaceId};
 use weft_crypto::RelayVerifier;
 use weft_net::host::{Link, Transmit};
 use weft_sync::relay::{ControlError, Request, RequestKind, Response, Usage as WireUsage};
@@ -19,6 +21,8 @@ use weft_sync::{
     Credentials, Event, Limits, RefuseCode, Role, Session, SessionConfig, SessionError,
 };
 
+use crate::budget::{Budget, Permit};
+use crate::guard::Guard;
 use crate::metrics::{Metrics, Rejection};
 use crate::store::{Reg, Registration, RelayStore, StoreError, WorkspaceLog};
 
@@ -29,6 +33,8 @@ pub(crate) struct Attach {
     pub(crate) workspace: WorkspaceId,
     /// The first frame, already read.
     pub(crate) hello: Vec<u8>,
+    /// The hello's share of the memory budget.
+    pub(crate) mem: Permit,
     /// The shard's end of the stream (its writer reports `Writable`).
     pub(crate) link: Link,
 }
@@ -38,6 +44,8 @@ pub(crate) enum ShardMsg {
     Frame {
         key: u64,
         body: Vec<u8>,
+        /// Its share of the memory budget.
+        mem: Permit,
     },
     /// The reader refuses the peer (rate limit) and closes.
     Refuse {
@@ -58,6 +66,7 @@ pub(crate) enum ShardMsg {
     Wake(Vec<WorkspaceId>),
     Control {
         peer: DeviceId,
+        source: IpAddr,
         request: Request,
         reply: oneshot::Sender<Response>,
     },
@@ -71,6 +80,8 @@ pub(crate) struct ShardConfig {
     pub(crate) local: DeviceId,
     pub(crate) quota_bytes: u64,
     pub(crate) max_workspaces: u64,
+    /// The relay's clock for the shared limits.
+    pub(crate) epoch: Instant,
 }
 
 struct Conn {
@@ -83,6 +94,8 @@ struct Conn {
     /// the writer.
     link: Link,
     reported_out: (u64, u64),
+    /// Its reorder buffer and queued writes, within the memory budget.
+    mem: Permit,
 }
 
 pub(crate) struct Shard {
@@ -93,6 +106,11 @@ pub(crate) struct Shard {
     by_ws: HashMap<WorkspaceId, HashSet<u64>>,
     /// Each workspace id's registrations, read on first use.
     regs: HashMap<WorkspaceId, Vec<(Reg, RelayVerifier)>>,
+    /// Each registration's version vector, so a flood of `have`s reads no
+    /// table (dropped when the registration stores, is woken or forgotten).
+    vectors: RefCell<HashMap<i64, VersionVector>>,
+    budget: Arc<Budget>,
+    guard: Arc<Mutex<Guard>>,
     started: Instant,
 }
 
@@ -104,8 +122,17 @@ fn now_ms() -> i64 {
 }
 
 impl Shard {
-    pub(crate) fn new(store: Box<dyn RelayStore>, cfg: ShardConfig, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(
+        store: Box<dyn RelayStore>,
+        cfg: ShardConfig,
+        metrics: Arc<Metrics>,
+        budget: Arc<Budget>,
+        guard: Arc<Mutex<Guard>>,
+    ) -> Self {
         Self {
+            vectors: RefCell::new(HashMap::new()),
+            budget,
+            guard,
             store,
             cfg,
             metrics,
@@ -137,7 +164,10 @@ impl Shard {
     fn handle(&mut self, msg: ShardMsg) {
         match msg {
             ShardMsg::Attach(a) => self.attach(a),
-            ShardMsg::Frame { key, body } => self.frame(key, &body),
+            ShardMsg::Frame { key, body, mem } => {
+                self.frame(key, &body);
+                self.absorb(key, mem);
+            }
             ShardMsg::Refuse {
                 key,
                 code,
@@ -151,15 +181,17 @@ impl Shard {
             ShardMsg::Tick => self.tick(),
             ShardMsg::Wake(list) => {
                 for ws in list {
+                    self.forget_vectors(&ws);
                     self.offer(&ws, None, None);
                 }
             }
             ShardMsg::Control {
                 peer,
+                source,
                 request,
                 reply,
             } => {
-                let r = self.control(peer, &request);
+                let r = self.control(peer, source, &request);
                 let _ = reply.send(r);
             }
             ShardMsg::Drain(_) => {}
@@ -195,12 +227,33 @@ impl Shard {
         Ok(None)
     }
 
+    /// Drops the cached vectors of every registration of `ws`.
+    fn forget_vectors(&mut self, ws: &WorkspaceId) {
+        if let Some(list) = self.regs.get(ws) {
+            let mut v = self.vectors.borrow_mut();
+            for (r, _) in list {
+                v.remove(&r.row);
+            }
+        }
+    }
+
+    /// Takes a handled frame's share of the budget into its session's, then
+    /// keeps what the session still holds (its reorder buffer, its queue).
+    fn absorb(&mut self, key: u64, mem: Permit) {
+        if let Some(c) = self.conns.get_mut(&key) {
+            c.mem.absorb(mem);
+            let held = c.session.buffered_bytes() + c.link.queued_bytes();
+            let _ = c.mem.resize(held.min(c.mem.held()));
+        }
+    }
+
     fn attach(&mut self, a: Attach) {
         let Attach {
             key,
             peer,
             workspace,
             hello,
+            mem,
             link,
         } = a;
         let verifier = match self.registrations(&workspace) {
@@ -246,10 +299,12 @@ impl Shard {
                 session,
                 link,
                 reported_out: (0, 0),
+                mem: self.budget.permit(),
             },
         );
         self.by_ws.entry(workspace).or_default().insert(key);
         self.frame(key, &hello);
+        self.absorb(key, mem);
     }
 
     fn frame(&mut self, key: u64, body: &[u8]) {
@@ -261,6 +316,7 @@ impl Shard {
         let log = WorkspaceLog {
             store: self.store.as_ref(),
             reg: c.reg,
+            vectors: Some(&self.vectors),
         };
         let r = c.session.handle_frame(body, now, &log);
         if c.session.is_open() {
@@ -336,6 +392,7 @@ impl Shard {
             let log = WorkspaceLog {
                 store: self.store.as_ref(),
                 reg: c.reg,
+                vectors: Some(&self.vectors),
             };
             // The refusal the session queued, if any.
             c.link.flush(&mut c.session, now, &log);
@@ -354,6 +411,18 @@ impl Shard {
 
     fn pump(&mut self, key: u64) {
         self.drain_events(key);
+        // Room for what this pump may queue, taken before it is produced;
+        // without it the session waits (for its writer, or the next tick).
+        {
+            let Some(c) = self.conns.get_mut(&key) else {
+                return;
+            };
+            let want = c.session.buffered_bytes() + crate::PUMP_HEADROOM;
+            if c.mem.held() < want && !c.mem.resize(want) {
+                self.metrics.memory_waits.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
         loop {
             let now = self.now();
             let Some(c) = self.conns.get_mut(&key) else {
@@ -362,8 +431,12 @@ impl Shard {
             let log = WorkspaceLog {
                 store: self.store.as_ref(),
                 reg: c.reg,
+                vectors: Some(&self.vectors),
             };
-            match c.link.transmit(&mut c.session, now, &log) {
+            match c
+                .link
+                .transmit_until(&mut c.session, now, &log, crate::QUEUE_BYTES)
+            {
                 Transmit::Idle => {
                     if !self.drain_events(key) {
                         break;
@@ -388,6 +461,8 @@ impl Shard {
                 .bytes_out
                 .fetch_add(s.bytes_out.saturating_sub(bo), Ordering::Relaxed);
             c.reported_out = (s.changes_out, s.bytes_out);
+            let held = c.session.buffered_bytes() + c.link.queued_bytes();
+            let _ = c.mem.resize(held.min(c.mem.held()));
         }
     }
 
@@ -440,6 +515,9 @@ impl Shard {
                         .append(&reg, &sealed, self.cfg.quota_bytes, now_ms())
                     {
                         Ok(a) => {
+                            if a.stored > 0 {
+                                self.vectors.borrow_mut().remove(&reg.row);
+                            }
                             for (author, seq, why) in &a.refused {
                                 tracing::warn!(%peer, workspace = %ws, "refused change {seq} of {author}: {why}");
                             }
@@ -498,7 +576,7 @@ impl Shard {
         }
     }
 
-    fn control(&mut self, peer: DeviceId, req: &Request) -> Response {
+    fn control(&mut self, peer: DeviceId, source: IpAddr, req: &Request) -> Response {
         let err = |code, message: String| Response::Error { code, message };
         let ws = req.workspace;
         let local = self.cfg.local;
@@ -526,6 +604,26 @@ impl Shard {
                 return err(
                     ControlError::ProofFailed,
                     "the registration is not signed by the workspace's relay key".into(),
+                );
+            }
+            // A new pair counts against the source's and the relay's
+            // registration rates; registering again (every connection) not.
+            let known = match self.registrations(&ws) {
+                Ok(list) => list.iter().any(|(_, x)| *x == v),
+                Err(e) => return internal(e),
+            };
+            let now = u64::try_from(self.cfg.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            if !known
+                && !self
+                    .guard
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .register(&source, now)
+            {
+                self.metrics.reject(Rejection::RegistrationRate);
+                return err(
+                    ControlError::RateLimited,
+                    "too many new workspaces registered from this address (or on this relay) in the last hour; retry later".into(),
                 );
             }
             return match self
@@ -574,6 +672,7 @@ impl Shard {
             RequestKind::Forget => match self.store.forget(&reg, now_ms()) {
                 Ok(u) => {
                     tracing::info!(%peer, workspace = %ws, changes = u.changes, "workspace forgotten");
+                    self.vectors.borrow_mut().remove(&reg.row);
                     self.regs.remove(&ws);
                     let keys: Vec<u64> = self
                         .by_ws

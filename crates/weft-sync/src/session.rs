@@ -183,6 +183,11 @@ impl Session {
         Some(i)
     }
 
+    /// Bytes of early changes held in the reorder buffer.
+    pub fn buffered_bytes(&self) -> usize {
+        self.reorder_bytes
+    }
+
     /// The other side's peer id.
     pub fn remote(&self) -> DeviceId {
         self.cfg.remote

@@ -233,6 +233,9 @@ pub struct WorkspaceLog<'a> {
     pub store: &'a dyn RelayStore,
     /// The registration.
     pub reg: Option<Reg>,
+    /// Version vectors read before, by registration row: used and filled
+    /// by `vector`, dropped by the owner when the registration changes.
+    pub vectors: Option<&'a std::cell::RefCell<std::collections::HashMap<i64, VersionVector>>>,
 }
 
 fn log_err(e: StoreError) -> weft_sync::LogError {
@@ -243,10 +246,23 @@ fn log_err(e: StoreError) -> weft_sync::LogError {
 
 impl weft_sync::Log for WorkspaceLog<'_> {
     fn vector(&self) -> Result<VersionVector, weft_sync::LogError> {
-        match &self.reg {
-            Some(r) => self.store.vector(r).map_err(log_err),
-            None => Ok(VersionVector::new()),
+        let Some(r) = &self.reg else {
+            return Ok(VersionVector::new());
+        };
+        if let Some(c) = self.vectors
+            && let Some(v) = c.borrow().get(&r.row)
+        {
+            return Ok(v.clone());
         }
+        let v = self.store.vector(r).map_err(log_err)?;
+        if let Some(c) = self.vectors {
+            let mut c = c.borrow_mut();
+            if c.len() >= 4096 {
+                c.clear();
+            }
+            c.insert(r.row, v.clone());
+        }
+        Ok(v)
     }
     fn changes_after(
         &self,
