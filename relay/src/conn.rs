@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{AsyncReadExt, AsyncWriteExt};
@@ -121,31 +121,44 @@ impl<'a> Reader<'a> {
         self.last_read += d;
     }
 
-    /// Reads once; returns the bytes read. `idle` bounds the silence.
+    /// Reads once; returns the bytes read. The silence allowed is the idle
+    /// timeout once the peer has proved membership (`authenticated`, set by
+    /// the shard and looked at again while waiting), else `before_auth`.
     async fn read(
         &mut self,
         rd: &mut (impl futures::AsyncRead + Unpin),
-        idle: Duration,
+        authenticated: Option<&AtomicBool>,
+        before_auth: Duration,
     ) -> Result<usize, Stop> {
-        let now = Instant::now();
-        let mut deadline = (self.last_read + idle, Rejection::Idle);
-        if let Some((since, paused)) = self.partial {
-            let frame_end = since + paused + self.shared.cfg.frame_timeout;
-            if frame_end < deadline.0 {
-                deadline = (frame_end, Rejection::SlowFrame);
+        const SLICE: Duration = Duration::from_millis(250);
+        let n = loop {
+            let idle = match authenticated {
+                Some(a) if a.load(Ordering::Acquire) => self.shared.cfg.idle_timeout,
+                _ => before_auth,
+            };
+            let now = Instant::now();
+            let mut deadline = (self.last_read + idle, Rejection::Idle);
+            if let Some((since, paused)) = self.partial {
+                let frame_end = since + paused + self.shared.cfg.frame_timeout;
+                if frame_end < deadline.0 {
+                    deadline = (frame_end, Rejection::SlowFrame);
+                }
             }
-        }
-        let left = deadline.0.saturating_duration_since(now);
-        let n = match tokio::time::timeout(left, rd.read(&mut self.buf)).await {
-            Err(_) => {
+            if now >= deadline.0 {
                 let why = match deadline.1 {
                     Rejection::SlowFrame => "a frame was left unfinished past the frame timeout",
                     _ => "silent past the idle timeout",
                 };
                 return Err(Stop::Refused(deadline.1, why.into()));
             }
-            Ok(Ok(0)) | Ok(Err(_)) => return Err(Stop::Closed),
-            Ok(Ok(n)) => n,
+            // A read dropped before it completes takes no bytes, so waiting
+            // in slices loses nothing.
+            let left = (deadline.0 - now).min(SLICE);
+            match tokio::time::timeout(left, rd.read(&mut self.buf)).await {
+                Err(_) => continue,
+                Ok(Ok(0)) | Ok(Err(_)) => return Err(Stop::Closed),
+                Ok(Ok(n)) => break n,
+            }
         };
         self.last_read = Instant::now();
         self.received = self.received.saturating_add(n);
@@ -201,7 +214,7 @@ pub(crate) async fn sync_stream(
             if let Some(f) = reader.next().await? {
                 return Ok(f);
             }
-            reader.read(&mut rd, HELLO_TIMEOUT).await?;
+            reader.read(&mut rd, None, HELLO_TIMEOUT).await?;
             if reader.received > PRE_AUTH_BYTES {
                 return Err(Stop::Refused(
                     Rejection::Malformed,
@@ -275,12 +288,7 @@ pub(crate) async fn sync_stream(
                         return Err(Stop::Closed);
                     }
                 }
-                let idle = if authenticated.load(Ordering::Acquire) {
-                    cfg.idle_timeout
-                } else {
-                    HELLO_TIMEOUT
-                };
-                reader.read(&mut rd, idle).await
+                reader.read(&mut rd, Some(&authenticated), HELLO_TIMEOUT).await
             } => r,
             _ = &mut stopped => return,
         };
@@ -304,7 +312,9 @@ pub(crate) async fn sync_stream(
         }
         shared.metrics.throttled.fetch_add(1, Ordering::Relaxed);
         let since = *over_since.get_or_insert(now);
-        if now.saturating_sub(since) >= cfg.rate_patience.as_millis() as u64 {
+        // Over for a whole patience, counting the pause this needs: a
+        // flood deep in debt is refused now, not after sleeping it off.
+        if now.saturating_sub(since) + wait >= cfg.rate_patience.as_millis() as u64 {
             shared.metrics.reject(Rejection::RateLimited);
             let retry = (wait / 1000).max(1) + cfg.rate_patience.as_secs();
             let message = format!(
