@@ -51,6 +51,24 @@ fn main() {
             "/ip4/127.0.0.1/tcp/0",
             "--http",
             &http.to_string(),
+            // A thousand devices on one loopback address: the per-source
+            // limits are for strangers, not this bench.
+            "--max-connections-per-source",
+            "0",
+            "--max-streams-per-source",
+            "0",
+            "--registrations-per-hour-per-source",
+            "0",
+            "--registrations-per-hour",
+            "0",
+            "--control-per-minute",
+            "0",
+            "--source-rate",
+            "1GiB",
+            "--source-burst",
+            "1GiB",
+            "--source-frame-rate",
+            "1000000",
         ])
         .arg("--data-dir")
         .arg(dir.path())

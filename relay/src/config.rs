@@ -45,6 +45,33 @@ pub struct Config {
     pub shards: usize,
     /// How long SIGTERM waits for sessions to drain.
     pub drain_timeout: Duration,
+    /// Bytes per second one source address may send over all its devices,
+    /// streams and connections, sustained.
+    pub source_rate_bytes: u64,
+    /// Bytes one source address may send in a burst.
+    pub source_burst_bytes: u64,
+    /// Frames per second one device may send (a burst of ten times this).
+    pub frame_rate: u64,
+    /// Frames per second one source address may send (a burst of ten times this).
+    pub source_frame_rate: u64,
+    /// Sync streams one source address may hold open (0: no limit).
+    pub max_streams_per_source: usize,
+    /// Connections one source address may hold open (0: no limit).
+    pub max_connections_per_source: usize,
+    /// An authenticated stream with nothing from the device for this long is closed.
+    pub idle_timeout: Duration,
+    /// A frame that has started must have arrived whole within this (time
+    /// the relay itself paused the stream for a rate limit not counted).
+    pub frame_timeout: Duration,
+    /// Bytes the relay may hold for frames read and not yet handled, read
+    /// buffers, reorder buffers and queued writes, all streams together.
+    pub memory_budget: u64,
+    /// Control requests (register, forget, usage) per minute per source address (0: no limit).
+    pub control_per_minute: u64,
+    /// New registrations per hour from one source address (0: no limit).
+    pub registrations_per_hour_per_source: u64,
+    /// New registrations per hour over every source (0: no limit).
+    pub registrations_per_hour: u64,
 }
 
 impl Config {
@@ -64,10 +91,10 @@ impl Config {
             listen: default_listen(weft_net::RELAY_PORT),
             external: Vec::new(),
             http: Some(SocketAddr::from(([127, 0, 0, 1], 9466))),
-            quota_bytes: 1 << 30,
-            max_workspaces: 10_000,
+            quota_bytes: 128 << 20,
+            max_workspaces: 1_000,
             rate_bytes: 4 << 20,
-            burst_bytes: 64 << 20,
+            burst_bytes: 16 << 20,
             rate_patience: Duration::from_secs(30),
             max_connections: 8192,
             max_reservations: 4096,
@@ -76,6 +103,18 @@ impl Config {
                 .map(|n| n.get())
                 .unwrap_or(2),
             drain_timeout: Duration::from_secs(10),
+            source_rate_bytes: 16 << 20,
+            source_burst_bytes: 64 << 20,
+            frame_rate: 500,
+            source_frame_rate: 2_000,
+            max_streams_per_source: 64,
+            max_connections_per_source: 32,
+            idle_timeout: Duration::from_secs(120),
+            frame_timeout: Duration::from_secs(60),
+            memory_budget: 256 << 20,
+            control_per_minute: 60,
+            registrations_per_hour_per_source: 10,
+            registrations_per_hour: 200,
         }
     }
 }
@@ -118,6 +157,30 @@ pub struct FileConfig {
     pub shards: Option<usize>,
     /// Seconds; see [`Config::drain_timeout`].
     pub drain_timeout_secs: Option<u64>,
+    /// See [`Config::source_rate_bytes`].
+    pub source_rate_bytes: Option<u64>,
+    /// See [`Config::source_burst_bytes`].
+    pub source_burst_bytes: Option<u64>,
+    /// See [`Config::frame_rate`].
+    pub frame_rate: Option<u64>,
+    /// See [`Config::source_frame_rate`].
+    pub source_frame_rate: Option<u64>,
+    /// See [`Config::max_streams_per_source`].
+    pub max_streams_per_source: Option<usize>,
+    /// See [`Config::max_connections_per_source`].
+    pub max_connections_per_source: Option<usize>,
+    /// Seconds; see [`Config::idle_timeout`].
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds; see [`Config::frame_timeout`].
+    pub frame_timeout_secs: Option<u64>,
+    /// See [`Config::memory_budget`].
+    pub memory_budget: Option<u64>,
+    /// See [`Config::control_per_minute`].
+    pub control_per_minute: Option<u64>,
+    /// See [`Config::registrations_per_hour_per_source`].
+    pub registrations_per_hour_per_source: Option<u64>,
+    /// See [`Config::registrations_per_hour`].
+    pub registrations_per_hour: Option<u64>,
 }
 
 impl FileConfig {

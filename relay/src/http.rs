@@ -83,7 +83,22 @@ async fn answer(mut sock: TcpStream, shared: Arc<Shared>) -> std::io::Result<()>
             let db = shared.totals().await;
             match (draining, db) {
                 (true, _) => respond(&mut sock, 503, "text/plain", "draining\n").await,
-                (false, Ok(_)) => respond(&mut sock, 200, "text/plain", "ok\n").await,
+                (false, Ok(_)) => {
+                    let m = &shared.metrics;
+                    let ext = m.external_addrs.load(Ordering::Relaxed);
+                    let public = m.public_external_addrs.load(Ordering::Relaxed);
+                    let body = match crate::metrics::circuit_warning(
+                        ext,
+                        public,
+                        !shared.cfg.external.is_empty(),
+                    ) {
+                        None => format!("ok\nexternal_addresses: {ext}\ncircuits: ok\n"),
+                        Some(w) => {
+                            format!("ok\nexternal_addresses: {ext}\ncircuits: warning: {w}\n")
+                        }
+                    };
+                    respond(&mut sock, 200, "text/plain", &body).await
+                }
                 (false, Err(e)) => {
                     respond(&mut sock, 503, "text/plain", &format!("database: {e}\n")).await
                 }
@@ -91,7 +106,10 @@ async fn answer(mut sock: TcpStream, shared: Arc<Shared>) -> std::io::Result<()>
         }
         "/metrics" => {
             let totals = shared.totals().await.ok();
-            let body = shared.metrics.render(totals, draining);
+            let b = &shared.budget;
+            let body = shared
+                .metrics
+                .render(totals, draining, (b.used(), b.peak(), b.cap()));
             respond(&mut sock, 200, "text/plain; version=0.0.4", &body).await
         }
         _ => {

@@ -12,9 +12,12 @@
 //! with PostgreSQL a listener thread turns other nodes' commits into
 //! wake-ups (`watermark.rs`). `/health` and `/metrics` in `http.rs`.
 
+pub mod budget;
 pub mod config;
 mod conn;
+pub mod guard;
 mod http;
+pub mod limits;
 pub mod metrics;
 mod net;
 pub mod ratelimit;
@@ -47,6 +50,23 @@ const SHARD_QUEUE: usize = 4096;
 const TICK: Duration = Duration::from_millis(250);
 /// How long a hole in the row ids is waited for (see `watermark.rs`).
 const HOLE_HOLD_MS: u64 = 2_000;
+/// Rows the listener reads at once.
+const FEED_PAGE: usize = 10_000;
+
+/// Bytes one session may have queued for writing before the shard stops
+/// producing for it (until its writer drains).
+pub(crate) const QUEUE_BYTES: usize = 2 << 20;
+
+/// What a shard reserves of the memory budget while it produces one
+/// session's frames: the queue's bound plus one frame past it.
+pub(crate) const PUMP_HEADROOM: usize = QUEUE_BYTES + weft_sync::MAX_FRAME_LEN;
+
+/// The smallest memory budget a relay with `shards` shards runs with: each
+/// shard producing for one session at once, and two streams each reading a
+/// largest frame.
+pub fn min_memory_budget(shards: usize) -> u64 {
+    ((shards + 2) * PUMP_HEADROOM) as u64
+}
 
 /// The shard that owns a workspace's sessions.
 fn shard_index(ws: &WorkspaceId, shards: usize) -> usize {
@@ -111,6 +131,11 @@ pub(crate) struct Shared {
     stats: Arc<Mutex<Option<Box<dyn RelayStore>>>>,
     /// Every sync stream's writer, joined on shutdown.
     pub(crate) writers: weft_net::host::Writers,
+    /// The one memory budget.
+    pub(crate) budget: Arc<budget::Budget>,
+    /// Per-device and per-source limits.
+    pub(crate) guard: Arc<Mutex<guard::Guard>>,
+    started: std::time::Instant,
 }
 
 impl Drop for Shared {
@@ -127,6 +152,17 @@ impl Drop for Shared {
 }
 
 impl Shared {
+    /// Milliseconds since the relay started (the limits' clock).
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The limits, even if a holder panicked (they are counters: a panic
+    /// mid-update leaves them usable).
+    pub(crate) fn guard(&self) -> std::sync::MutexGuard<'_, guard::Guard> {
+        self.guard.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub(crate) fn shard_of(&self, ws: &WorkspaceId) -> mpsc::Sender<ShardMsg> {
         self.shards[shard_index(ws, self.shards.len())].clone()
     }
@@ -211,6 +247,15 @@ impl Relay {
             .ok_or_else(|| anyhow::anyhow!("the relay identity is not an Ed25519 key"))?;
         let url = cfg.database_url();
         let metrics = Arc::new(Metrics::default());
+        let least = min_memory_budget(cfg.shards.max(1));
+        anyhow::ensure!(
+            cfg.memory_budget >= least,
+            "the memory budget ({} bytes) is below the least this relay runs with ({least} bytes)",
+            cfg.memory_budget
+        );
+        let budget = budget::Budget::new(usize::try_from(cfg.memory_budget).unwrap_or(usize::MAX));
+        let guard = Arc::new(Mutex::new(guard::Guard::new(&cfg)));
+        let started = std::time::Instant::now();
         // Stores first: a wrong database URL fails before anything listens.
         // The PostgreSQL client is synchronous (it runs a runtime of its
         // own), so connecting, and dropping a connection, must not happen
@@ -234,8 +279,11 @@ impl Relay {
                     local: peer,
                     quota_bytes: cfg.quota_bytes,
                     max_workspaces: cfg.max_workspaces,
+                    epoch: started,
                 },
                 metrics.clone(),
+                budget.clone(),
+                guard.clone(),
             );
             shards.push((shard, rx));
         }
@@ -246,6 +294,9 @@ impl Relay {
             draining: AtomicBool::new(false),
             stats,
             writers: weft_net::host::Writers::default(),
+            budget,
+            guard,
+            started,
         });
         for (i, (shard, rx)) in shards.into_iter().enumerate() {
             std::thread::Builder::new()
@@ -291,7 +342,7 @@ impl Relay {
         tokio::spawn(net::run(
             swarm,
             net_rx,
-            metrics.clone(),
+            shared.clone(),
             cfg.external.is_empty(),
         ));
         let keys = Arc::new(AtomicU64::new(1));
@@ -334,6 +385,26 @@ impl Relay {
                 }
             }
         });
+        if cfg.external.is_empty() && cfg.listen.iter().all(net::is_loopback) {
+            tracing::warn!(
+                "{}",
+                metrics::circuit_warning(0, 0, false).unwrap_or_default()
+            );
+        } else {
+            // Once the listeners have reported their addresses.
+            let s = shared.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                let m = &s.metrics;
+                if let Some(w) = metrics::circuit_warning(
+                    m.external_addrs.load(Ordering::Relaxed),
+                    m.public_external_addrs.load(Ordering::Relaxed),
+                    !s.cfg.external.is_empty(),
+                ) {
+                    tracing::warn!("{w}");
+                }
+            });
+        }
         let stop_listener = Arc::new(AtomicBool::new(false));
         if let Some((feed, head)) = feed
             && let Some(feed) = feed.take()
@@ -485,15 +556,20 @@ fn start_listener(
                     tracing::warn!("the notification connection failed: {e}");
                     listener = None;
                 }
-                let now = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                // Pages past the watermark: each starts after the last row
+                // of the one before, so a hole held open under a full page
+                // cannot make the pass read the same page forever (it did,
+                // and wake-ups stopped for every workspace on the node).
+                let mut after = mark.low();
                 loop {
-                    let rows = match feed.feed_after(mark.low(), 10_000) {
+                    let rows = match feed.feed_after(after, FEED_PAGE) {
                         Ok(r) => r,
                         Err(e) => {
                             tracing::warn!("reading new rows: {e}");
                             break;
                         }
                     };
+                    let now = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
                     let fresh: std::collections::HashSet<i64> =
                         mark.observe(&ids, now).into_iter().collect();
@@ -513,8 +589,9 @@ fn start_listener(
                             .fetch_add(1, Ordering::Relaxed);
                         let _ = shared.shards[i].blocking_send(ShardMsg::Wake(list));
                     }
-                    if rows.len() < 10_000 {
-                        break;
+                    match rows.last() {
+                        Some(last) if rows.len() >= FEED_PAGE => after = last.id.max(mark.low()),
+                        _ => break,
                     }
                 }
             }

@@ -41,16 +41,17 @@ struct Args {
     /// [default: 127.0.0.1:9466].
     #[arg(long, env = "WEFT_RELAY_HTTP")]
     http: Option<String>,
-    /// Storage per workspace, like 500MiB or 2GiB; 0 for none [default: 1GiB].
+    /// Storage per workspace, like 500MiB or 2GiB; 0 for none [default: 128MiB].
     #[arg(long, env = "WEFT_RELAY_QUOTA", value_parser = parse_size)]
     quota: Option<u64>,
-    /// Workspaces this relay accepts; 0 for no limit [default: 10000].
+    /// Workspaces (registrations) this relay accepts; 0 for no limit
+    /// [default: 1000].
     #[arg(long, env = "WEFT_RELAY_MAX_WORKSPACES")]
     max_workspaces: Option<u64>,
     /// Bytes per second one device may send, sustained [default: 4MiB].
     #[arg(long, env = "WEFT_RELAY_RATE", value_parser = parse_size)]
     rate: Option<u64>,
-    /// Bytes one device may send in a burst [default: 64MiB].
+    /// Bytes one device may send in a burst [default: 16MiB].
     #[arg(long, env = "WEFT_RELAY_BURST", value_parser = parse_size)]
     burst: Option<u64>,
     /// Seconds a device may stay over its rate (slowed) before it is
@@ -66,6 +67,51 @@ struct Args {
     /// Seconds SIGTERM waits for sessions to drain [default: 10].
     #[arg(long, env = "WEFT_RELAY_DRAIN_TIMEOUT")]
     drain_timeout: Option<u64>,
+    /// Bytes per second one source address may send, over all its devices
+    /// and streams [default: 16MiB].
+    #[arg(long, env = "WEFT_RELAY_SOURCE_RATE", value_parser = parse_size)]
+    source_rate: Option<u64>,
+    /// Bytes one source address may send in a burst [default: 64MiB].
+    #[arg(long, env = "WEFT_RELAY_SOURCE_BURST", value_parser = parse_size)]
+    source_burst: Option<u64>,
+    /// Frames per second one device may send [default: 500].
+    #[arg(long, env = "WEFT_RELAY_FRAME_RATE")]
+    frame_rate: Option<u64>,
+    /// Frames per second one source address may send [default: 2000].
+    #[arg(long, env = "WEFT_RELAY_SOURCE_FRAME_RATE")]
+    source_frame_rate: Option<u64>,
+    /// Sync streams one source address may hold; 0 for no limit [default: 64].
+    #[arg(long, env = "WEFT_RELAY_MAX_STREAMS_PER_SOURCE")]
+    max_streams_per_source: Option<usize>,
+    /// Connections one source address may hold; 0 for no limit [default: 32].
+    #[arg(long, env = "WEFT_RELAY_MAX_CONNECTIONS_PER_SOURCE")]
+    max_connections_per_source: Option<usize>,
+    /// Seconds an authenticated stream may stay silent [default: 120].
+    #[arg(long, env = "WEFT_RELAY_IDLE_TIMEOUT")]
+    idle_timeout: Option<u64>,
+    /// Seconds a started frame has to arrive whole [default: 60].
+    #[arg(long, env = "WEFT_RELAY_FRAME_TIMEOUT")]
+    frame_timeout: Option<u64>,
+    /// Memory for buffered frames, reorder buffers and queued writes, all
+    /// streams together [default: 256MiB].
+    #[arg(long, env = "WEFT_RELAY_MEMORY_BUDGET", value_parser = parse_size)]
+    memory_budget: Option<u64>,
+    /// Control requests per minute per source address; 0 for no limit
+    /// [default: 60].
+    #[arg(long, env = "WEFT_RELAY_CONTROL_PER_MINUTE")]
+    control_per_minute: Option<u64>,
+    /// New registrations per hour per source address; 0 for no limit
+    /// [default: 10].
+    #[arg(long, env = "WEFT_RELAY_REGISTRATIONS_PER_HOUR_PER_SOURCE")]
+    registrations_per_hour_per_source: Option<u64>,
+    /// New registrations per hour in all; 0 for no limit [default: 200].
+    #[arg(long, env = "WEFT_RELAY_REGISTRATIONS_PER_HOUR")]
+    registrations_per_hour: Option<u64>,
+    /// Lift the tombstones a forget left for this workspace id (every key
+    /// it was forgotten with), so its devices may register it again; then
+    /// exit without serving.
+    #[arg(long, value_name = "WORKSPACE_ID")]
+    unforget: Option<String>,
 }
 
 /// `1024`, `64KiB`, `500MB`, `2GiB` (K/M/G and KiB/MiB/GiB are both
@@ -135,14 +181,66 @@ fn resolve(args: Args) -> anyhow::Result<Config> {
     pick!(burst_bytes, args.burst, file.burst_bytes);
     pick!(max_connections, args.max_connections, file.max_connections);
     pick!(shards, args.shards, file.shards);
+    pick!(source_rate_bytes, args.source_rate, file.source_rate_bytes);
+    pick!(
+        source_burst_bytes,
+        args.source_burst,
+        file.source_burst_bytes
+    );
+    pick!(frame_rate, args.frame_rate, file.frame_rate);
+    pick!(
+        source_frame_rate,
+        args.source_frame_rate,
+        file.source_frame_rate
+    );
+    pick!(
+        max_streams_per_source,
+        args.max_streams_per_source,
+        file.max_streams_per_source
+    );
+    pick!(
+        max_connections_per_source,
+        args.max_connections_per_source,
+        file.max_connections_per_source
+    );
+    pick!(memory_budget, args.memory_budget, file.memory_budget);
+    pick!(
+        control_per_minute,
+        args.control_per_minute,
+        file.control_per_minute
+    );
+    pick!(
+        registrations_per_hour_per_source,
+        args.registrations_per_hour_per_source,
+        file.registrations_per_hour_per_source
+    );
+    pick!(
+        registrations_per_hour,
+        args.registrations_per_hour,
+        file.registrations_per_hour
+    );
+    if let Some(s) = args.idle_timeout.or(file.idle_timeout_secs) {
+        cfg.idle_timeout = Duration::from_secs(s);
+    }
+    if let Some(s) = args.frame_timeout.or(file.frame_timeout_secs) {
+        cfg.frame_timeout = Duration::from_secs(s);
+    }
     if let Some(s) = args.rate_patience.or(file.rate_patience_secs) {
         cfg.rate_patience = Duration::from_secs(s);
     }
     if let Some(s) = args.drain_timeout.or(file.drain_timeout_secs) {
         cfg.drain_timeout = Duration::from_secs(s);
     }
-    if cfg.rate_bytes == 0 {
-        anyhow::bail!("--rate must be above 0");
+    if cfg.rate_bytes == 0 || cfg.source_rate_bytes == 0 {
+        anyhow::bail!("--rate and --source-rate must be above 0");
+    }
+    let least = weft_relay::min_memory_budget(cfg.shards.max(1));
+    if cfg.memory_budget < least {
+        anyhow::bail!(
+            "--memory-budget {} is below the least this relay runs with, {least} bytes (with {} shards: one largest frame per shard twice, and room for reads)",
+            cfg.memory_budget,
+            cfg.shards.max(1)
+        );
     }
     Ok(cfg)
 }
@@ -165,7 +263,20 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let cfg = resolve(Args::parse())?;
+    let mut args = Args::parse();
+    let unforget = args.unforget.take();
+    let cfg = resolve(args)?;
+    if let Some(id) = unforget {
+        let ws: weft_core::WorkspaceId = id
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--unforget: {id:?} is not a workspace id: {e}"))?;
+        let url = cfg.database_url();
+        let store = weft_relay::store::open(&url)
+            .with_context(|| format!("opening the database {}", redact(&url)))?;
+        let n = store.unforget(&ws)?;
+        println!("workspace {ws}: {n} tombstone(s) lifted; its devices may register it again");
+        return Ok(());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

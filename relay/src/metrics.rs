@@ -21,12 +21,28 @@ pub enum Rejection {
     RateLimited,
     /// A change that failed verification (signature, workspace).
     InvalidChange,
-    /// A registration refused (relay full, verifier mismatch).
+    /// A registration refused (relay full).
     Registration,
+    /// A registration of a forgotten (workspace, key) pair.
+    Forgotten,
+    /// An authenticated stream silent past the idle timeout.
+    Idle,
+    /// A frame that started and did not finish within the frame timeout.
+    SlowFrame,
+    /// Work refused because the memory budget had no room.
+    Memory,
+    /// A stream over the per-source stream cap.
+    SourceStreams,
+    /// A connection over the per-source connection cap.
+    SourceConnections,
+    /// A control request over the per-source control rate.
+    ControlRate,
+    /// A new registration over the per-source or overall registration rate.
+    RegistrationRate,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 7] = [
+    const ALL: [Rejection; 15] = [
         Rejection::Proof,
         Rejection::UnknownWorkspace,
         Rejection::Malformed,
@@ -34,6 +50,14 @@ impl Rejection {
         Rejection::RateLimited,
         Rejection::InvalidChange,
         Rejection::Registration,
+        Rejection::Forgotten,
+        Rejection::Idle,
+        Rejection::SlowFrame,
+        Rejection::Memory,
+        Rejection::SourceStreams,
+        Rejection::SourceConnections,
+        Rejection::ControlRate,
+        Rejection::RegistrationRate,
     ];
     fn label(self) -> &'static str {
         match self {
@@ -44,10 +68,35 @@ impl Rejection {
             Rejection::RateLimited => "rate_limited",
             Rejection::InvalidChange => "invalid_change",
             Rejection::Registration => "registration",
+            Rejection::Forgotten => "forgotten",
+            Rejection::Idle => "idle",
+            Rejection::SlowFrame => "slow_frame",
+            Rejection::Memory => "memory",
+            Rejection::SourceStreams => "source_streams",
+            Rejection::SourceConnections => "source_connections",
+            Rejection::ControlRate => "control_rate",
+            Rejection::RegistrationRate => "registration_rate",
         }
     }
     fn index(self) -> usize {
         Self::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    }
+}
+
+/// Whether the relay can grant circuit relay slots, for `/health` and
+/// the start-up warning: libp2p's relay server grants a reservation only
+/// once the swarm has an external address. `None`: it can.
+pub fn circuit_warning(external: i64, public: i64, given: bool) -> Option<&'static str> {
+    if external <= 0 {
+        Some(
+            "no external address: this relay listens only on loopback and no --external was given, so it grants no circuit slots (devices cannot reach each other through it; sync still works). Listen on a reachable address, or pass --external with the public address of a port forward.",
+        )
+    } else if public <= 0 && !given {
+        Some(
+            "only private external addresses: behind a port forward or NAT, devices outside this network get no working circuit slot unless --external names the public address.",
+        )
+    } else {
+        None
     }
 }
 
@@ -70,7 +119,13 @@ pub struct Metrics {
     pub throttled: AtomicU64,
     /// Wake-ups from other relay nodes' commits (PostgreSQL).
     pub remote_wakeups: AtomicU64,
-    rejections: [AtomicU64; 7],
+    /// Times a session waited to produce frames for lack of memory.
+    pub memory_waits: AtomicU64,
+    /// External addresses the swarm holds (circuit slots need one).
+    pub external_addrs: AtomicI64,
+    /// Of those, ones on a globally routable IP (or a DNS name).
+    pub public_external_addrs: AtomicI64,
+    rejections: [AtomicU64; 15],
 }
 
 impl Metrics {
@@ -84,8 +139,14 @@ impl Metrics {
         self.rejections[why.index()].load(Ordering::Relaxed)
     }
 
-    /// The Prometheus text exposition, with the store's totals.
-    pub fn render(&self, totals: Option<Totals>, draining: bool) -> String {
+    /// The Prometheus text exposition, with the store's totals and the
+    /// memory budget (used, peak, cap).
+    pub fn render(
+        &self,
+        totals: Option<Totals>,
+        draining: bool,
+        memory: (usize, usize, usize),
+    ) -> String {
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
             let _ = writeln!(
@@ -142,6 +203,36 @@ impl Metrics {
             "counter",
             "Wake-ups caused by other relay nodes' commits.",
             c(&self.remote_wakeups),
+        );
+        metric(
+            "weft_relay_external_addresses",
+            "gauge",
+            "External addresses announced; 0 means no circuit slot is ever granted.",
+            g(&self.external_addrs),
+        );
+        metric(
+            "weft_relay_memory_waits_total",
+            "counter",
+            "Times a session waited to send for lack of room in the memory budget.",
+            c(&self.memory_waits),
+        );
+        metric(
+            "weft_relay_memory_used_bytes",
+            "gauge",
+            "Bytes of the memory budget taken (buffered frames, reorder buffers, queued writes).",
+            memory.0.to_string(),
+        );
+        metric(
+            "weft_relay_memory_peak_bytes",
+            "gauge",
+            "The most of the memory budget ever taken at once.",
+            memory.1.to_string(),
+        );
+        metric(
+            "weft_relay_memory_budget_bytes",
+            "gauge",
+            "The memory budget.",
+            memory.2.to_string(),
         );
         metric(
             "weft_relay_draining",

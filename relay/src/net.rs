@@ -88,7 +88,39 @@ pub(crate) fn build(
     Ok(swarm)
 }
 
-fn is_loopback(a: &Multiaddr) -> bool {
+/// A globally routable IP or a DNS name (a hostname is the operator's
+/// choice of public address).
+fn is_public(a: &Multiaddr) -> bool {
+    use libp2p::multiaddr::Protocol;
+    a.iter().any(|p| match p {
+        Protocol::Ip4(ip) => {
+            !(ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.octets()[0] == 100 && (ip.octets()[1] & 0xC0) == 64)
+        }
+        Protocol::Ip6(ip) => {
+            !(ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80)
+        }
+        Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_) | Protocol::Dnsaddr(_) => true,
+        _ => false,
+    })
+}
+
+/// The IP a connection comes from.
+fn ip_of(a: &Multiaddr) -> Option<std::net::IpAddr> {
+    a.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::Ip4(ip) => Some(std::net::IpAddr::V4(ip)),
+        libp2p::multiaddr::Protocol::Ip6(ip) => Some(std::net::IpAddr::V6(ip)),
+        _ => None,
+    })
+}
+
+pub(crate) fn is_loopback(a: &Multiaddr) -> bool {
     a.iter().any(|p| match p {
         libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
         libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
@@ -100,13 +132,25 @@ fn is_loopback(a: &Multiaddr) -> bool {
 pub(crate) async fn run(
     mut swarm: Swarm<Behaviour>,
     mut cmds: mpsc::Receiver<NetCmd>,
-    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    shared: std::sync::Arc<crate::Shared>,
     announce_listen: bool,
 ) {
     use std::sync::atomic::Ordering;
+    let metrics = shared.metrics.clone();
+    // The connections counted against their source's cap, by id.
+    let mut counted: std::collections::HashMap<libp2p::swarm::ConnectionId, std::net::IpAddr> =
+        std::collections::HashMap::new();
     let mut listeners = Vec::new();
     let mut listening: Vec<Multiaddr> = Vec::new();
     loop {
+        let ext: Vec<&Multiaddr> = swarm.external_addresses().collect();
+        let public = ext.iter().filter(|a| is_public(a)).count();
+        metrics
+            .external_addrs
+            .store(ext.len() as i64, Ordering::Relaxed);
+        metrics
+            .public_external_addrs
+            .store(public as i64, Ordering::Relaxed);
         tokio::select! {
             ev = swarm.select_next_some() => match ev {
                 SwarmEvent::NewListenAddr { listener_id, address } => {
@@ -128,13 +172,39 @@ pub(crate) async fn run(
                 SwarmEvent::ExpiredListenAddr { address, .. } => {
                     listening.retain(|a| *a != address);
                 }
-                SwarmEvent::ConnectionEstablished { num_established, .. }
-                    if num_established.get() == 1 =>
-                {
-                    metrics.connected_peers.fetch_add(1, Ordering::Relaxed);
+                SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, num_established, .. } => {
+                    if num_established.get() == 1 {
+                        metrics.connected_peers.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let ip = ip_of(endpoint.get_remote_address());
+                    let mut g = shared.guard();
+                    if let Some(ip) = ip {
+                        if g.connections.open(&ip) {
+                            counted.insert(connection_id, ip);
+                            if let Some(d) = weft_net::device_of(&peer_id) {
+                                g.connected(d, ip);
+                            }
+                        } else {
+                            drop(g);
+                            metrics.reject(crate::metrics::Rejection::SourceConnections);
+                            tracing::debug!(%peer_id, %ip, "over the connections allowed per source");
+                            swarm.close_connection(connection_id);
+                        }
+                    }
                 }
-                SwarmEvent::ConnectionClosed { num_established: 0, .. } => {
-                    metrics.connected_peers.fetch_sub(1, Ordering::Relaxed);
+                SwarmEvent::ConnectionClosed { peer_id, connection_id, num_established, .. } => {
+                    if num_established == 0 {
+                        metrics.connected_peers.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    let mut g = shared.guard();
+                    if let Some(ip) = counted.remove(&connection_id) {
+                        g.connections.close(&ip);
+                    }
+                    if num_established == 0
+                        && let Some(d) = weft_net::device_of(&peer_id)
+                    {
+                        g.disconnected(&d);
+                    }
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Relay(ev)) => {
                     tracing::debug!("circuit relay: {ev:?}");
@@ -168,5 +238,22 @@ pub(crate) async fn run(
                 None => break,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_addresses() {
+        let p = |s: &str| is_public(&s.parse().expect("multiaddr"));
+        assert!(p("/ip4/203.0.113.5/tcp/4467"));
+        assert!(p("/dns4/relay.example.org/tcp/4467"));
+        assert!(!p("/ip4/127.0.0.1/tcp/4467"));
+        assert!(!p("/ip4/192.168.1.20/tcp/4467"));
+        assert!(!p("/ip4/10.0.0.2/udp/4467/quic-v1"));
+        assert!(!p("/ip4/100.64.3.1/tcp/4467"));
+        assert!(!p("/ip6/fd00::1/tcp/4467"));
     }
 }

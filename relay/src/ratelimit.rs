@@ -34,6 +34,28 @@ impl Bucket {
         self.last_ms = now_ms.max(self.last_ms);
     }
 
+    /// True when the bucket holds its whole burst (after the last refill).
+    pub fn is_full(&self) -> bool {
+        self.tokens >= self.burst
+    }
+
+    /// Gives back `n` tokens taken (up to the burst).
+    pub fn give(&mut self, n: u64) {
+        self.tokens = (self.tokens + n as f64).min(self.burst);
+    }
+
+    /// Takes `n` tokens only if the bucket holds them (a refused request
+    /// costs nothing); true if taken.
+    pub fn try_take(&mut self, n: u64, now_ms: u64) -> bool {
+        self.refill(now_ms);
+        if self.tokens >= n as f64 {
+            self.tokens -= n as f64;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Takes `n` tokens; returns how long to wait (ms) before the bucket is
     /// back to zero debt (0: within the limit). The bucket may go into debt,
     /// which is what makes the next wait long enough.

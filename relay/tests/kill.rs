@@ -39,6 +39,24 @@ fn spawn_relay(dir: &std::path::Path, port: u16) -> (Child, Multiaddr) {
             "off",
             "--shards",
             "2",
+            // A hundred devices on one loopback address: the per-source
+            // limits are for strangers, not this test.
+            "--max-connections-per-source",
+            "0",
+            "--max-streams-per-source",
+            "0",
+            "--registrations-per-hour-per-source",
+            "0",
+            "--registrations-per-hour",
+            "0",
+            "--control-per-minute",
+            "0",
+            "--source-rate",
+            "1GiB",
+            "--source-burst",
+            "1GiB",
+            "--source-frame-rate",
+            "1000000",
         ])
         .arg("--data-dir")
         .arg(dir)

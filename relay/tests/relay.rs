@@ -161,28 +161,33 @@ async fn a_wrong_relay_auth_proof_is_refused() {
         "{m}"
     );
     assert_eq!(metric(&m, "weft_relay_changes_in_total"), Some(0.0));
-    // A control request signed with the wrong key is refused too.
+    // A control request signed with a key no registration holds: the
+    // relay knows no such workspace.
     let req = impostor.request(RequestKind::Usage);
     match impostor.control(&req).await {
         Response::Error {
-            code: ControlError::ProofFailed,
+            code: ControlError::UnknownWorkspace,
             ..
         } => {}
-        r => panic!("expected ProofFailed, got {r:?}"),
+        r => panic!("expected UnknownWorkspace, got {r:?}"),
     }
-    // And re-registering with another key does not take the workspace over.
-    let req = impostor.request(RequestKind::Register);
-    match impostor.control(&req).await {
-        Response::Error {
-            code: ControlError::VerifierMismatch,
-            ..
-        } => {}
-        r => panic!("expected VerifierMismatch, got {r:?}"),
-    }
-    // The owner still syncs.
+    // Registering the id with another key makes a registration of its own,
+    // which does not take the workspace over.
+    impostor.register().await;
     owner.sync().await;
     owner.push(DocId::random(), b"mine");
     assert!(owner.wait_acked(WAIT).await, "the owner could not sync");
+    let mut owner2 = Device::connect(&addr, &ws).await;
+    owner2.sync().await;
+    assert!(
+        owner2.wait_holds(&owner.vector(), WAIT).await,
+        "the owner's second device did not get the owner's change"
+    );
+    assert_eq!(
+        owner2.lock().log.changes.len(),
+        1,
+        "only the owner's author reached the owner's device"
+    );
     relay.shutdown().await;
 }
 
@@ -347,12 +352,16 @@ async fn a_full_quota_refuses_the_batch_and_stores_none_of_it() {
     relay.shutdown().await;
     let s = weft_relay::store::open(&format!("sqlite:{}", dir.path().join("relay.db").display()))
         .expect("open the relay's store");
+    let regs = s.registrations(&ws.id).expect("registrations");
+    let [(reg, _)] = regs.as_slice() else {
+        panic!("one registration, found {regs:?}");
+    };
     assert_eq!(
-        s.vector(&ws.id).expect("vector"),
+        s.vector(reg).expect("vector"),
         vv_of(&[(a.id, 2)]),
         "nothing of the refused batch may be stored"
     );
-    assert_eq!(s.usage(&ws.id).expect("usage").changes, 2);
+    assert_eq!(s.usage(reg).expect("usage").changes, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -467,8 +476,25 @@ async fn health_and_metrics() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (relay, addr) = start_relay(relay_config(dir.path())).await;
     let http = relay.http_addr().expect("serving http");
-    assert_eq!(http_get(http, "/health").await, (200, "ok\n".to_owned()));
+    // Loopback only, no --external: healthy, but the operator is told that
+    // no circuit slot will ever be granted.
+    let (code, health) = http_get(http, "/health").await;
+    assert_eq!(code, 200);
+    assert!(health.starts_with("ok\n"), "{health}");
+    assert!(health.contains("external_addresses: 0\n"), "{health}");
+    assert!(
+        health.contains("circuits: warning: no external address"),
+        "{health}"
+    );
     assert_eq!(http_get(http, "/nope").await.0, 404);
+    // With --external naming a public address, circuits are fine.
+    let dir2 = tempfile::tempdir().expect("temp dir");
+    let mut c2 = relay_config(dir2.path());
+    c2.external = vec!["/ip4/203.0.113.5/tcp/4467".parse().expect("multiaddr")];
+    let (r2, _) = start_relay(c2).await;
+    let (_, health) = http_get(r2.http_addr().expect("http"), "/health").await;
+    assert!(health.contains("circuits: ok\n"), "{health}");
+    r2.shutdown().await;
     let ws = Workspace::new();
     let mut a = Device::connect(&addr, &ws).await;
     a.register().await;
@@ -645,5 +671,16 @@ async fn usage_and_forget_over_the_control_protocol() {
         }) => {}
         e => panic!("expected UnknownWorkspace after the forget, got {e:?}"),
     }
+    // Registering the forgotten workspace again (same key) is refused:
+    // it does not silently come back.
+    let req = b.request(RequestKind::Register);
+    match b.control(&req).await {
+        Response::Error {
+            code: ControlError::Forgotten,
+            message,
+        } => assert!(message.contains("forgotten"), "{message}"),
+        r => panic!("expected Forgotten, got {r:?}"),
+    }
+    assert_eq!(relay.metrics().rejections(Rejection::Forgotten), 1);
     relay.shutdown().await;
 }

@@ -11,7 +11,7 @@ mod pg;
 
 use weft_core::{ChangeKind, DeviceId, DocId, DocKind, Seq, VersionVector, WorkspaceId};
 use weft_crypto::{ChangeHeader, DeviceKey, RelayVerifier, SealedChange, WorkspaceKey};
-use weft_relay::store::{self, Registration, RelayStore, StoreError, Usage};
+use weft_relay::store::{self, Reg, Registration, RelayStore, StoreError, Usage};
 
 /// A store under test, with what the backend-specific checks need.
 struct Backend {
@@ -177,12 +177,29 @@ impl Ws {
         seqs.map(|s| self.change(author, s, format!("change {s}").as_bytes()))
             .collect()
     }
-    fn register(&self, s: &dyn RelayStore) {
-        assert_eq!(
-            s.register(&self.id, &self.verifier(), 0, 1)
-                .expect("register"),
-            Registration::Created
-        );
+    fn register(&self, s: &dyn RelayStore) -> Reg {
+        match s
+            .register(&self.id, &self.verifier(), 0, 1)
+            .expect("register")
+        {
+            Registration::Created(r) => r,
+            r => panic!("not created: {r:?}"),
+        }
+    }
+    /// Its registration under its own key (row -1 if none: the store
+    /// treats it as unknown).
+    fn reg(&self, s: &dyn RelayStore) -> Reg {
+        s.registrations(&self.id)
+            .expect("registrations")
+            .into_iter()
+            .find(|(_, v)| *v == self.verifier())
+            .map_or(
+                Reg {
+                    row: -1,
+                    workspace: self.id,
+                },
+                |(r, _)| r,
+            )
     }
 }
 
@@ -207,53 +224,77 @@ fn vv(entries: &[(DeviceId, Seq)]) -> VersionVector {
 fn register(b: &Backend) {
     let s = b.store.as_ref();
     let (w1, w2, w3) = (Ws::new(), Ws::new(), Ws::new());
+    let r1 = match s.register(&w1.id, &w1.verifier(), 3, 1).expect("register") {
+        Registration::Created(r) => r,
+        r => panic!("not created: {r:?}"),
+    };
     assert_eq!(
-        s.register(&w1.id, &w1.verifier(), 2, 1).expect("register"),
-        Registration::Created
+        s.register(&w1.id, &w1.verifier(), 3, 2).expect("again"),
+        Registration::Existing(r1)
+    );
+    // Same workspace id, another key (a stranger who read the id off a
+    // hello): a registration of its own, the first one untouched.
+    let stranger = Ws {
+        id: w1.id,
+        keys: WorkspaceKey::generate().derive(&w1.id),
+    };
+    let rs = match s
+        .register(&w1.id, &stranger.verifier(), 3, 3)
+        .expect("second key")
+    {
+        Registration::Created(r) => r,
+        r => panic!("not created: {r:?}"),
+    };
+    assert_ne!(rs, r1);
+    let regs = s.registrations(&w1.id).expect("lookup");
+    assert_eq!(
+        regs,
+        vec![(r1, w1.verifier()), (rs, stranger.verifier())],
+        "each key keeps its own registration"
     );
     assert_eq!(
-        s.register(&w1.id, &w1.verifier(), 2, 2).expect("again"),
-        Registration::Existing
+        s.register(&w2.id, &w2.verifier(), 3, 4).expect("third"),
+        Registration::Created(w2.reg(s))
     );
-    // Same workspace, another key: refused, and the stored verifier stays.
+    // Every registration counts against the maximum.
     assert_eq!(
-        s.register(&w1.id, &w2.verifier(), 2, 3).expect("mismatch"),
-        Registration::Mismatch
+        s.register(&w3.id, &w3.verifier(), 3, 5).expect("fourth"),
+        Registration::Full { max: 3 }
     );
+    assert!(s.registrations(&w3.id).expect("lookup").is_empty());
+    // A full relay still answers a known registration.
     assert_eq!(
-        s.verifier(&w1.id).expect("verifier"),
-        Some(w1.verifier()),
-        "a mismatching registration must not replace the verifier"
-    );
-    assert_eq!(
-        s.register(&w2.id, &w2.verifier(), 2, 4).expect("second"),
-        Registration::Created
-    );
-    assert_eq!(
-        s.register(&w3.id, &w3.verifier(), 2, 5).expect("third"),
-        Registration::Full { max: 2 }
-    );
-    assert_eq!(s.verifier(&w3.id).expect("lookup"), None);
-    // A full relay still answers a known workspace.
-    assert_eq!(
-        s.register(&w2.id, &w2.verifier(), 2, 6).expect("existing"),
-        Registration::Existing
+        s.register(&w2.id, &w2.verifier(), 3, 6).expect("existing"),
+        Registration::Existing(w2.reg(s))
     );
     // 0 means no limit.
-    assert_eq!(
+    assert!(matches!(
         s.register(&w3.id, &w3.verifier(), 0, 7).expect("unlimited"),
-        Registration::Created
-    );
-    assert_eq!(s.totals().expect("totals").workspaces, 3);
+        Registration::Created(_)
+    ));
+    assert_eq!(s.totals().expect("totals").workspaces, 4);
+    // The two registrations of one id keep apart logs and usage.
+    let k = DeviceKey::generate();
+    s.append(&r1, &w1.run(&k, 1..=2), 0, 8).expect("append");
+    assert_eq!(s.usage(&rs).expect("usage"), Usage::default());
+    assert_eq!(s.vector(&rs).expect("vector"), VersionVector::new());
+    assert_eq!(s.vector(&r1).expect("vector").get(&k.device_id()), 2);
 }
 
 fn verifier_lookup(b: &Backend) {
     let s = b.store.as_ref();
     let w = Ws::new();
-    assert_eq!(s.verifier(&w.id).expect("lookup"), None);
-    w.register(s);
-    assert_eq!(s.verifier(&w.id).expect("lookup"), Some(w.verifier()));
-    assert_eq!(s.verifier(&WorkspaceId::random()).expect("lookup"), None);
+    assert!(s.registrations(&w.id).expect("lookup").is_empty());
+    let r = w.register(s);
+    assert_eq!(
+        s.registrations(&w.id).expect("lookup"),
+        vec![(r, w.verifier())]
+    );
+    assert!(
+        s.registrations(&WorkspaceId::random())
+            .expect("lookup")
+            .is_empty()
+    );
 }
 
 fn append_and_read_back(b: &Backend) {
@@ -265,45 +306,52 @@ fn append_and_read_back(b: &Backend) {
     let ca = w.run(&ka, 1..=5);
     let cb = w.run(&kb, 1..=3);
     let batch: Vec<_> = ca.iter().chain(cb.iter()).cloned().collect();
-    let r = s.append(&w.id, &batch, 0, 10).expect("append");
+    let r = s.append(&w.reg(s), &batch, 0, 10).expect("append");
     assert_eq!(r.stored, 8);
     assert_eq!(r.bytes, bytes_of(&batch));
     assert_eq!(r.duplicates, 0);
     assert!(r.refused.is_empty(), "{:?}", r.refused);
-    assert_eq!(s.vector(&w.id).expect("vector"), vv(&[(a, 5), (bb, 3)]));
+    assert_eq!(s.vector(&w.reg(s)).expect("vector"), vv(&[(a, 5), (bb, 3)]));
 
     let all = s
-        .changes_after(&w.id, &a, 0, 100, usize::MAX)
+        .changes_after(&w.reg(s), &a, 0, 100, usize::MAX)
         .expect("read");
     assert_eq!(all, ca, "the same changes, byte for byte, in seq order");
     assert_eq!(
-        s.changes_after(&w.id, &bb, 0, 100, usize::MAX)
+        s.changes_after(&w.reg(s), &bb, 0, 100, usize::MAX)
             .expect("read"),
         cb
     );
     assert_eq!(
-        seqs(&s.changes_after(&w.id, &a, 2, 2, usize::MAX).expect("read")),
+        seqs(
+            &s.changes_after(&w.reg(s), &a, 2, 2, usize::MAX)
+                .expect("read")
+        ),
         vec![3, 4],
         "max_count"
     );
     assert!(
-        s.changes_after(&w.id, &a, 5, 100, usize::MAX)
+        s.changes_after(&w.reg(s), &a, 5, 100, usize::MAX)
             .expect("read")
             .is_empty()
     );
     let one = ca[0].to_bytes().len();
     assert_eq!(
-        seqs(&s.changes_after(&w.id, &a, 0, 100, 1).expect("read")),
+        seqs(&s.changes_after(&w.reg(s), &a, 0, 100, 1).expect("read")),
         vec![1],
         "at least one change even if it is over max_bytes"
     );
     assert_eq!(
-        seqs(&s.changes_after(&w.id, &a, 0, 100, one).expect("read")),
+        seqs(&s.changes_after(&w.reg(s), &a, 0, 100, one).expect("read")),
         vec![1],
         "max_bytes"
     );
     assert_eq!(
-        seqs(&s.changes_after(&w.id, &a, 0, 100, 2 * one).expect("read")).len(),
+        seqs(
+            &s.changes_after(&w.reg(s), &a, 0, 100, 2 * one)
+                .expect("read")
+        )
+        .len(),
         2,
         "max_bytes"
     );
@@ -311,17 +359,20 @@ fn append_and_read_back(b: &Backend) {
     let other = Ws::new();
     other.register(s);
     assert!(
-        s.changes_after(&other.id, &a, 0, 100, usize::MAX)
+        s.changes_after(&other.reg(s), &a, 0, 100, usize::MAX)
             .expect("read")
             .is_empty()
     );
-    assert_eq!(s.vector(&other.id).expect("vector"), VersionVector::new());
+    assert_eq!(
+        s.vector(&other.reg(s)).expect("vector"),
+        VersionVector::new()
+    );
     // Appending continues the head.
     let r = s
-        .append(&w.id, &w.run(&ka, 6..=7), 0, 11)
+        .append(&w.reg(s), &w.run(&ka, 6..=7), 0, 11)
         .expect("append more");
     assert_eq!(r.stored, 2);
-    assert_eq!(s.vector(&w.id).expect("vector").get(&a), 7);
+    assert_eq!(s.vector(&w.reg(s)).expect("vector").get(&a), 7);
 }
 
 fn duplicates_counted(b: &Backend) {
@@ -330,24 +381,24 @@ fn duplicates_counted(b: &Backend) {
     w.register(s);
     let k = DeviceKey::generate();
     let batch = w.run(&k, 1..=4);
-    s.append(&w.id, &batch, 0, 1).expect("append");
-    let before = s.usage(&w.id).expect("usage");
-    let r = s.append(&w.id, &batch, 0, 2).expect("append again");
+    s.append(&w.reg(s), &batch, 0, 1).expect("append");
+    let before = s.usage(&w.reg(s)).expect("usage");
+    let r = s.append(&w.reg(s), &batch, 0, 2).expect("append again");
     assert_eq!(r.stored, 0);
     assert_eq!(r.bytes, 0);
     assert_eq!(r.duplicates, 4);
     assert!(r.refused.is_empty(), "{:?}", r.refused);
-    assert_eq!(s.usage(&w.id).expect("usage"), before);
+    assert_eq!(s.usage(&w.reg(s)).expect("usage"), before);
     // Old and new in one batch: the old ones are duplicates, the new stored.
     let mut mixed = batch[2..].to_vec();
     mixed.extend(w.run(&k, 5..=6));
-    let r = s.append(&w.id, &mixed, 0, 3).expect("mixed");
+    let r = s.append(&w.reg(s), &mixed, 0, 3).expect("mixed");
     assert_eq!((r.stored, r.duplicates), (2, 2));
-    assert_eq!(s.vector(&w.id).expect("vector").get(&k.device_id()), 6);
+    assert_eq!(s.vector(&w.reg(s)).expect("vector").get(&k.device_id()), 6);
     // A change repeated inside one batch is a duplicate, on every backend.
     let next = w.change(&k, 7, b"seven");
     let r = s
-        .append(&w.id, &[next.clone(), next], 0, 4)
+        .append(&w.reg(s), &[next.clone(), next], 0, 4)
         .expect("repeated");
     assert_eq!((r.stored, r.duplicates), (1, 1), "{:?}", r.refused);
     assert!(r.refused.is_empty(), "{:?}", r.refused);
@@ -358,26 +409,27 @@ fn gap_refused(b: &Backend) {
     let w = Ws::new();
     w.register(s);
     let k = DeviceKey::generate();
-    s.append(&w.id, &w.run(&k, 1..=2), 0, 1).expect("append");
+    s.append(&w.reg(s), &w.run(&k, 1..=2), 0, 1)
+        .expect("append");
     let r = s
-        .append(&w.id, &[w.change(&k, 4, b"four")], 0, 2)
+        .append(&w.reg(s), &[w.change(&k, 4, b"four")], 0, 2)
         .expect("append with a gap");
     assert_eq!(r.stored, 0);
     assert_eq!(r.refused.len(), 1, "{:?}", r.refused);
     assert_eq!((r.refused[0].0, r.refused[0].1), (k.device_id(), 4));
-    assert_eq!(s.vector(&w.id).expect("vector").get(&k.device_id()), 2);
+    assert_eq!(s.vector(&w.reg(s)).expect("vector").get(&k.device_id()), 2);
     assert!(
-        s.changes_after(&w.id, &k.device_id(), 2, 10, usize::MAX)
+        s.changes_after(&w.reg(s), &k.device_id(), 2, 10, usize::MAX)
             .expect("read")
             .is_empty()
     );
     // A first change that is not seq 1 is a gap too.
     let k2 = DeviceKey::generate();
     let r = s
-        .append(&w.id, &[w.change(&k2, 2, b"x")], 0, 3)
+        .append(&w.reg(s), &[w.change(&k2, 2, b"x")], 0, 3)
         .expect("append");
     assert_eq!((r.stored, r.refused.len()), (0, 1));
-    assert_eq!(s.vector(&w.id).expect("vector").get(&k2.device_id()), 0);
+    assert_eq!(s.vector(&w.reg(s)).expect("vector").get(&k2.device_id()), 0);
 }
 
 fn different_change_under_stored_seq_refused(b: &Backend) {
@@ -386,14 +438,14 @@ fn different_change_under_stored_seq_refused(b: &Backend) {
     w.register(s);
     let k = DeviceKey::generate();
     let batch = w.run(&k, 1..=3);
-    s.append(&w.id, &batch, 0, 1).expect("append");
+    s.append(&w.reg(s), &batch, 0, 1).expect("append");
     let forged = w.change(&k, 2, b"another second change");
-    let r = s.append(&w.id, &[forged], 0, 2).expect("append");
+    let r = s.append(&w.reg(s), &[forged], 0, 2).expect("append");
     assert_eq!((r.stored, r.duplicates), (0, 0));
     assert_eq!(r.refused.len(), 1, "{:?}", r.refused);
     assert_eq!((r.refused[0].0, r.refused[0].1), (k.device_id(), 2));
     assert_eq!(
-        s.changes_after(&w.id, &k.device_id(), 0, 10, usize::MAX)
+        s.changes_after(&w.reg(s), &k.device_id(), 0, 10, usize::MAX)
             .expect("read"),
         batch,
         "the stored change is kept"
@@ -408,7 +460,7 @@ fn wrong_workspace_batch(b: &Backend) {
     let k = DeviceKey::generate();
     let mut batch = w.run(&k, 1..=2);
     batch.push(other.change(&k, 1, b"elsewhere"));
-    match s.append(&w.id, &batch, 0, 1) {
+    match s.append(&w.reg(s), &batch, 0, 1) {
         Err(StoreError::WrongWorkspace {
             ours, theirs, seq, ..
         }) => {
@@ -416,11 +468,14 @@ fn wrong_workspace_batch(b: &Backend) {
         }
         r => panic!("expected WrongWorkspace, got {r:?}"),
     }
-    assert_eq!(s.vector(&w.id).expect("vector"), VersionVector::new());
-    assert_eq!(s.vector(&other.id).expect("vector"), VersionVector::new());
+    assert_eq!(s.vector(&w.reg(s)).expect("vector"), VersionVector::new());
+    assert_eq!(
+        s.vector(&other.reg(s)).expect("vector"),
+        VersionVector::new()
+    );
     // Unknown workspace.
     let stranger = Ws::new();
-    match s.append(&stranger.id, &stranger.run(&k, 1..=1), 0, 1) {
+    match s.append(&stranger.reg(s), &stranger.run(&k, 1..=1), 0, 1) {
         Err(StoreError::UnknownWorkspace(id)) => assert_eq!(id, stranger.id),
         r => panic!("expected UnknownWorkspace, got {r:?}"),
     }
@@ -437,8 +492,9 @@ fn quota_stores_nothing_of_an_overflowing_batch(b: &Backend) {
     let each = next[0].to_bytes().len() as u64;
     // Room for two of the four.
     let quota = used + 2 * each + each / 2;
-    s.append(&w.id, &first, quota, 1).expect("within the quota");
-    match s.append(&w.id, &next, quota, 2) {
+    s.append(&w.reg(s), &first, quota, 1)
+        .expect("within the quota");
+    match s.append(&w.reg(s), &next, quota, 2) {
         Err(StoreError::Quota {
             used: u, quota: q, ..
         }) => {
@@ -447,12 +503,12 @@ fn quota_stores_nothing_of_an_overflowing_batch(b: &Backend) {
         r => panic!("expected a quota error, got {r:?}"),
     }
     assert_eq!(
-        s.vector(&w.id).expect("vector").get(&k.device_id()),
+        s.vector(&w.reg(s)).expect("vector").get(&k.device_id()),
         2,
         "nothing of the refused batch may be stored"
     );
     assert_eq!(
-        s.usage(&w.id).expect("usage"),
+        s.usage(&w.reg(s)).expect("usage"),
         Usage {
             changes: 2,
             bytes: used
@@ -464,10 +520,10 @@ fn quota_stores_nothing_of_an_overflowing_batch(b: &Backend) {
         "no row of the refused batch in the table"
     );
     // What fits is stored.
-    let r = s.append(&w.id, &next[..2], quota, 3).expect("fits");
+    let r = s.append(&w.reg(s), &next[..2], quota, 3).expect("fits");
     assert_eq!(r.stored, 2);
     // Duplicates cost nothing against the quota.
-    let r = s.append(&w.id, &first, quota, 4).expect("duplicates");
+    let r = s.append(&w.reg(s), &first, quota, 4).expect("duplicates");
     assert_eq!(r.duplicates, 2);
 }
 
@@ -477,14 +533,14 @@ fn usage_and_totals(b: &Backend) {
     let (w1, w2) = (Ws::new(), Ws::new());
     w1.register(s);
     w2.register(s);
-    assert_eq!(s.usage(&w1.id).expect("usage"), Usage::default());
+    assert_eq!(s.usage(&w1.reg(s)).expect("usage"), Usage::default());
     let k = DeviceKey::generate();
     let c1 = w1.run(&k, 1..=3);
     let c2 = w2.run(&k, 1..=2);
-    s.append(&w1.id, &c1, 0, 1).expect("append");
-    s.append(&w2.id, &c2, 0, 1).expect("append");
+    s.append(&w1.reg(s), &c1, 0, 1).expect("append");
+    s.append(&w2.reg(s), &c2, 0, 1).expect("append");
     assert_eq!(
-        s.usage(&w1.id).expect("usage"),
+        s.usage(&w1.reg(s)).expect("usage"),
         Usage {
             changes: 3,
             bytes: bytes_of(&c1)
@@ -496,7 +552,7 @@ fn usage_and_totals(b: &Backend) {
         (2, 5, bytes_of(&c1) + bytes_of(&c2))
     );
     assert!(matches!(
-        s.usage(&WorkspaceId::random()),
+        s.usage(&Ws::new().reg(s)),
         Err(StoreError::UnknownWorkspace(_))
     ));
 }
@@ -515,8 +571,8 @@ fn forget_removes_every_row(b: &Backend) {
         .cloned()
         .chain(w.run(&k2, 1..=2))
         .collect();
-    s.append(&w.id, &batch, 0, 1).expect("append");
-    s.append(&keep.id, &keep.run(&k1, 1..=3), 0, 1)
+    s.append(&w.reg(s), &batch, 0, 1).expect("append");
+    s.append(&keep.reg(s), &keep.run(&k1, 1..=3), 0, 1)
         .expect("append");
     let needle = secret_run[7].ciphertext()[..48].to_vec();
     if let Kind::Sqlite { path, .. } = &b.kind {
@@ -526,7 +582,7 @@ fn forget_removes_every_row(b: &Backend) {
         );
     }
     assert_eq!(b.rows_of(&w.id), [22, 2, 1]);
-    let removed = s.forget(&w.id).expect("forget");
+    let removed = s.forget(&w.reg(s), 2).expect("forget");
     assert_eq!(
         removed,
         Usage {
@@ -539,10 +595,10 @@ fn forget_removes_every_row(b: &Backend) {
         [0, 0, 0],
         "rows of the forgotten workspace remain (changes, heads, workspaces)"
     );
-    assert_eq!(s.verifier(&w.id).expect("lookup"), None);
-    assert_eq!(s.vector(&w.id).expect("vector"), VersionVector::new());
+    assert!(s.registrations(&w.id).expect("lookup").is_empty());
+    assert_eq!(s.vector(&w.reg(s)).expect("vector"), VersionVector::new());
     assert!(matches!(
-        s.usage(&w.id),
+        s.usage(&w.reg(s)),
         Err(StoreError::UnknownWorkspace(_))
     ));
     // The other workspace is untouched.
@@ -554,12 +610,28 @@ fn forget_removes_every_row(b: &Backend) {
             "the forgotten workspace's sealed bytes are still in the SQLite file (secure_delete)"
         );
     }
-    // It can be registered again, from scratch.
+    // The forgotten pair does not come back by registering again (a
+    // tombstone), and the tombstone counts as no workspace.
+    assert_eq!(
+        s.register(&w.id, &w.verifier(), 0, 3).expect("register"),
+        Registration::Forgotten
+    );
+    assert!(s.registrations(&w.id).expect("lookup").is_empty());
+    assert_eq!(s.totals().expect("totals").workspaces, 1);
+    // Another key for the same id is another registration.
+    let other = Ws {
+        id: w.id,
+        keys: WorkspaceKey::generate().derive(&w.id),
+    };
+    other.register(s);
+    // The operator lifts the tombstone: the pair registers from scratch.
+    assert_eq!(s.unforget(&w.id).expect("unforget"), 1);
     w.register(s);
-    assert_eq!(s.usage(&w.id).expect("usage"), Usage::default());
+    assert_eq!(s.usage(&w.reg(s)).expect("usage"), Usage::default());
+    assert_eq!(s.registrations(&w.id).expect("lookup").len(), 2);
     // Forgetting an unknown workspace is an error, not a silent success.
     assert!(matches!(
-        s.forget(&WorkspaceId::random()),
+        s.forget(&Ws::new().reg(s), 3),
         Err(StoreError::UnknownWorkspace(_))
     ));
 }
@@ -583,8 +655,10 @@ fn feed(b: &Backend) {
     w1.register(s);
     w2.register(s);
     let k = DeviceKey::generate();
-    s.append(&w1.id, &w1.run(&k, 1..=3), 0, 1).expect("append");
-    s.append(&w2.id, &w2.run(&k, 1..=2), 0, 1).expect("append");
+    s.append(&w1.reg(s), &w1.run(&k, 1..=3), 0, 1)
+        .expect("append");
+    s.append(&w2.reg(s), &w2.run(&k, 1..=2), 0, 1)
+        .expect("append");
     let all = s.feed_after(0, 100).expect("feed");
     assert_eq!(all.len(), 5);
     assert!(all.windows(2).all(|p| p[0].id < p[1].id), "id order");
@@ -596,7 +670,8 @@ fn feed(b: &Backend) {
     assert_eq!(page, all[1..3].to_vec());
     assert!(s.feed_after(head, 10).expect("feed").is_empty());
     // Refused and duplicate changes add no rows.
-    s.append(&w1.id, &w1.run(&k, 1..=3), 0, 2).expect("dups");
+    s.append(&w1.reg(s), &w1.run(&k, 1..=3), 0, 2)
+        .expect("dups");
     assert_eq!(s.feed_head().expect("head"), head);
 }
 
@@ -605,7 +680,9 @@ fn migration_idempotent(b: &Backend) {
     w.register(b.store.as_ref());
     let k = DeviceKey::generate();
     let batch = w.run(&k, 1..=3);
-    b.store.append(&w.id, &batch, 0, 1).expect("append");
+    b.store
+        .append(&w.reg(b.store.as_ref()), &batch, 0, 1)
+        .expect("append");
     let v = b.schema_version();
     assert!(v >= 1);
     let again = b.reopen();
@@ -613,7 +690,7 @@ fn migration_idempotent(b: &Backend) {
     assert_eq!(b.schema_version(), v, "reopening must not migrate again");
     assert_eq!(
         again
-            .changes_after(&w.id, &k.device_id(), 0, 10, usize::MAX)
+            .changes_after(&w.reg(again.as_ref()), &k.device_id(), 0, 10, usize::MAX)
             .expect("read"),
         batch
     );
@@ -621,7 +698,7 @@ fn migration_idempotent(b: &Backend) {
         third
             .register(&w.id, &w.verifier(), 0, 2)
             .expect("register"),
-        Registration::Existing
+        Registration::Existing(w.reg(third.as_ref()))
     );
     assert!(!again.shared() || matches!(b.kind, Kind::Postgres { .. }));
 }
@@ -632,10 +709,10 @@ fn tampered_row_ends_the_list(b: &Backend) {
     w.register(s);
     let k = DeviceKey::generate();
     let batch = w.run(&k, 1..=5);
-    s.append(&w.id, &batch, 0, 1).expect("append");
+    s.append(&w.reg(s), &batch, 0, 1).expect("append");
     b.break_row(&w.id, &k.device_id(), 3);
     let got = s
-        .changes_after(&w.id, &k.device_id(), 0, 10, usize::MAX)
+        .changes_after(&w.reg(s), &k.device_id(), 0, 10, usize::MAX)
         .expect("a broken row is not an error");
     assert_eq!(got, batch[..2].to_vec(), "the prefix before the broken row");
 }

@@ -51,6 +51,29 @@ impl RelayProc {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(bin)
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--http", "off"])
+            // Every device on one loopback address, at bench speed: the
+            // relay's per-source and per-frame limits are for strangers.
+            .args([
+                "--max-connections-per-source",
+                "0",
+                "--max-streams-per-source",
+                "0",
+            ])
+            .args([
+                "--registrations-per-hour-per-source",
+                "0",
+                "--control-per-minute",
+                "0",
+            ])
+            .args([
+                "--source-rate",
+                "1GiB",
+                "--source-burst",
+                "1GiB",
+                "--burst",
+                "64MiB",
+            ])
+            .args(["--frame-rate", "1000000", "--source-frame-rate", "1000000"])
             .arg("--data-dir")
             .arg(dir.path())
             .env("RUST_LOG", "warn")

@@ -6,7 +6,7 @@
 //! stream, waking the owner when it waited for room. A slow peer only slows itself.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -25,6 +25,8 @@ pub const PRE_AUTH_BYTES: usize = 64 * 1024;
 /// The owner's end of one stream.
 pub struct Link {
     tx: mpsc::Sender<Vec<u8>>,
+    /// Bytes in the queue (the writer subtracts what it wrote).
+    queued: Arc<AtomicUsize>,
     wake: Arc<AtomicBool>,
     authenticated: Arc<AtomicBool>,
     /// Dropped with the link: tells the stream's reader to stop, so a session that
@@ -35,7 +37,7 @@ pub struct Link {
 /// The stream tasks' end of one stream.
 pub struct StreamEnd {
     /// Frames to write, from the owner.
-    pub frames: mpsc::Receiver<Vec<u8>>,
+    pub frames: Queue,
     /// Set by the owner when it found the queue full: the writer wakes it.
     pub wake: Arc<AtomicBool>,
     /// Set once the peer proved membership, for the reader's [`PRE_AUTH_BYTES`] bound.
@@ -44,15 +46,44 @@ pub struct StreamEnd {
     pub stopped: oneshot::Receiver<()>,
 }
 
+/// The writer's end of a stream's queue, which counts the bytes in it.
+pub struct Queue {
+    rx: mpsc::Receiver<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    /// The next frame (length-prefixed); `None` once the owner let go and
+    /// the queue is empty.
+    pub async fn recv(&mut self) -> Option<Vec<u8>> {
+        self.rx.recv().await
+    }
+
+    /// Counts a frame as written.
+    fn written(&self, n: usize) {
+        self.queued.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+}
+
 /// A new stream's two ends.
 pub fn link() -> (Link, StreamEnd) {
-    let (tx, frames) = mpsc::channel(OUTBOUND_FRAMES);
+    let (tx, rx) = mpsc::channel(OUTBOUND_FRAMES);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let frames = Queue {
+        rx,
+        queued: queued.clone(),
+    };
     let wake = Arc::new(AtomicBool::new(false));
     let authenticated = Arc::new(AtomicBool::new(false));
     let (stop_reader, stopped) = oneshot::channel();
     (
         Link {
             tx,
+            queued,
             wake: wake.clone(),
             authenticated: authenticated.clone(),
             _stop_reader: stop_reader,
@@ -88,7 +119,24 @@ impl Link {
 
     /// Queues one frame body (length-prefixed here) if there is room; false if not.
     pub fn try_send(&self, body: &[u8]) -> bool {
-        self.tx.try_send(prefixed(body)).is_ok()
+        let frame = prefixed(body);
+        let n = frame.len();
+        let ok = self.tx.try_send(frame).is_ok();
+        if ok {
+            self.queued.fetch_add(n, Ordering::AcqRel);
+        }
+        ok
+    }
+
+    /// Bytes queued and not yet written to the stream.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    fn send(&self, permit: mpsc::Permit<'_, Vec<u8>>, body: &[u8]) {
+        let frame = prefixed(body);
+        self.queued.fetch_add(frame.len(), Ordering::AcqRel);
+        permit.send(frame);
     }
 
     /// A slot in the queue, or why there is none. When the queue is full the writer is
@@ -115,13 +163,35 @@ impl Link {
 
     /// Moves what `session` has to send into the queue while it has room.
     pub fn transmit(&self, session: &mut Session, now_ms: u64, log: &dyn Log) -> Transmit {
+        self.transmit_until(session, now_ms, log, usize::MAX)
+    }
+
+    /// Like [`Link::transmit`], but also stops (as [`Transmit::Full`], the writer
+    /// waking the owner) once `max_bytes` are queued: an owner that counts its memory
+    /// bounds what one slow peer holds. A frame is never split, so the queue may pass
+    /// `max_bytes` by one frame.
+    pub fn transmit_until(
+        &self,
+        session: &mut Session,
+        now_ms: u64,
+        log: &dyn Log,
+        max_bytes: usize,
+    ) -> Transmit {
         loop {
+            if self.queued_bytes() >= max_bytes {
+                self.wake.store(true, Ordering::Release);
+                // The writer may have drained the queue before seeing the flag.
+                if self.queued_bytes() >= max_bytes {
+                    return Transmit::Full;
+                }
+                self.wake.store(false, Ordering::Release);
+            }
             let permit = match self.reserve() {
                 Ok(p) => p,
                 Err(t) => return t,
             };
             match session.poll_transmit(now_ms, log) {
-                Ok(Some(body)) => permit.send(prefixed(&body)),
+                Ok(Some(body)) => self.send(permit, &body),
                 Ok(None) => return Transmit::Idle,
                 Err(e) => return Transmit::Failed(e),
             }
@@ -134,7 +204,7 @@ impl Link {
     pub fn flush(&self, session: &mut Session, now_ms: u64, log: &dyn Log) {
         while let Ok(permit) = self.tx.try_reserve() {
             match session.poll_transmit(now_ms, log) {
-                Ok(Some(body)) => permit.send(prefixed(&body)),
+                Ok(Some(body)) => self.send(permit, &body),
                 _ => break,
             }
         }
@@ -147,7 +217,7 @@ impl Link {
 /// returns false when the owner is gone. Closes the stream at the end.
 pub async fn write_frames<W, F, Fut>(
     mut wr: W,
-    mut frames: mpsc::Receiver<Vec<u8>>,
+    mut frames: Queue,
     wake: Arc<AtomicBool>,
     mut writable: F,
 ) where
@@ -156,7 +226,9 @@ pub async fn write_frames<W, F, Fut>(
     Fut: std::future::Future<Output = bool>,
 {
     while let Some(frame) = frames.recv().await {
-        if wr.write_all(&frame).await.is_err() {
+        let written = wr.write_all(&frame).await;
+        frames.written(frame.len());
+        if written.is_err() {
             break;
         }
         if frames.is_empty() && wr.flush().await.is_err() {
@@ -221,6 +293,12 @@ mod tests {
         }
         // Full: the owner asks to be woken.
         assert!(matches!(link.reserve(), Err(Transmit::Full)));
+        assert_eq!(
+            link.queued_bytes(),
+            OUTBOUND_FRAMES * 5,
+            "queued bytes counted"
+        );
+        let queued = end.frames.queued.clone();
         let (woke_tx, mut woke) = mpsc::unbounded_channel();
         let mut out = futures::io::Cursor::new(Vec::new());
         drop(link);
@@ -230,6 +308,7 @@ mod tests {
         })
         .await;
         let bytes = out.into_inner();
+        assert_eq!(queued.load(Ordering::Acquire), 0, "written bytes uncounted");
         // Every frame, length-prefixed, in order.
         assert_eq!(bytes.len(), OUTBOUND_FRAMES * 5);
         for (i, f) in bytes.chunks(5).enumerate() {

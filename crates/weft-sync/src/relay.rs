@@ -82,6 +82,11 @@ pub enum ControlError {
     VerifierMismatch,
     /// The relay failed (its storage); try again later.
     Internal,
+    /// This workspace was forgotten on this relay with this key: it does
+    /// not come back by registering again (the relay's operator can lift it).
+    Forgotten,
+    /// Too many registrations from this address lately; try again later.
+    RateLimited,
     /// A code this build does not know.
     Other(u8),
 }
@@ -95,6 +100,8 @@ impl ControlError {
             ControlError::RelayFull => 4,
             ControlError::VerifierMismatch => 5,
             ControlError::Internal => 6,
+            ControlError::Forgotten => 7,
+            ControlError::RateLimited => 8,
             ControlError::Other(c) => c,
         }
     }
@@ -106,6 +113,8 @@ impl ControlError {
             4 => ControlError::RelayFull,
             5 => ControlError::VerifierMismatch,
             6 => ControlError::Internal,
+            7 => ControlError::Forgotten,
+            8 => ControlError::RateLimited,
             other => ControlError::Other(other),
         }
     }

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use weft_core::{DeviceId, DocId, Seq, VersionVector, WorkspaceId};
-use weft_crypto::{OpenError, SealedChange};
+use weft_crypto::{OpenError, RelayVerifier, SealedChange};
 
 use crate::auth::Transcript;
 pub use crate::log::Log;
@@ -168,6 +168,32 @@ impl Session {
             workspace: self.cfg.workspace,
             nonce: self.nonce,
         }
+    }
+
+    /// A relay whose workspace id is registered under several verifiers
+    /// (one per relay-auth key that registered it): which of `candidates`
+    /// the device's relay proof `sig` verifies under, checked against this
+    /// session's transcript. The one found becomes the session's
+    /// credentials, so the proof frame itself then verifies. `None` before
+    /// the device's hello, for a member's session, or if none verifies.
+    pub fn choose_relay_verifier(
+        &mut self,
+        sig: &[u8; 64],
+        candidates: &[RelayVerifier],
+    ) -> Option<usize> {
+        if !matches!(self.creds, Credentials::Relay(_)) {
+            return None;
+        }
+        let h = self.remote_hello.as_ref()?;
+        let t = self.their_transcript(h).relay();
+        let i = candidates.iter().position(|v| v.verify(&t, sig))?;
+        self.creds = Credentials::Relay(candidates[i]);
+        Some(i)
+    }
+
+    /// Bytes of early changes held in the reorder buffer.
+    pub fn buffered_bytes(&self) -> usize {
+        self.reorder_bytes
     }
 
     /// The other side's peer id.

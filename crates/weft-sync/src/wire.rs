@@ -652,6 +652,11 @@ pub fn prefixed(body: &[u8]) -> Vec<u8> {
 #[derive(Debug, Default)]
 pub struct FrameReader {
     buf: Vec<u8>,
+    /// Where the unread bytes start: frames are consumed by moving this,
+    /// and the consumed prefix is dropped only once it is at least half
+    /// the buffer, so a burst of small frames costs linear time, not a
+    /// move of the rest of the buffer per frame.
+    start: usize,
 }
 
 impl FrameReader {
@@ -662,19 +667,44 @@ impl FrameReader {
 
     /// Appends bytes read from the stream.
     pub fn extend(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         self.buf.extend_from_slice(bytes);
     }
 
     /// Bytes buffered and not yet returned as a frame.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.start
+    }
+
+    /// Bytes the reader holds in memory (its buffer's capacity).
+    pub fn allocated(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// The most memory [`FrameReader::extend`] with `n` more bytes can hold
+    /// at once: the buffer as it is, or while it grows, the old one and the
+    /// new one together.
+    pub fn allocated_during_extend(&self, n: usize) -> usize {
+        let cap = self.buf.capacity();
+        let compacts = self.start > 0 && self.start >= self.buf.len() / 2;
+        let len = self.buf.len() - if compacts { self.start } else { 0 };
+        if len + n <= cap {
+            cap
+        } else {
+            cap + (2 * cap).max(len + n)
+        }
     }
 
     /// The next complete frame body, `Ok(None)` if more bytes are needed,
     /// or an error if the stream announces a frame over [`MAX_FRAME_LEN`]
     /// (the stream is unusable after that: end the session).
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, WireError> {
-        let Some(prefix) = self.buf.first_chunk::<4>() else {
+        let rest = &self.buf[self.start..];
+        let Some(prefix) = rest.first_chunk::<4>() else {
+            self.compact_if_empty();
             return Ok(None);
         };
         let len = u32::from_be_bytes(*prefix) as usize;
@@ -684,12 +714,25 @@ impl FrameReader {
                 max: MAX_FRAME_LEN,
             });
         }
-        if self.buf.len() < 4 + len {
+        if rest.len() < 4 + len {
             return Ok(None);
         }
-        let body = self.buf[4..4 + len].to_vec();
-        self.buf.drain(..4 + len);
+        let body = rest[4..4 + len].to_vec();
+        self.start += 4 + len;
+        self.compact_if_empty();
         Ok(Some(body))
+    }
+
+    /// Everything read: start over at the front, and give back a buffer
+    /// grown by one large frame.
+    fn compact_if_empty(&mut self) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+            if self.buf.capacity() > 128 * 1024 {
+                self.buf.shrink_to(64 * 1024);
+            }
+        }
     }
 }
 

@@ -2,10 +2,11 @@
 //! the default, one file beside the binary's data; PostgreSQL
 //! (`postgres.rs`) lets several relay processes share one database.
 //!
-//! What a relay keeps per workspace is its id, the relay verifier (public),
-//! usage counters, each author's highest seq (`heads`, so a version vector
+//! What a relay keeps per registration (a workspace id with one relay
+//! verifier, public: several verifiers may register one id, each apart) is
+//! the pair, usage counters, each author's highest seq (`heads`, so a version vector
 //! is one indexed read however long the log is) and the sealed changes
-//! themselves. The API takes and returns [`SealedChange`] only: a type that
+//! themselves, and a tombstone of each forgotten pair. The API takes and returns [`SealedChange`] only: a type that
 //! is built by sealing or by parsing ciphertext, so nothing here can hold a
 //! document's plaintext, and the relay has no key that could make one.
 
@@ -70,16 +71,29 @@ pub enum StoreError {
     },
 }
 
+/// One registration: a workspace id with one relay verifier. A workspace
+/// id travels in clear in hellos, so anyone can register it; each relay
+/// verifier that does gets a registration of its own, with its own log,
+/// usage and quota, and a session or request reaches the one whose key it
+/// proves. `row` is the registration's key in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Reg {
+    /// The database key of the (workspace id, verifier) pair.
+    pub row: i64,
+    /// The workspace id.
+    pub workspace: WorkspaceId,
+}
+
 /// What [`RelayStore::register`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {
-    /// The workspace is new here.
-    Created,
-    /// It was already registered with the same verifier.
-    Existing,
-    /// It is registered with another verifier (nothing changed).
-    Mismatch,
-    /// The relay already holds its maximum number of workspaces.
+    /// The (workspace, verifier) pair is new here.
+    Created(Reg),
+    /// It was already registered.
+    Existing(Reg),
+    /// It was forgotten here (a tombstone): not registered again.
+    Forgotten,
+    /// The relay already holds its maximum number of registrations.
     Full {
         /// The limit.
         max: u64,
@@ -134,8 +148,10 @@ pub struct FeedEntry {
 /// The relay's storage. Synchronous: it runs on the relay's shard threads,
 /// never on the async runtime.
 pub trait RelayStore: Send {
-    /// Stores `verifier` for `workspace` unless it is already registered,
-    /// or the relay already holds `max_workspaces`.
+    /// Registers `verifier` for `workspace` unless the pair is registered
+    /// already, was forgotten (a tombstone), or the relay already holds
+    /// `max_workspaces` registrations (0: no limit). Another verifier's
+    /// registration of the same id is neither touched nor counted against.
     fn register(
         &self,
         workspace: &WorkspaceId,
@@ -143,17 +159,20 @@ pub trait RelayStore: Send {
         max_workspaces: u64,
         now_ms: i64,
     ) -> Result<Registration, StoreError>;
-    /// The workspace's verifier, if registered.
-    fn verifier(&self, workspace: &WorkspaceId) -> Result<Option<RelayVerifier>, StoreError>;
+    /// Every registration of the workspace id, with its verifier.
+    fn registrations(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> Result<Vec<(Reg, RelayVerifier)>, StoreError>;
     /// Per author, the highest seq stored.
-    fn vector(&self, workspace: &WorkspaceId) -> Result<VersionVector, StoreError>;
+    fn vector(&self, reg: &Reg) -> Result<VersionVector, StoreError>;
     /// `author`'s changes after `after` in seq order: at most `max_count`,
     /// stopping once `max_bytes` are collected (at least one if any). A
     /// stored row that no longer parses ends the list there: the devices
     /// get everything before it, and nothing after it could be contiguous.
     fn changes_after(
         &self,
-        workspace: &WorkspaceId,
+        reg: &Reg,
         author: &DeviceId,
         after: Seq,
         max_count: usize,
@@ -165,17 +184,21 @@ pub trait RelayStore: Send {
     /// stored and the error says so.
     fn append(
         &self,
-        workspace: &WorkspaceId,
+        reg: &Reg,
         changes: &[SealedChange],
         quota: u64,
         now_ms: i64,
     ) -> Result<Appended, StoreError>;
-    /// The workspace's usage.
-    fn usage(&self, workspace: &WorkspaceId) -> Result<Usage, StoreError>;
-    /// Deletes the workspace and every change of it; returns what was
-    /// removed.
-    fn forget(&self, workspace: &WorkspaceId) -> Result<Usage, StoreError>;
-    /// Totals over every workspace.
+    /// The registration's usage.
+    fn usage(&self, reg: &Reg) -> Result<Usage, StoreError>;
+    /// Deletes the registration and every change of it, and keeps a
+    /// tombstone of its (workspace id, verifier) so registering the pair
+    /// again is refused; returns what was removed.
+    fn forget(&self, reg: &Reg, now_ms: i64) -> Result<Usage, StoreError>;
+    /// Removes the workspace id's tombstones (an operator's decision);
+    /// returns how many there were.
+    fn unforget(&self, workspace: &WorkspaceId) -> Result<u64, StoreError>;
+    /// Totals over every registration.
     fn totals(&self) -> Result<Totals, StoreError>;
     /// Rows with an id above `after`, in id order, at most `limit`.
     fn feed_after(&self, after: i64, limit: usize) -> Result<Vec<FeedEntry>, StoreError>;
@@ -203,12 +226,16 @@ pub fn postgres_listener(url: &str) -> Result<PgListener, StoreError> {
     PgListener::connect(url)
 }
 
-/// The store a session of one workspace reads through.
+/// The store a session of one registration reads through; before the
+/// device's proof names its registration (`None`) the log is empty.
 pub struct WorkspaceLog<'a> {
     /// The store.
     pub store: &'a dyn RelayStore,
-    /// The workspace.
-    pub workspace: WorkspaceId,
+    /// The registration.
+    pub reg: Option<Reg>,
+    /// Version vectors read before, by registration row: used and filled
+    /// by `vector`, dropped by the owner when the registration changes.
+    pub vectors: Option<&'a std::cell::RefCell<std::collections::HashMap<i64, VersionVector>>>,
 }
 
 fn log_err(e: StoreError) -> weft_sync::LogError {
@@ -219,7 +246,23 @@ fn log_err(e: StoreError) -> weft_sync::LogError {
 
 impl weft_sync::Log for WorkspaceLog<'_> {
     fn vector(&self) -> Result<VersionVector, weft_sync::LogError> {
-        self.store.vector(&self.workspace).map_err(log_err)
+        let Some(r) = &self.reg else {
+            return Ok(VersionVector::new());
+        };
+        if let Some(c) = self.vectors
+            && let Some(v) = c.borrow().get(&r.row)
+        {
+            return Ok(v.clone());
+        }
+        let v = self.store.vector(r).map_err(log_err)?;
+        if let Some(c) = self.vectors {
+            let mut c = c.borrow_mut();
+            if c.len() >= 4096 {
+                c.clear();
+            }
+            c.insert(r.row, v.clone());
+        }
+        Ok(v)
     }
     fn changes_after(
         &self,
@@ -228,9 +271,13 @@ impl weft_sync::Log for WorkspaceLog<'_> {
         max_count: usize,
         max_bytes: usize,
     ) -> Result<Vec<SealedChange>, weft_sync::LogError> {
-        self.store
-            .changes_after(&self.workspace, author, after, max_count, max_bytes)
-            .map_err(log_err)
+        match &self.reg {
+            Some(r) => self
+                .store
+                .changes_after(r, author, after, max_count, max_bytes)
+                .map_err(log_err),
+            None => Ok(Vec::new()),
+        }
     }
 }
 

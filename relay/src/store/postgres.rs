@@ -16,7 +16,7 @@ use weft_crypto::{RelayVerifier, SealedChange};
 use weft_sync::ByteBudget;
 
 use super::{
-    Appended, FeedEntry, Registration, RelayStore, StoreError, Totals, Usage, check_workspace,
+    Appended, FeedEntry, Reg, Registration, RelayStore, StoreError, Totals, Usage, check_workspace,
     parse_rows,
 };
 
@@ -26,7 +26,8 @@ pub const CHANNEL: &str = "weft_changes";
 /// Migrations, in order; `weft_relay_schema` holds how many are applied.
 /// Columns are read with `try_get`: a database altered behind the relay
 /// is an error, not a panic.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
     CREATE TABLE workspaces (
         id BYTEA PRIMARY KEY,
         verifier BYTEA NOT NULL,
@@ -49,7 +50,35 @@ const MIGRATIONS: &[&str] = &[r"
         sealed BYTEA NOT NULL,
         UNIQUE (workspace, author, seq)
     );
-"];
+",
+    r"
+    -- One row per (workspace id, verifier): a second verifier registering an
+    -- id gets a registration of its own instead of colliding with the first.
+    -- Existing rows keep their pair; their heads and changes move to its key.
+    ALTER TABLE workspaces DROP CONSTRAINT workspaces_pkey;
+    ALTER TABLE workspaces ADD COLUMN reg BIGSERIAL PRIMARY KEY;
+    ALTER TABLE workspaces ADD CONSTRAINT workspaces_id_verifier UNIQUE (id, verifier);
+    ALTER TABLE heads ADD COLUMN reg BIGINT;
+    UPDATE heads h SET reg = w.reg FROM workspaces w WHERE w.id = h.workspace;
+    DELETE FROM heads WHERE reg IS NULL;
+    ALTER TABLE heads ALTER COLUMN reg SET NOT NULL;
+    ALTER TABLE heads DROP CONSTRAINT heads_pkey;
+    ALTER TABLE heads ADD PRIMARY KEY (reg, author);
+    ALTER TABLE changes ADD COLUMN reg BIGINT;
+    UPDATE changes c SET reg = w.reg FROM workspaces w WHERE w.id = c.workspace;
+    DELETE FROM changes WHERE reg IS NULL;
+    ALTER TABLE changes ALTER COLUMN reg SET NOT NULL;
+    ALTER TABLE changes DROP CONSTRAINT changes_workspace_author_seq_key;
+    ALTER TABLE changes ADD CONSTRAINT changes_reg_author_seq UNIQUE (reg, author, seq);
+    -- Forgotten (workspace id, verifier) pairs: not registered again.
+    CREATE TABLE forgotten (
+        id BYTEA NOT NULL,
+        verifier BYTEA NOT NULL,
+        forgotten_ms BIGINT NOT NULL,
+        PRIMARY KEY (id, verifier)
+    );
+",
+];
 
 /// The PostgreSQL backend: one connection (a relay opens one per shard and
 /// one for listening).
@@ -162,18 +191,29 @@ impl RelayStore for PgStore {
         tx.execute("SELECT pg_advisory_xact_lock(4468)", &[])
             .map_err(db)?;
         let ws = workspace.as_bytes().as_slice();
+        let v = verifier.to_bytes();
+        let v = v.as_slice();
+        let reg = |row| Reg {
+            row,
+            workspace: *workspace,
+        };
         let existing = tx
-            .query_opt("SELECT verifier FROM workspaces WHERE id = $1", &[&ws])
+            .query_opt(
+                "SELECT reg FROM workspaces WHERE id = $1 AND verifier = $2",
+                &[&ws, &v],
+            )
+            .map_err(db)?;
+        let forgotten: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM forgotten WHERE id = $1 AND verifier = $2)",
+                &[&ws, &v],
+            )
+            .map_err(db)?
+            .try_get(0)
             .map_err(db)?;
         let r = match existing {
-            Some(row) => {
-                let v: Vec<u8> = row.try_get(0).map_err(db)?;
-                if v == verifier.to_bytes() {
-                    Registration::Existing
-                } else {
-                    Registration::Mismatch
-                }
-            }
+            Some(row) => Registration::Existing(reg(row.try_get(0).map_err(db)?)),
+            None if forgotten => Registration::Forgotten,
             None => {
                 let n: i64 = tx
                     .query_one("SELECT COUNT(*) FROM workspaces", &[])
@@ -185,12 +225,13 @@ impl RelayStore for PgStore {
                         max: max_workspaces,
                     }
                 } else {
-                    tx.execute(
-                        "INSERT INTO workspaces (id, verifier, created_ms) VALUES ($1, $2, $3)",
-                        &[&ws, &verifier.to_bytes().as_slice(), &now_ms],
-                    )
-                    .map_err(db)?;
-                    Registration::Created
+                    let row = tx
+                        .query_one(
+                            "INSERT INTO workspaces (id, verifier, created_ms) VALUES ($1, $2, $3) RETURNING reg",
+                            &[&ws, &v, &now_ms],
+                        )
+                        .map_err(db)?;
+                    Registration::Created(reg(row.try_get(0).map_err(db)?))
                 }
             }
         };
@@ -198,32 +239,38 @@ impl RelayStore for PgStore {
         Ok(r)
     }
 
-    fn verifier(&self, workspace: &WorkspaceId) -> Result<Option<RelayVerifier>, StoreError> {
-        let row = self
-            .client
-            .borrow_mut()
-            .query_opt(
-                "SELECT verifier FROM workspaces WHERE id = $1",
-                &[&workspace.as_bytes().as_slice()],
-            )
-            .map_err(db)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let v: Vec<u8> = row.try_get(0).map_err(db)?;
-        Ok(<[u8; 32]>::try_from(v.as_slice())
-            .ok()
-            .map(RelayVerifier::from_bytes))
-    }
-
-    fn vector(&self, workspace: &WorkspaceId) -> Result<VersionVector, StoreError> {
+    fn registrations(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> Result<Vec<(Reg, RelayVerifier)>, StoreError> {
         let rows = self
             .client
             .borrow_mut()
             .query(
-                "SELECT author, seq FROM heads WHERE workspace = $1",
+                "SELECT reg, verifier FROM workspaces WHERE id = $1 ORDER BY reg",
                 &[&workspace.as_bytes().as_slice()],
             )
+            .map_err(db)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let row: i64 = r.try_get(0).map_err(db)?;
+            let v: Vec<u8> = r.try_get(1).map_err(db)?;
+            if let Ok(v) = <[u8; 32]>::try_from(v.as_slice()) {
+                let reg = Reg {
+                    row,
+                    workspace: *workspace,
+                };
+                out.push((reg, RelayVerifier::from_bytes(v)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn vector(&self, reg: &Reg) -> Result<VersionVector, StoreError> {
+        let rows = self
+            .client
+            .borrow_mut()
+            .query("SELECT author, seq FROM heads WHERE reg = $1", &[&reg.row])
             .map_err(db)?;
         let mut v = VersionVector::new();
         for r in rows {
@@ -238,7 +285,7 @@ impl RelayStore for PgStore {
 
     fn changes_after(
         &self,
-        workspace: &WorkspaceId,
+        reg: &Reg,
         author: &DeviceId,
         after: Seq,
         max_count: usize,
@@ -248,9 +295,9 @@ impl RelayStore for PgStore {
             .client
             .borrow_mut()
             .query(
-                "SELECT seq, sealed FROM changes WHERE workspace = $1 AND author = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+                "SELECT seq, sealed FROM changes WHERE reg = $1 AND author = $2 AND seq > $3 ORDER BY seq LIMIT $4",
                 &[
-                    &workspace.as_bytes().as_slice(),
+                    &reg.row,
                     &author.public_key().as_slice(),
                     &seq_i64(after),
                     &(max_count as i64),
@@ -268,28 +315,28 @@ impl RelayStore for PgStore {
             budget.take(b.len());
             out.push((seq.max(0) as u64, b));
         }
-        Ok(parse_rows(workspace, author, out))
+        Ok(parse_rows(&reg.workspace, author, out))
     }
 
     fn append(
         &self,
-        workspace: &WorkspaceId,
+        reg: &Reg,
         changes: &[SealedChange],
         quota: u64,
         now_ms: i64,
     ) -> Result<Appended, StoreError> {
-        check_workspace(workspace, changes)?;
+        check_workspace(&reg.workspace, changes)?;
         let mut c = self.client.borrow_mut();
         let mut tx = c.transaction().map_err(db)?;
-        let ws = workspace.as_bytes().to_vec();
+        let ws = reg.workspace.as_bytes().to_vec();
         let Some(row) = tx
             .query_opt(
-                "SELECT bytes FROM workspaces WHERE id = $1 FOR UPDATE",
-                &[&ws],
+                "SELECT bytes FROM workspaces WHERE reg = $1 FOR UPDATE",
+                &[&reg.row],
             )
             .map_err(db)?
         else {
-            return Err(StoreError::UnknownWorkspace(*workspace));
+            return Err(StoreError::UnknownWorkspace(reg.workspace));
         };
         let used: i64 = row.try_get(0).map_err(db)?;
         let used = used.max(0) as u64;
@@ -306,8 +353,8 @@ impl RelayStore for PgStore {
         let mut heads: HashMap<DeviceId, u64> = HashMap::new();
         for r in tx
             .query(
-                "SELECT author, seq FROM heads WHERE workspace = $1 AND author = ANY($2)",
-                &[&ws, &authors],
+                "SELECT author, seq FROM heads WHERE reg = $1 AND author = ANY($2)",
+                &[&reg.row, &authors],
             )
             .map_err(db)?
         {
@@ -360,8 +407,8 @@ impl RelayStore for PgStore {
                 Some(i) => Some(i_sealed[i].clone()),
                 None => tx
                     .query_opt(
-                        "SELECT sealed FROM changes WHERE workspace = $1 AND author = $2 AND seq = $3",
-                        &[&ws, &h.author.public_key().as_slice(), &seq_i64(h.seq)],
+                        "SELECT sealed FROM changes WHERE reg = $1 AND author = $2 AND seq = $3",
+                        &[&reg.row, &h.author.public_key().as_slice(), &seq_i64(h.seq)],
                     )
                     .map_err(db)?
                     .map(|r| r.try_get::<_, Vec<u8>>(0))
@@ -383,10 +430,10 @@ impl RelayStore for PgStore {
             // One statement for the whole batch: a round trip per row is
             // what would bound ingest, not PostgreSQL.
             tx.execute(
-                "INSERT INTO changes (workspace, author, seq, stored_ms, sealed)
-                 SELECT $1, a, s, $2, b FROM UNNEST($3::bytea[], $4::int8[], $5::bytea[]) AS t(a, s, b)
+                "INSERT INTO changes (reg, workspace, author, seq, stored_ms, sealed)
+                 SELECT $6, $1, a, s, $2, b FROM UNNEST($3::bytea[], $4::int8[], $5::bytea[]) AS t(a, s, b)
                  ORDER BY s",
-                &[&ws, &now_ms, &i_author, &i_seq, &i_sealed],
+                &[&ws, &now_ms, &i_author, &i_seq, &i_sealed, &reg.row],
             )
             .map_err(db)?;
             let (h_author, h_seq): (Vec<Vec<u8>>, Vec<i64>) = heads
@@ -394,15 +441,15 @@ impl RelayStore for PgStore {
                 .map(|(a, s)| (a.public_key().to_vec(), seq_i64(*s)))
                 .unzip();
             tx.execute(
-                "INSERT INTO heads (workspace, author, seq)
-                 SELECT $1, a, s FROM UNNEST($2::bytea[], $3::int8[]) AS t(a, s)
-                 ON CONFLICT (workspace, author) DO UPDATE SET seq = GREATEST(heads.seq, excluded.seq)",
-                &[&ws, &h_author, &h_seq],
+                "INSERT INTO heads (reg, workspace, author, seq)
+                 SELECT $4, $1, a, s FROM UNNEST($2::bytea[], $3::int8[]) AS t(a, s)
+                 ON CONFLICT (reg, author) DO UPDATE SET seq = GREATEST(heads.seq, excluded.seq)",
+                &[&ws, &h_author, &h_seq, &reg.row],
             )
             .map_err(db)?;
             tx.execute(
-                "UPDATE workspaces SET changes = changes + $2, bytes = bytes + $3 WHERE id = $1",
-                &[&ws, &(out.stored as i64), &(out.bytes as i64)],
+                "UPDATE workspaces SET changes = changes + $2, bytes = bytes + $3 WHERE reg = $1",
+                &[&reg.row, &(out.stored as i64), &(out.bytes as i64)],
             )
             .map_err(db)?;
             tx.batch_execute(&format!("NOTIFY {CHANNEL}")).map_err(db)?;
@@ -411,35 +458,51 @@ impl RelayStore for PgStore {
         Ok(out)
     }
 
-    fn usage(&self, workspace: &WorkspaceId) -> Result<Usage, StoreError> {
+    fn usage(&self, reg: &Reg) -> Result<Usage, StoreError> {
         let row = self
             .client
             .borrow_mut()
             .query_opt(
-                "SELECT changes, bytes FROM workspaces WHERE id = $1",
-                &[&workspace.as_bytes().as_slice()],
+                "SELECT changes, bytes FROM workspaces WHERE reg = $1",
+                &[&reg.row],
             )
             .map_err(db)?
-            .ok_or(StoreError::UnknownWorkspace(*workspace))?;
+            .ok_or(StoreError::UnknownWorkspace(reg.workspace))?;
         Ok(Usage {
             changes: row.try_get::<_, i64>(0).map_err(db)?.max(0) as u64,
             bytes: row.try_get::<_, i64>(1).map_err(db)?.max(0) as u64,
         })
     }
 
-    fn forget(&self, workspace: &WorkspaceId) -> Result<Usage, StoreError> {
-        let usage = self.usage(workspace)?;
+    fn forget(&self, reg: &Reg, now_ms: i64) -> Result<Usage, StoreError> {
+        let usage = self.usage(reg)?;
         let mut c = self.client.borrow_mut();
         let mut tx = c.transaction().map_err(db)?;
-        let ws = workspace.as_bytes().as_slice();
-        tx.execute("DELETE FROM changes WHERE workspace = $1", &[&ws])
+        tx.execute(
+            "INSERT INTO forgotten (id, verifier, forgotten_ms)
+             SELECT id, verifier, $2 FROM workspaces WHERE reg = $1
+             ON CONFLICT DO NOTHING",
+            &[&reg.row, &now_ms],
+        )
+        .map_err(db)?;
+        tx.execute("DELETE FROM changes WHERE reg = $1", &[&reg.row])
             .map_err(db)?;
-        tx.execute("DELETE FROM heads WHERE workspace = $1", &[&ws])
+        tx.execute("DELETE FROM heads WHERE reg = $1", &[&reg.row])
             .map_err(db)?;
-        tx.execute("DELETE FROM workspaces WHERE id = $1", &[&ws])
+        tx.execute("DELETE FROM workspaces WHERE reg = $1", &[&reg.row])
             .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(usage)
+    }
+
+    fn unforget(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+        self.client
+            .borrow_mut()
+            .execute(
+                "DELETE FROM forgotten WHERE id = $1",
+                &[&workspace.as_bytes().as_slice()],
+            )
+            .map_err(db)
     }
 
     fn totals(&self) -> Result<Totals, StoreError> {

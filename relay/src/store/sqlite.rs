@@ -11,12 +11,13 @@ use weft_crypto::{RelayVerifier, SealedChange};
 use weft_sync::ByteBudget;
 
 use super::{
-    Appended, FeedEntry, Registration, RelayStore, StoreError, Totals, Usage, check_workspace,
+    Appended, FeedEntry, Reg, Registration, RelayStore, StoreError, Totals, Usage, check_workspace,
     parse_rows,
 };
 
 /// Migrations, in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
     CREATE TABLE workspaces (
         id BLOB PRIMARY KEY,
         verifier BLOB NOT NULL,
@@ -39,7 +40,59 @@ const MIGRATIONS: &[&str] = &[r"
         sealed BLOB NOT NULL,
         UNIQUE (workspace, author, seq)
     );
-"];
+",
+    r"
+    -- One row per (workspace id, verifier): a second verifier registering an
+    -- id gets a registration of its own instead of colliding with the first.
+    -- Existing rows keep their pair; their heads and changes move to its key.
+    CREATE TABLE regs (
+        reg INTEGER PRIMARY KEY AUTOINCREMENT,
+        id BLOB NOT NULL,
+        verifier BLOB NOT NULL,
+        created_ms INTEGER NOT NULL,
+        changes INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (id, verifier)
+    );
+    INSERT INTO regs (id, verifier, created_ms, changes, bytes)
+        SELECT id, verifier, created_ms, changes, bytes FROM workspaces;
+    CREATE TABLE heads2 (
+        reg INTEGER NOT NULL,
+        workspace BLOB NOT NULL,
+        author BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (reg, author)
+    ) WITHOUT ROWID;
+    INSERT INTO heads2 (reg, workspace, author, seq)
+        SELECT r.reg, h.workspace, h.author, h.seq FROM heads h JOIN regs r ON r.id = h.workspace;
+    CREATE TABLE changes2 (
+        id INTEGER PRIMARY KEY,
+        reg INTEGER NOT NULL,
+        workspace BLOB NOT NULL,
+        author BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        stored_ms INTEGER NOT NULL,
+        sealed BLOB NOT NULL,
+        UNIQUE (reg, author, seq)
+    );
+    INSERT INTO changes2 (id, reg, workspace, author, seq, stored_ms, sealed)
+        SELECT c.id, r.reg, c.workspace, c.author, c.seq, c.stored_ms, c.sealed
+        FROM changes c JOIN regs r ON r.id = c.workspace;
+    DROP TABLE changes;
+    DROP TABLE heads;
+    DROP TABLE workspaces;
+    ALTER TABLE regs RENAME TO workspaces;
+    ALTER TABLE heads2 RENAME TO heads;
+    ALTER TABLE changes2 RENAME TO changes;
+    -- Forgotten (workspace id, verifier) pairs: not registered again.
+    CREATE TABLE forgotten (
+        id BLOB NOT NULL,
+        verifier BLOB NOT NULL,
+        forgotten_ms INTEGER NOT NULL,
+        PRIMARY KEY (id, verifier)
+    ) WITHOUT ROWID;
+",
+];
 
 /// The SQLite backend.
 pub struct SqliteStore {
@@ -120,17 +173,29 @@ impl RelayStore for SqliteStore {
     ) -> Result<Registration, StoreError> {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(db)?;
-        let existing: Option<Vec<u8>> = tx
+        let (ws, v) = (workspace.as_bytes().as_slice(), verifier.to_bytes());
+        let existing: Option<i64> = tx
             .query_row(
-                "SELECT verifier FROM workspaces WHERE id = ?1",
-                [workspace.as_bytes().as_slice()],
+                "SELECT reg FROM workspaces WHERE id = ?1 AND verifier = ?2",
+                params![ws, v.as_slice()],
                 |r| r.get(0),
             )
             .optional()
             .map_err(db)?;
+        let forgotten: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM forgotten WHERE id = ?1 AND verifier = ?2)",
+                params![ws, v.as_slice()],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        let reg = |row| Reg {
+            row,
+            workspace: *workspace,
+        };
         let r = match existing {
-            Some(v) if v == verifier.to_bytes() => Registration::Existing,
-            Some(_) => Registration::Mismatch,
+            Some(row) => Registration::Existing(reg(row)),
+            None if forgotten => Registration::Forgotten,
             None => {
                 let n: i64 = tx
                     .query_row("SELECT COUNT(*) FROM workspaces", [], |r| r.get(0))
@@ -142,14 +207,10 @@ impl RelayStore for SqliteStore {
                 } else {
                     tx.execute(
                         "INSERT INTO workspaces (id, verifier, created_ms) VALUES (?1, ?2, ?3)",
-                        params![
-                            workspace.as_bytes().as_slice(),
-                            verifier.to_bytes().as_slice(),
-                            now_ms
-                        ],
+                        params![ws, v.as_slice(), now_ms],
                     )
                     .map_err(db)?;
-                    Registration::Created
+                    Registration::Created(reg(tx.last_insert_rowid()))
                 }
             }
         };
@@ -157,25 +218,40 @@ impl RelayStore for SqliteStore {
         Ok(r)
     }
 
-    fn verifier(&self, workspace: &WorkspaceId) -> Result<Option<RelayVerifier>, StoreError> {
-        let v: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT verifier FROM workspaces WHERE id = ?1")
-            .map_err(db)?
-            .query_row([workspace.as_bytes().as_slice()], |r| r.get(0))
-            .optional()
-            .map_err(db)?;
-        Ok(v.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-            .map(RelayVerifier::from_bytes))
-    }
-
-    fn vector(&self, workspace: &WorkspaceId) -> Result<VersionVector, StoreError> {
+    fn registrations(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> Result<Vec<(Reg, RelayVerifier)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT author, seq FROM heads WHERE workspace = ?1")
+            .prepare_cached("SELECT reg, verifier FROM workspaces WHERE id = ?1 ORDER BY reg")
             .map_err(db)?;
         let rows = stmt
             .query_map([workspace.as_bytes().as_slice()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (row, v) = row.map_err(db)?;
+            if let Ok(v) = <[u8; 32]>::try_from(v.as_slice()) {
+                let reg = Reg {
+                    row,
+                    workspace: *workspace,
+                };
+                out.push((reg, RelayVerifier::from_bytes(v)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn vector(&self, reg: &Reg) -> Result<VersionVector, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT author, seq FROM heads WHERE reg = ?1")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([reg.row], |r| {
                 Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
             })
             .map_err(db)?;
@@ -191,7 +267,7 @@ impl RelayStore for SqliteStore {
 
     fn changes_after(
         &self,
-        workspace: &WorkspaceId,
+        reg: &Reg,
         author: &DeviceId,
         after: Seq,
         max_count: usize,
@@ -200,12 +276,12 @@ impl RelayStore for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT seq, sealed FROM changes WHERE workspace = ?1 AND author = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+                "SELECT seq, sealed FROM changes WHERE reg = ?1 AND author = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
             )
             .map_err(db)?;
         let mut rows = stmt
             .query(params![
-                workspace.as_bytes().as_slice(),
+                reg.row,
                 author.public_key().as_slice(),
                 seq_i64(after),
                 max_count as i64
@@ -222,45 +298,45 @@ impl RelayStore for SqliteStore {
             budget.take(b.len());
             out.push((seq.max(0) as u64, b));
         }
-        Ok(parse_rows(workspace, author, out))
+        Ok(parse_rows(&reg.workspace, author, out))
     }
 
     fn append(
         &self,
-        workspace: &WorkspaceId,
+        reg: &Reg,
         changes: &[SealedChange],
         quota: u64,
         now_ms: i64,
     ) -> Result<Appended, StoreError> {
-        check_workspace(workspace, changes)?;
+        check_workspace(&reg.workspace, changes)?;
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(db)?;
-        let ws = workspace.as_bytes().as_slice();
+        let ws = reg.workspace.as_bytes().as_slice();
         let used: Option<(i64, i64)> = tx
             .query_row(
-                "SELECT changes, bytes FROM workspaces WHERE id = ?1",
-                [ws],
+                "SELECT changes, bytes FROM workspaces WHERE reg = ?1",
+                [reg.row],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(db)?;
         let Some((_, used_bytes)) = used else {
-            return Err(StoreError::UnknownWorkspace(*workspace));
+            return Err(StoreError::UnknownWorkspace(reg.workspace));
         };
         let mut heads: HashMap<DeviceId, u64> = HashMap::new();
         let mut out = Appended::default();
         {
             let mut head_q = tx
-                .prepare_cached("SELECT seq FROM heads WHERE workspace = ?1 AND author = ?2")
+                .prepare_cached("SELECT seq FROM heads WHERE reg = ?1 AND author = ?2")
                 .map_err(db)?;
             let mut same_q = tx
                 .prepare_cached(
-                    "SELECT sealed FROM changes WHERE workspace = ?1 AND author = ?2 AND seq = ?3",
+                    "SELECT sealed FROM changes WHERE reg = ?1 AND author = ?2 AND seq = ?3",
                 )
                 .map_err(db)?;
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT INTO changes (workspace, author, seq, stored_ms, sealed) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO changes (reg, workspace, author, seq, stored_ms, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(db)?;
             for c in changes {
@@ -270,7 +346,7 @@ impl RelayStore for SqliteStore {
                     Some(s) => *s,
                     None => {
                         let s: Option<i64> = head_q
-                            .query_row(params![ws, author], |r| r.get(0))
+                            .query_row(params![reg.row, author], |r| r.get(0))
                             .optional()
                             .map_err(db)?;
                         s.unwrap_or(0).max(0) as u64
@@ -278,7 +354,7 @@ impl RelayStore for SqliteStore {
                 };
                 if h.seq <= head {
                     let held: Option<Vec<u8>> = same_q
-                        .query_row(params![ws, author, seq_i64(h.seq)], |r| r.get(0))
+                        .query_row(params![reg.row, author, seq_i64(h.seq)], |r| r.get(0))
                         .optional()
                         .map_err(db)?;
                     if held.as_deref() == Some(c.to_bytes().as_slice()) {
@@ -312,65 +388,86 @@ impl RelayStore for SqliteStore {
                         needed: changes.iter().map(|c| c.to_bytes().len() as u64).sum(),
                     });
                 }
-                ins.execute(params![ws, author, seq_i64(h.seq), now_ms, bytes])
+                ins.execute(params![reg.row, ws, author, seq_i64(h.seq), now_ms, bytes])
                     .map_err(db)?;
                 out.stored += 1;
                 heads.insert(h.author, h.seq);
             }
             let mut up = tx
                 .prepare_cached(
-                    "INSERT INTO heads (workspace, author, seq) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (workspace, author) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                    "INSERT INTO heads (reg, workspace, author, seq) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (reg, author) DO UPDATE SET seq = MAX(seq, excluded.seq)",
                 )
                 .map_err(db)?;
             for (author, seq) in &heads {
                 if *seq > 0 {
-                    up.execute(params![ws, author.public_key().as_slice(), seq_i64(*seq)])
-                        .map_err(db)?;
+                    up.execute(params![
+                        reg.row,
+                        ws,
+                        author.public_key().as_slice(),
+                        seq_i64(*seq)
+                    ])
+                    .map_err(db)?;
                 }
             }
         }
         tx.execute(
-            "UPDATE workspaces SET changes = changes + ?2, bytes = bytes + ?3 WHERE id = ?1",
-            params![ws, out.stored as i64, out.bytes as i64],
+            "UPDATE workspaces SET changes = changes + ?2, bytes = bytes + ?3 WHERE reg = ?1",
+            params![reg.row, out.stored as i64, out.bytes as i64],
         )
         .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(out)
     }
 
-    fn usage(&self, workspace: &WorkspaceId) -> Result<Usage, StoreError> {
+    fn usage(&self, reg: &Reg) -> Result<Usage, StoreError> {
         let u: Option<(i64, i64)> = self
             .conn
             .query_row(
-                "SELECT changes, bytes FROM workspaces WHERE id = ?1",
-                [workspace.as_bytes().as_slice()],
+                "SELECT changes, bytes FROM workspaces WHERE reg = ?1",
+                [reg.row],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(db)?;
-        let (changes, bytes) = u.ok_or(StoreError::UnknownWorkspace(*workspace))?;
+        let (changes, bytes) = u.ok_or(StoreError::UnknownWorkspace(reg.workspace))?;
         Ok(Usage {
             changes: changes.max(0) as u64,
             bytes: bytes.max(0) as u64,
         })
     }
 
-    fn forget(&self, workspace: &WorkspaceId) -> Result<Usage, StoreError> {
-        let usage = self.usage(workspace)?;
+    fn forget(&self, reg: &Reg, now_ms: i64) -> Result<Usage, StoreError> {
+        let usage = self.usage(reg)?;
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(db)?;
-        let ws = workspace.as_bytes().as_slice();
-        tx.execute("DELETE FROM changes WHERE workspace = ?1", [ws])
+        tx.execute(
+            "INSERT OR IGNORE INTO forgotten (id, verifier, forgotten_ms)
+             SELECT id, verifier, ?2 FROM workspaces WHERE reg = ?1",
+            params![reg.row, now_ms],
+        )
+        .map_err(db)?;
+        tx.execute("DELETE FROM changes WHERE reg = ?1", [reg.row])
             .map_err(db)?;
-        tx.execute("DELETE FROM heads WHERE workspace = ?1", [ws])
+        tx.execute("DELETE FROM heads WHERE reg = ?1", [reg.row])
             .map_err(db)?;
-        tx.execute("DELETE FROM workspaces WHERE id = ?1", [ws])
+        tx.execute("DELETE FROM workspaces WHERE reg = ?1", [reg.row])
             .map_err(db)?;
         tx.commit().map_err(db)?;
         // Move the zeroed pages out of the WAL into the main file too.
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
         Ok(usage)
+    }
+
+    fn unforget(&self, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+        let n = self
+            .conn
+            .execute(
+                "DELETE FROM forgotten WHERE id = ?1",
+                [workspace.as_bytes().as_slice()],
+            )
+            .map_err(db)?;
+        Ok(n as u64)
     }
 
     fn totals(&self) -> Result<Totals, StoreError> {

@@ -165,3 +165,25 @@ fn batches_over_the_limit_are_refused() {
         Err(WireError::TooManyChanges { .. })
     ));
 }
+
+#[test]
+fn reader_consumes_a_burst_of_small_frames_in_order_and_keeps_its_buffer_small() {
+    // 100,000 empty `have`s arriving in 64 KiB reads, frames split across
+    // reads: every one comes out, in order, and the buffer never holds
+    // more than the unread bytes of about one read.
+    let one = Frame::Have(VersionVector::new()).encode_prefixed();
+    let stream: Vec<u8> = (0..100_000).flat_map(|_| one.clone()).collect();
+    let mut r = FrameReader::new();
+    let mut n = 0usize;
+    for chunk in stream.chunks(64 * 1024 + 3) {
+        r.extend(chunk);
+        while let Some(body) = r.next_frame().expect("frame") {
+            assert_eq!(body, one[4..]);
+            n += 1;
+        }
+        assert!(r.buffered() < one.len());
+        assert!(r.allocated() <= 4 * (64 * 1024 + 3), "{}", r.allocated());
+    }
+    assert_eq!(n, 100_000);
+    assert_eq!(r.buffered(), 0);
+}
