@@ -22,7 +22,7 @@ pub use editor::{MAX_HITS, SearchHit};
 pub use envelope::Envelope;
 pub use error::EngineError;
 pub use export::{ExportReport, ImportReport};
-pub use home::{DB_FILE, KEY_FILE, default_home};
+pub use home::{DB_FILE, KEY_FILE, LoosePermission, default_home, loose_permissions};
 pub use invite::{Joined, shareable_addrs};
 pub use ops::{ConflictView, DocSummary, RelayStatus, Shown, Status, Version};
 pub use peers::{Holder, parse_relay_addr};

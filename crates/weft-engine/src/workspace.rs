@@ -375,7 +375,7 @@ impl Workspace {
                 home: home.to_owned(),
             });
         }
-        std::fs::create_dir_all(home).map_err(EngineError::io(home))?;
+        crate::home::make_private_home(home)?;
         store_impl.save(&workspace, &secrets)?;
         // Build the database under a temporary name and rename it into place
         // last, so a crash mid-init leaves no half-made workspace.

@@ -21,6 +21,14 @@ pub enum StoreError {
         /// The SQLite error (in the message, so not also a `source`).
         cause: rusqlite::Error,
     },
+    /// The file system refused (creating the file, setting its mode).
+    #[error("{path}: {cause}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error (in the message, so not also a `source`).
+        cause: std::io::Error,
+    },
     /// The file was written by a newer Weft.
     #[error(
         "database {path} has schema version {found}, but this weft understands up to {supported}: \
@@ -182,6 +190,18 @@ impl Store {
     /// Creates a new workspace database at `path` (which must not exist).
     pub fn create(path: &Path, workspace: WorkspaceId) -> Result<Self, StoreError> {
         let err = sql_err(path);
+        // The file is made here, readable by its owner alone, before SQLite opens it
+        // (SQLite would make it 0644): it holds device names and addresses in
+        // plaintext. SQLite gives the `-wal` and `-shm` files it makes beside it the
+        // database's mode, so they are 0600 too.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(path).map_err(|cause| StoreError::Io {
+            path: path.to_owned(),
+            cause,
+        })?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -639,6 +659,7 @@ impl weft_core::Coded for StoreError {
                 }
                 _ => ErrorCode::Store,
             },
+            StoreError::Io { .. } => ErrorCode::Io,
             StoreError::NewerSchema { .. } => ErrorCode::NewerVersion,
             StoreError::NotWeft { .. }
             | StoreError::BadMeta { .. }

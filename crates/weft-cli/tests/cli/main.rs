@@ -13,5 +13,6 @@ mod harness;
 mod invite;
 mod net;
 mod peers;
+mod permissions;
 mod relay;
 mod scenarios;

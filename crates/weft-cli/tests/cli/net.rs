@@ -11,7 +11,7 @@ use crate::harness::{Home, PASSPHRASE};
 
 /// Starts `weft daemon` on a free port and waits for its first "listening"
 /// line.
-fn daemon(h: &Home) -> Child {
+pub fn daemon(h: &Home) -> Child {
     let mut child = h
         .command()
         .args(["daemon", "--port", "0", "--no-mdns", "--device-name", "t"])
@@ -40,7 +40,7 @@ fn daemon(h: &Home) -> Child {
     child
 }
 
-fn signal(child: &Child, sig: &str) {
+pub fn signal(child: &Child, sig: &str) {
     let st = std::process::Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()
@@ -48,7 +48,7 @@ fn signal(child: &Child, sig: &str) {
     assert!(st.success());
 }
 
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+pub fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(st) = child.try_wait().unwrap() {
