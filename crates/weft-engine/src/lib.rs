@@ -15,6 +15,7 @@ mod invite;
 pub mod node;
 mod ops;
 mod peers;
+mod repair;
 mod sync;
 mod workspace;
 
@@ -26,6 +27,7 @@ pub use home::{DB_FILE, KEY_FILE, LoosePermission, default_home, loose_permissio
 pub use invite::{Joined, shareable_addrs};
 pub use ops::{ConflictView, DocSummary, RelayStatus, Shown, Status, Version};
 pub use peers::{Holder, parse_relay_addr};
+pub use repair::{LostChanges, Rebuilt, Salvaged, UnreadableDoc, check_file, rebuild, salvage};
 pub use sync::{Ingested, StoreLog};
 pub use workspace::{KeyBackend, Workspace};
 

@@ -20,10 +20,10 @@ use crate::home::{DB_FILE, KEY_FILE};
 
 /// The OS keyring service under which Weft keeps its secrets.
 pub const KEYRING_SERVICE: &str = "weft";
-const META_KEYS: &str = "keys";
-const META_NAME: &str = "name";
-const KEYS_KEYRING: &[u8] = b"os-keyring";
-const KEYS_FILE: &[u8] = b"passphrase-file";
+pub(crate) const META_KEYS: &str = "keys";
+pub(crate) const META_NAME: &str = "name";
+pub(crate) const KEYS_KEYRING: &[u8] = b"os-keyring";
+pub(crate) const KEYS_FILE: &[u8] = b"passphrase-file";
 /// Keys held by a secret store the embedder passes to every open.
 const KEYS_EXTERNAL: &[u8] = b"external";
 

@@ -21,6 +21,17 @@ pub enum StoreError {
         /// The SQLite error (in the message, so not also a `source`).
         cause: rusqlite::Error,
     },
+    /// SQLite found pages of the file damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`), or
+    /// `PRAGMA quick_check` failed. Every command that meets it reports this one error.
+    #[error(
+        "the database {path} is damaged ({detail}); `weft doctor` checks it and repairs what it can"
+    )]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
     /// The file system refused (creating the file, setting its mode).
     #[error("{path}: {cause}")]
     Io {
@@ -623,9 +634,17 @@ impl WriteTx<'_> {
 }
 
 pub(crate) fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    move |cause| StoreError::Sqlite {
-        path: path.to_owned(),
-        cause,
+    move |cause| match cause.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            StoreError::Damaged {
+                path: path.to_owned(),
+                detail: cause.to_string(),
+            }
+        }
+        _ => StoreError::Sqlite {
+            path: path.to_owned(),
+            cause,
+        },
     }
 }
 
@@ -660,6 +679,7 @@ impl weft_core::Coded for StoreError {
                 _ => ErrorCode::Store,
             },
             StoreError::Io { .. } => ErrorCode::Io,
+            StoreError::Damaged { .. } => ErrorCode::Corrupt,
             StoreError::NewerSchema { .. } => ErrorCode::NewerVersion,
             StoreError::NotWeft { .. }
             | StoreError::BadMeta { .. }

@@ -248,6 +248,10 @@ impl Workspace {
 /// [`NodeHandle::shutdown`].
 pub fn start(ws: Workspace, cfg: NodeConfig) -> Result<NodeHandle, NodeError> {
     let lock = NodeLock::acquire(ws.home())?;
+    // The node lives long and serves the file to other devices: its pages are checked
+    // once at every start (quick_check, O(file size)); a short command relies on
+    // SQLite reporting a damaged page it meets.
+    ws.quick_check()?;
     let seed = ws.device_seed();
     let agent = format!(
         "weft/{} ({})",
