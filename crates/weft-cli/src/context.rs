@@ -129,6 +129,7 @@ pub fn code_of(e: &anyhow::Error) -> ErrorCode {
             return match io.kind() {
                 std::io::ErrorKind::NotFound => ErrorCode::NoSuchFile,
                 std::io::ErrorKind::TimedOut => ErrorCode::Timeout,
+                std::io::ErrorKind::StorageFull => ErrorCode::DiskFull,
                 _ => ErrorCode::Io,
             };
         }

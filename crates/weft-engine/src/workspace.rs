@@ -11,7 +11,7 @@ use weft_crypto::{
     ChangeHeader, DataKey, DeviceKey, KeyringStore, PassphraseFile, SealedChange, SealedSnapshot,
     SecretStore, SnapshotHeader, WorkspaceKey, WorkspaceSecrets,
 };
-use weft_store::{DocRow, Store, StoreRead, StoredChange};
+use weft_store::{DocRow, Store, StoreError, StoreRead, StoredChange};
 use zeroize::Zeroizing;
 
 use crate::EngineError;
@@ -733,13 +733,18 @@ impl Workspace {
             .map_err(|e| EngineError::Seal(e.to_string()))?
             .to_bytes();
         let now = now_ms();
-        let written = self.store.write(|tx| -> Result<bool, EngineError> {
+        let written = match self.store.write(|tx| -> Result<bool, EngineError> {
             if !tx.changes_of_doc(doc, upto)?.is_empty() {
                 return Ok(false);
             }
             tx.set_snapshot(doc, kind, &sealed, &vector, upto, now)?;
             Ok(true)
-        })?;
+        }) {
+            // A snapshot is a cache: on a full disk the log still has everything, and
+            // the committed action it follows must not be reported as failed.
+            Err(EngineError::Store(StoreError::Full { .. })) => return Ok(()),
+            r => r?,
+        };
         if written {
             if *doc == INDEX_DOC {
                 self.index.tail_rows = 0;

@@ -32,6 +32,17 @@ pub enum StoreError {
         /// What SQLite said.
         detail: String,
     },
+    /// A write failed because the disk is full (`SQLITE_FULL`, ENOSPC). The
+    /// transaction was rolled back: what was committed before is intact, and writing
+    /// works again once space is freed.
+    #[error(
+        "the disk holding {} is full: nothing was written, and what was saved before is intact; free some space and try again",
+        .path.parent().unwrap_or(.path).display()
+    )]
+    Full {
+        /// The database file.
+        path: PathBuf,
+    },
     /// The file system refused (creating the file, setting its mode).
     #[error("{path}: {cause}")]
     Io {
@@ -247,14 +258,7 @@ impl Store {
             });
         }
         let err = sql_err(path);
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(&err)?;
-        let app: i64 = conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(&err)?;
+        let (conn, app) = connect(path).map_err(&err)?;
         if app != APPLICATION_ID {
             return Err(StoreError::NotWeft {
                 path: path.to_owned(),
@@ -633,8 +637,50 @@ impl WriteTx<'_> {
     }
 }
 
+/// Whether SQLite failed for want of space: a full disk while writing, or while
+/// sizing the shared-memory index of the WAL (which it makes on a reader's open).
+fn out_of_space(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            f.code == rusqlite::ErrorCode::DiskFull
+                || f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE
+        }
+        _ => false,
+    }
+}
+
+/// Opens the file and reads its `application_id`, the first read. When the disk is
+/// too full for SQLite to make the WAL's shared-memory index (`-shm`), the file is
+/// opened again in exclusive locking mode, which keeps that index in memory: the
+/// workspace stays readable, and a write then fails as [`StoreError::Full`]. Nothing
+/// else has the file open then (it would hold the `-shm`), so the lock costs no one.
+fn connect(path: &Path) -> rusqlite::Result<(Connection, i64)> {
+    let open = || {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    };
+    let app = |c: &Connection| c.pragma_query_value(None, "application_id", |r| r.get(0));
+    let conn = open()?;
+    match app(&conn) {
+        Ok(a) => Ok((conn, a)),
+        Err(e) if out_of_space(&e) => {
+            drop(conn);
+            let conn = open()?;
+            conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+            let a = app(&conn)?;
+            Ok((conn, a))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |cause| match cause.sqlite_error_code() {
+        _ if out_of_space(&cause) => StoreError::Full {
+            path: path.to_owned(),
+        },
         Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
             StoreError::Damaged {
                 path: path.to_owned(),
@@ -678,8 +724,12 @@ impl weft_core::Coded for StoreError {
                 }
                 _ => ErrorCode::Store,
             },
+            StoreError::Io { cause, .. } if cause.kind() == std::io::ErrorKind::StorageFull => {
+                ErrorCode::DiskFull
+            }
             StoreError::Io { .. } => ErrorCode::Io,
             StoreError::Damaged { .. } => ErrorCode::Corrupt,
+            StoreError::Full { .. } => ErrorCode::DiskFull,
             StoreError::NewerSchema { .. } => ErrorCode::NewerVersion,
             StoreError::NotWeft { .. }
             | StoreError::BadMeta { .. }

@@ -78,6 +78,15 @@ impl Home {
         }
     }
 
+    /// A home at `path` (which the caller made, and removes).
+    pub fn at(path: &Path) -> Self {
+        Self {
+            home: path.to_owned(),
+            _dir: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
+        }
+    }
+
     /// A home that does not exist yet, for `weft init` to make.
     pub fn unmade() -> Self {
         let dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@
 // Test and benchmark code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod disk_full;
 mod doctor;
 mod durability;
 mod errors;

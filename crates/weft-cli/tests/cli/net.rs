@@ -12,6 +12,15 @@ use crate::harness::{Home, PASSPHRASE};
 /// Starts `weft daemon` on a free port and waits for its first "listening"
 /// line.
 pub fn daemon(h: &Home) -> Child {
+    let (child, rx) = daemon_logged(h);
+    // Keep draining so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || while rx.recv().is_ok() {});
+    child
+}
+
+/// [`daemon`], with the lines it logs after "listening" (the receiver must be
+/// drained, or dropped).
+pub fn daemon_logged(h: &Home) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut child = h
         .command()
         .args(["daemon", "--port", "0", "--no-mdns", "--device-name", "t"])
@@ -35,9 +44,7 @@ pub fn daemon(h: &Home) -> Child {
             Err(_) => panic!("the daemon never said it was listening"),
         }
     }
-    // Keep draining so the daemon never blocks on a full pipe.
-    std::thread::spawn(move || while rx.recv().is_ok() {});
-    child
+    (child, rx)
 }
 
 pub fn signal(child: &Child, sig: &str) {
