@@ -69,9 +69,14 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// The files and the directory of `home` that are wider than they should be (always
-/// none on systems without Unix permissions). Files that do not exist are skipped.
+/// none on systems without Unix permissions, and none where no workspace is yet: a
+/// directory `weft init` has not made private holds nothing to protect). Files that do
+/// not exist are skipped.
 pub fn loose_permissions(home: &Path) -> Vec<LoosePermission> {
     let mut out = Vec::new();
+    if !home.join(DB_FILE).is_file() {
+        return out;
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
