@@ -175,8 +175,13 @@ fn print(r: &Report) {
         }
     }
     println!(
-        "Rebuilt: {} documents and the index from the change log",
-        r.rebuilt.documents.saturating_sub(1)
+        "Rebuilt: {} documents{} from the change log",
+        r.rebuilt.documents,
+        if r.rebuilt.index {
+            " and the index"
+        } else {
+            ""
+        }
     );
     for u in &r.rebuilt.unreadable {
         println!(

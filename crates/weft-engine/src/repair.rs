@@ -22,8 +22,10 @@ use crate::workspace::{
 /// What rebuilding the snapshots did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rebuilt {
-    /// Documents (the index included) whose snapshot was rebuilt from the log.
+    /// Notes and records whose snapshot was rebuilt from the log.
     pub documents: usize,
+    /// Whether the index (titles, folders) was rebuilt from the log.
+    pub index: bool,
     /// Documents whose changes could not be read or applied: still unreadable.
     pub unreadable: Vec<UnreadableDoc>,
 }
@@ -108,6 +110,7 @@ impl Workspace {
         let rows = self.store.docs()?;
         let mut report = Rebuilt {
             documents: 0,
+            index: false,
             unreadable: Vec::new(),
         };
         let mut failed = Vec::new();
@@ -119,6 +122,7 @@ impl Workspace {
                 self.body(&doc).map(|_| ())
             };
             match result.and_then(|()| self.snapshot_doc(&doc)) {
+                Ok(()) if doc == INDEX_DOC => report.index = true,
                 Ok(()) => report.documents += 1,
                 Err(e) => failed.push((doc, e.to_string())),
             }

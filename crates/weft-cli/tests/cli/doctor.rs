@@ -3,9 +3,10 @@
 //! workspace that reads and writes.
 
 use std::io::{Seek, SeekFrom, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::harness::Home;
+use crate::harness::{Home, PASSPHRASE};
+use crate::net::{daemon, signal, wait_exit};
 
 /// Reads an SQLite varint at `at`; returns it and its length.
 fn varint(b: &[u8], at: usize) -> (i64, usize) {
@@ -71,43 +72,56 @@ fn scalar(db: &Path, sql: &str) -> String {
         .unwrap()
 }
 
-#[test]
-fn a_damaged_page_is_refused_and_doctor_salvages_the_rest() {
-    let h = Home::new();
+/// Three small notes, then 40 long ones in one import: a log of many pages. Returns
+/// the highest row id of the three.
+fn fill_log(h: &Home) -> i64 {
     for t in ["Alpha", "Beta", "Gamma"] {
         h.note(t, "", &format!("{t} text\n"));
     }
     let kept_upto: i64 = scalar(&h.path().join("weft.db"), "SELECT max(id) FROM changes")
         .parse()
         .unwrap();
-    // Then enough changes to span many pages, in one import.
     let src = tempfile::tempdir().unwrap();
     for i in 0..40 {
         let body = format!("note {i}: {}\n", "lorem ipsum dolor sit amet ".repeat(60));
         std::fs::write(src.path().join(format!("n{i:02}.md")), body).unwrap();
     }
     h.run(&["import", src.path().to_str().unwrap()]).ok();
+    kept_upto
+}
 
-    let db = h.path().join("weft.db");
+/// Overwrites the header and first cells of a leaf page of the `changes` table whose
+/// rows all come after row `after`, in the middle of the file; returns the lowest row
+/// id on it. A copy of the file as it was is left as `original.db` beside it.
+fn damage_a_leaf(home: &Path, after: i64) -> (i64, PathBuf) {
+    let db = home.join("weft.db");
+    let wal = home.join("weft.db-wal");
     assert!(
-        !h.path().join("weft.db-wal").exists()
-            || std::fs::metadata(h.path().join("weft.db-wal"))
-                .unwrap()
-                .len()
-                == 0,
+        !wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0,
         "every commit is in the main file"
     );
-    // A real workspace file, kept as it was, to compare with.
-    let original = h.path().join("original.db");
+    let original = home.join("original.db");
     std::fs::copy(&db, &original).unwrap();
     let (size, leaves) = change_leaves(&db);
     let (page, ids) = leaves
         .iter()
-        .filter(|(_, ids)| ids.iter().all(|&id| id > kept_upto) && !ids.is_empty())
+        .filter(|(_, ids)| ids.iter().all(|&id| id > after) && !ids.is_empty())
         .nth(3)
         .expect("a leaf of imported changes in the middle of the log")
         .clone();
-    let first = *ids.iter().min().unwrap();
+    let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    f.seek(SeekFrom::Start((page as u64 - 1) * size as u64))
+        .unwrap();
+    f.write_all(&[0x5a; 200]).unwrap();
+    (*ids.iter().min().unwrap(), original)
+}
+
+#[test]
+fn a_damaged_page_is_refused_and_doctor_salvages_the_rest() {
+    let h = Home::new();
+    let kept_upto = fill_log(&h);
+    let db = h.path().join("weft.db");
+    let (first, original) = damage_a_leaf(h.path(), kept_upto);
     let doc = scalar(
         &original,
         &format!("SELECT doc FROM changes WHERE id = {first}"),
@@ -117,13 +131,6 @@ fn a_damaged_page_is_refused_and_doctor_salvages_the_rest() {
         &format!("SELECT seq FROM changes WHERE id = {first}"),
     );
     let last_seq = scalar(&original, "SELECT max(seq) FROM changes");
-
-    // Overwrite the page's header and cells, in the middle of the file.
-    let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
-    f.seek(SeekFrom::Start((page as u64 - 1) * size as u64))
-        .unwrap();
-    f.write_all(&[0x5a; 200]).unwrap();
-    drop(f);
 
     // A command that reads the page refuses, with one clear error.
     let r = h.run(&["history", &doc]);
@@ -207,8 +214,64 @@ fn doctor_rebuilds_a_damaged_snapshot_from_the_log() {
     let v = r.json();
     assert_eq!(v["file"]["ok"], true, "{v}");
     assert_eq!(v["salvaged"], serde_json::Value::Null);
-    assert_eq!(v["rebuilt"]["documents"], 2, "the note and the index: {v}");
+    assert_eq!(v["rebuilt"]["documents"], 1, "{v}");
+    assert_eq!(v["rebuilt"]["index"], true, "{v}");
     assert_eq!(v["rebuilt"]["unreadable"], serde_json::json!([]));
     assert_eq!(v["after"]["ok"], true);
     assert_eq!(h.show("Plan"), "ship it today\n");
+
+    // Not while a node has the file open.
+    let mut d = daemon(&h);
+    let r = h.run(&["doctor"]);
+    assert_eq!(r.out.status.code(), Some(6), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("before `weft doctor`"),
+        "{}",
+        r.stderr()
+    );
+    signal(&d, "-TERM");
+    assert_eq!(wait_exit(&mut d).code(), Some(0));
+}
+
+#[test]
+fn doctor_sync_fetches_what_the_damage_lost_from_another_device() {
+    let a = Home::new();
+    let mut da = daemon(&a);
+    let code = a.run(&["invite", "--no-qr"]).ok().stdout();
+    let code = code.lines().find(|l| l.starts_with("weft1-")).unwrap();
+    let mut b = Home::empty();
+    b.env.push(("WEFT_PASSPHRASE".into(), PASSPHRASE.into()));
+    let net = ["--port", "0", "--no-mdns"];
+    b.run(
+        &[
+            &["join", code, "--passphrase", "--timeout", "20"][..],
+            &net[..],
+        ]
+        .concat(),
+    )
+    .ok();
+    // A's log, long enough to span many pages, reaches B in one sync round.
+    fill_log(&a);
+    let r = b.run(&[&["sync", "--once", "--timeout", "30"][..], &net[..]].concat());
+    assert!(r.out.status.success(), "{}", r.stderr());
+    let all = b.run(&["ls"]).ok().stdout();
+    assert_eq!(all.lines().count(), 43, "{all}");
+
+    damage_a_leaf(b.path(), 0);
+    let r = b.run(&["doctor"]).ok();
+    assert!(r.stdout().contains("File: damaged"), "{}", r.stdout());
+    assert!(r.stdout().contains("Lost: "), "{}", r.stdout());
+    assert!(b.run(&["ls"]).ok().stdout().lines().count() < 43);
+    let r = b
+        .run(&[&["doctor", "--sync", "--timeout", "30"][..], &net[..]].concat())
+        .ok();
+    assert!(r.stdout().contains("File: ok"), "{}", r.stdout());
+    assert!(
+        r.stderr().contains("synced with 1 device"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(b.run(&["ls"]).ok().stdout(), all);
+    signal(&da, "-TERM");
+    assert_eq!(wait_exit(&mut da).code(), Some(0));
 }
