@@ -117,9 +117,10 @@ endif
 # Rust tests and the real-window UI smoke test share one private session bus with an
 # unlocked keyring (scripts/with-keyring.sh): the app and the keyring tests need it. A
 # throwaway PostgreSQL (scripts/with-postgres.sh) serves the relay's PostgreSQL tests, which
-# WEFT_REQUIRE_POSTGRES=1 makes fail rather than skip without it.
+# WEFT_REQUIRE_POSTGRES=1 makes fail rather than skip without it; WEFT_REQUIRE_ROOT=1 does the
+# same for the full-disk tests, which mount a small tmpfs.
 test-rust-and-e2e:
-	WEFT_REQUIRE_POSTGRES=1 scripts/with-postgres.sh scripts/with-keyring.sh bash -c '$(CARGO) nextest run --workspace --profile ci && node --test ui/e2e/'
+	WEFT_REQUIRE_POSTGRES=1 WEFT_REQUIRE_ROOT=1 scripts/with-postgres.sh scripts/with-keyring.sh bash -c '$(CARGO) nextest run --workspace --profile ci && node --test ui/e2e/'
 
 # The generated TypeScript the UI imports (ui/src/generated): rewritten from the Rust
 # definitions; tests fail when the committed files differ.

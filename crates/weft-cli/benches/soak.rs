@@ -301,7 +301,10 @@ fn phase(label: &str, seconds: u64, database: Option<String>, nodes: usize, seed
         "init",
     );
     for r in &relays {
-        ok(weft(&homes[0], &["relay", "add", &r.addr], None), "relay add");
+        ok(
+            weft(&homes[0], &["relay", "add", &r.addr], None),
+            "relay add",
+        );
     }
     let code = ok(weft(&homes[0], &["invite", "--no-qr"], None), "invite")
         .lines()
@@ -426,7 +429,10 @@ fn phase(label: &str, seconds: u64, database: Option<String>, nodes: usize, seed
     }
     // Everything up again: the daemons catch up through the relays.
     for d in &mut devices {
-        if d.daemon.as_mut().is_none_or(|c| c.try_wait().ok().flatten().is_some()) {
+        if d.daemon
+            .as_mut()
+            .is_none_or(|c| c.try_wait().ok().flatten().is_some())
+        {
             d.start();
         }
     }

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use weft_core::Category;
 
 use crate::context::Global;
-use crate::{docs, invite, net, peers, records, relay, transfer, workspace};
+use crate::{docs, doctor, invite, net, peers, records, relay, transfer, workspace};
 
 /// The exit codes and examples under `weft --help`, written from the one error table.
 static AFTER_HELP: LazyLock<String> = LazyLock::new(|| {
@@ -111,6 +111,9 @@ pub enum Command {
     /// Join a workspace with a code from `weft invite` on another device,
     /// then pull everything from the devices it can reach.
     Join(net::JoinArgs),
+    /// Check the database file and repair it: salvage a damaged file, rebuild every
+    /// cached snapshot from the change log; with --sync, fetch what it lost.
+    Doctor(doctor::DoctorArgs),
     /// Print shell completions.
     Completions(workspace::CompletionsArgs),
 }
@@ -141,6 +144,7 @@ pub fn run(g: &Global, command: Command) -> Result<()> {
         Command::Sync(a) => net::sync(g, a),
         Command::Invite(a) => invite::run(g, a),
         Command::Join(a) => net::join(g, a),
+        Command::Doctor(a) => doctor::run(g, a),
         Command::Completions(a) => workspace::completions(a),
     }
 }

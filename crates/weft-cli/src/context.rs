@@ -129,6 +129,7 @@ pub fn code_of(e: &anyhow::Error) -> ErrorCode {
             return match io.kind() {
                 std::io::ErrorKind::NotFound => ErrorCode::NoSuchFile,
                 std::io::ErrorKind::TimedOut => ErrorCode::Timeout,
+                std::io::ErrorKind::StorageFull => ErrorCode::DiskFull,
                 _ => ErrorCode::Io,
             };
         }
@@ -206,9 +207,11 @@ pub fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
     Ok(p)
 }
 
-/// Opens the workspace, asking for its passphrase if its keys need one.
+/// Opens the workspace, asking for its passphrase if its keys need one. The first open
+/// of a process warns about each file of the home that others can read.
 pub fn open(g: &Global) -> Result<Workspace> {
     let home = home(g)?;
+    warn_loose_permissions(&home);
     match Workspace::open(&home, None) {
         Err(EngineError::PassphraseRequired { .. }) => {
             let p = passphrase(false)?;
@@ -216,6 +219,17 @@ pub fn open(g: &Global) -> Result<Workspace> {
         }
         r => Ok(r?),
     }
+}
+
+/// Says on standard error, once per process, which files of `home` are open to other
+/// users and the `chmod` that closes each.
+pub fn warn_loose_permissions(home: &std::path::Path) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for loose in weft_engine::loose_permissions(home) {
+            crate::output::say!("warning: {loose}");
+        }
+    });
 }
 
 /// How much a command logs when RUST_LOG does not say.

@@ -13,6 +13,7 @@ use weft_core::ErrorCode;
 mod cli;
 mod context;
 mod docs;
+mod doctor;
 mod invite;
 mod net;
 mod output;

@@ -347,7 +347,7 @@ fn summary(r: &Round) -> String {
 }
 
 /// `weft sync --once`.
-fn sync_once(g: &Global, args: &NetArgs, timeout: Duration, json: bool) -> Result<()> {
+pub(crate) fn sync_once(g: &Global, args: &NetArgs, timeout: Duration, json: bool) -> Result<()> {
     let (_, cfg, ws, rt) = prepare(g, args, Verbosity::Command)?;
     rt.block_on(async move {
         let node = match node::start(ws, cfg) {

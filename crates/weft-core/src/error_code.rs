@@ -58,7 +58,7 @@ impl Category {
     /// What the category means, for help texts.
     pub const fn describe(self) -> &'static str {
         match self {
-            Category::Other => "any other failure",
+            Category::Other => "any other failure (a file system error, a full disk, no keyring)",
             Category::Usage => "usage: a bad command line or value",
             Category::NotFound => "not found: no such workspace, document, version or address",
             Category::Refused => {
@@ -168,6 +168,10 @@ codes! {
     Keys = "keys" => Other,
     /// A file system error.
     Io = "io" => Other,
+    /// The disk holding the workspace (or a file being written) is full. Category
+    /// other, like every file system failure: the write changed nothing, and the same
+    /// command works once space is freed.
+    DiskFull = "disk_full" => Other,
     /// An internal invariant failed; never caused by input.
     Internal = "internal" => Other,
     /// A name (of a workspace, a device) that is not allowed.

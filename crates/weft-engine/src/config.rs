@@ -89,7 +89,15 @@ impl ConfigFile {
         let path = config_path(home);
         let text = toml::to_string(self).map_err(|e| config_error(&path, e))?;
         let tmp = home.join(format!(".{CONFIG_FILE}.tmp"));
-        std::fs::write(&tmp, text).map_err(|e| config_error(&tmp, e))?;
+        let _ = std::fs::remove_file(&tmp);
+        // 0600 like every file of the home: it names this device and its peers.
+        let mut f = crate::home::private_file_options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| config_error(&tmp, e))?;
+        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| config_error(&tmp, e))?;
+        drop(f);
         std::fs::rename(&tmp, &path).map_err(|e| config_error(&path, e))
     }
 
@@ -156,6 +164,21 @@ mod tests {
         let back = ConfigFile::read(dir.path()).unwrap();
         assert_eq!(back, c);
         assert_eq!(back.device_name(), "laptop");
+        // It names this device and its peers: its owner's alone, also when rewritten.
+        c.write(dir.path()).unwrap();
+        std::fs::write(dir.path().join(crate::DB_FILE), "").unwrap();
+        let loose = crate::home::loose_permissions(dir.path());
+        assert!(!loose.is_empty(), "the test's own files are wider");
+        assert!(
+            loose.iter().all(|l| l.path != config_path(dir.path())),
+            "{loose:?}"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let m = std::fs::metadata(dir.path().join(CONFIG_FILE)).unwrap();
+            assert_eq!(m.permissions().mode() & 0o777, 0o600);
+        }
     }
 
     #[test]

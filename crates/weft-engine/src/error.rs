@@ -178,6 +178,7 @@ impl EngineError {
             EngineError::Import { .. } => ErrorCode::Import,
             EngineError::Io { cause, .. } => match cause.kind() {
                 std::io::ErrorKind::NotFound => ErrorCode::NoSuchFile,
+                std::io::ErrorKind::StorageFull => ErrorCode::DiskFull,
                 _ => ErrorCode::Io,
             },
             EngineError::Config { .. } => ErrorCode::Config,

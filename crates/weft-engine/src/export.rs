@@ -129,8 +129,10 @@ impl Workspace {
     ) -> Result<ExportReport, EngineError> {
         std::fs::create_dir_all(dir).map_err(EngineError::io(dir))?;
         let docs = self.list(false)?;
-        // Case-insensitive, as on macOS and Windows file systems.
-        let mut used: HashSet<String> = HashSet::new();
+        // Case-insensitive, as on macOS and Windows file systems. The manifest's name is
+        // taken from the start, so a root-level document titled `weft-export` is written
+        // beside it (`weft-export (2).json`) instead of being overwritten by it.
+        let mut used: HashSet<String> = HashSet::from([MANIFEST.to_lowercase()]);
         let mut manifest = Manifest {
             format: 1,
             documents: Vec::new(),
@@ -233,7 +235,8 @@ impl Workspace {
         }
         let mut items: Vec<(String, Vec<String>, Parsed, PathBuf)> = Vec::new();
         let manifest_path = dir.join(MANIFEST);
-        if manifest_path.is_file() {
+        if manifest_path.symlink_metadata().is_ok() {
+            check_regular_file_inside(dir, &manifest_path)?;
             let raw = std::fs::read(&manifest_path).map_err(EngineError::io(&manifest_path))?;
             let m: Manifest = serde_json::from_slice(&raw).map_err(|e| EngineError::Import {
                 path: manifest_path.clone(),
@@ -242,13 +245,11 @@ impl Workspace {
             let total = m.documents.len();
             for (i, d) in m.documents.into_iter().enumerate() {
                 progress(i, total);
-                if d.file.split('/').any(|c| c == "..") || Path::new(&d.file).is_absolute() {
-                    return Err(EngineError::Import {
-                        path: manifest_path.clone(),
-                        detail: format!("file `{}` points outside the export directory", d.file),
-                    });
-                }
-                let path = dir.join(&d.file);
+                let path = manifest_file(dir, &d.file).ok_or_else(|| EngineError::Import {
+                    path: manifest_path.clone(),
+                    detail: format!("file `{}` points outside the export directory", d.file),
+                })?;
+                check_regular_file_inside(dir, &path)?;
                 let parsed = read_file(&path, d.kind)?;
                 items.push((d.title, d.folder, parsed, path));
             }
@@ -259,10 +260,8 @@ impl Workspace {
             let total = files.len();
             for (i, path) in files.into_iter().enumerate() {
                 progress(i, total);
-                let kind = match path.extension().and_then(|e| e.to_str()) {
-                    Some("md") | Some("markdown") => DocKind::Note,
-                    Some("json") => DocKind::Record,
-                    _ => continue,
+                let Some(kind) = importable(&path) else {
+                    continue;
                 };
                 let rel = path.strip_prefix(dir).unwrap_or(&path);
                 let folder: Vec<String> = rel
@@ -349,6 +348,71 @@ fn read_file(path: &Path, kind: DocKind) -> Result<Parsed, EngineError> {
     }
 }
 
+/// The kind of document a file of this name imports as, if any.
+fn importable(path: &Path) -> Option<DocKind> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("md") | Some("markdown") => Some(DocKind::Note),
+        Some("json") => Some(DocKind::Record),
+        _ => None,
+    }
+}
+
+/// Where a manifest's `file` is inside `dir`, or `None` if it could point anywhere else.
+///
+/// An export made on one system is imported on another, so the check is the same on
+/// every platform: both `/` and `\` separate components, and a component that is
+/// empty (a leading separator: absolute, or a UNC `\\server\share`), that ends in a dot
+/// or a space (`.`, `..`, and what Windows trims to them, such as `...` or `.. `), or
+/// that holds a `:` (a drive `C:`, an NTFS stream) or a NUL, is refused. Weft's exports
+/// never write such names: `file_stem` replaces or trims all of them.
+fn manifest_file(dir: &Path, file: &str) -> Option<PathBuf> {
+    let mut path = dir.to_owned();
+    for c in file.split(['/', '\\']) {
+        if c.is_empty() || c.ends_with(['.', ' ']) || c.contains([':', '\0']) {
+            return None;
+        }
+        path.push(c);
+    }
+    (path != dir).then_some(path)
+}
+
+/// Refuses `path` (inside `dir`) unless it and every directory between `dir` and it are
+/// what they seem: directories and, at the end, a regular file, none a symbolic link
+/// (which could lead anywhere on this machine).
+fn check_regular_file_inside(dir: &Path, path: &Path) -> Result<(), EngineError> {
+    let rel = path.strip_prefix(dir).map_err(|_| EngineError::Import {
+        path: path.to_owned(),
+        detail: "is outside the export directory".into(),
+    })?;
+    let mut at = dir.to_owned();
+    let mut parts = rel.components().peekable();
+    while let Some(c) = parts.next() {
+        at.push(c);
+        let meta = at.symlink_metadata().map_err(|e| EngineError::Import {
+            path: at.clone(),
+            detail: e.to_string(),
+        })?;
+        let last = parts.peek().is_none();
+        if meta.file_type().is_symlink() {
+            return Err(not_regular(&at, "is a symbolic link"));
+        }
+        if last && !meta.is_file() {
+            return Err(not_regular(&at, "is not a regular file"));
+        }
+        if !last && !meta.is_dir() {
+            return Err(not_regular(&at, "is not a directory"));
+        }
+    }
+    Ok(())
+}
+
+fn not_regular(path: &Path, what: &str) -> EngineError {
+    EngineError::Import {
+        path: path.to_owned(),
+        detail: format!("{what}; only regular files inside the directory are imported"),
+    }
+}
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), EngineError> {
     for entry in std::fs::read_dir(dir).map_err(EngineError::io(dir))? {
         let entry = entry.map_err(EngineError::io(dir))?;
@@ -357,7 +421,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), EngineError> {
         if name.to_string_lossy().starts_with('.') || name == MANIFEST {
             continue;
         }
+        // `file_type` does not follow a symbolic link: a link to a file or directory
+        // that would be imported is refused, as a crafted folder could otherwise pull
+        // any file of this machine into a synced document.
         let ft = entry.file_type().map_err(EngineError::io(&path))?;
+        if ft.is_symlink() && (importable(&path).is_some() || path.is_dir()) {
+            return Err(not_regular(&path, "is a symbolic link"));
+        }
         if ft.is_dir() {
             walk(&path, out)?;
         } else if ft.is_file() {

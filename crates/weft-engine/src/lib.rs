@@ -16,6 +16,7 @@ mod load;
 pub mod node;
 mod ops;
 mod peers;
+mod repair;
 mod sync;
 mod workspace;
 
@@ -23,11 +24,12 @@ pub use editor::{MAX_HITS, SearchHit};
 pub use envelope::Envelope;
 pub use error::EngineError;
 pub use export::{ExportReport, ImportReport};
-pub use home::{DB_FILE, KEY_FILE, default_home};
+pub use home::{DB_FILE, KEY_FILE, LoosePermission, default_home, loose_permissions};
 pub use invite::{Joined, shareable_addrs};
 pub use load::{READER, Unreadable};
 pub use ops::{ConflictView, DocSummary, RelayStatus, Shown, Status, Version};
 pub use peers::{Holder, parse_relay_addr};
+pub use repair::{LostChanges, Rebuilt, Salvaged, UnreadableDoc, check_file, rebuild, salvage};
 pub use sync::{DEFAULT_MAX_AUTHORS, Ingested, StoreLog};
 pub use workspace::{KeyBackend, Workspace};
 

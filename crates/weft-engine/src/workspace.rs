@@ -11,7 +11,7 @@ use weft_crypto::{
     ChangeHeader, DataKey, DeviceKey, KeyringStore, PassphraseFile, SealedChange, SealedSnapshot,
     SecretStore, SnapshotHeader, WorkspaceKey, WorkspaceSecrets,
 };
-use weft_store::{DocRow, Store, StoreRead, StoredChange};
+use weft_store::{DocRow, Store, StoreError, StoreRead, StoredChange};
 use zeroize::Zeroizing;
 
 use crate::EngineError;
@@ -22,10 +22,10 @@ pub(crate) use crate::load::{Crdt, Loaded};
 
 /// The OS keyring service under which Weft keeps its secrets.
 pub const KEYRING_SERVICE: &str = "weft";
-const META_KEYS: &str = "keys";
-const META_NAME: &str = "name";
-const KEYS_KEYRING: &[u8] = b"os-keyring";
-const KEYS_FILE: &[u8] = b"passphrase-file";
+pub(crate) const META_KEYS: &str = "keys";
+pub(crate) const META_NAME: &str = "name";
+pub(crate) const KEYS_KEYRING: &[u8] = b"os-keyring";
+pub(crate) const KEYS_FILE: &[u8] = b"passphrase-file";
 /// Keys held by a secret store the embedder passes to every open.
 const KEYS_EXTERNAL: &[u8] = b"external";
 
@@ -224,7 +224,7 @@ impl Workspace {
                 home: home.to_owned(),
             });
         }
-        std::fs::create_dir_all(home).map_err(EngineError::io(home))?;
+        crate::home::make_private_home(home)?;
         store_impl.save(&workspace, &secrets)?;
         // Build the database under a temporary name and rename it into place
         // last, so a crash mid-init leaves no half-made workspace.
@@ -580,13 +580,18 @@ impl Workspace {
             .map_err(|e| EngineError::Seal(e.to_string()))?
             .to_bytes();
         let now = now_ms();
-        let written = self.store.write(|tx| -> Result<bool, EngineError> {
+        let written = match self.store.write(|tx| -> Result<bool, EngineError> {
             if !tx.changes_of_doc(doc, upto)?.is_empty() {
                 return Ok(false);
             }
             tx.set_snapshot(doc, kind, &sealed, &vector, upto, now)?;
             Ok(true)
-        })?;
+        }) {
+            // A snapshot is a cache: on a full disk the log still has everything, and
+            // the committed action it follows must not be reported as failed.
+            Err(EngineError::Store(StoreError::Full { .. })) => return Ok(()),
+            r => r?,
+        };
         if written {
             if *doc == INDEX_DOC {
                 self.index.tail_rows = 0;

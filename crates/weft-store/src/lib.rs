@@ -20,10 +20,12 @@ mod migrations;
 mod peers;
 mod read;
 mod relays;
+mod repair;
 mod store;
 
 pub use aside::AsideCount;
 pub use peers::PeerRecord;
 pub use read::{Reader, StoreRead};
 pub use relays::{RelayRecord, RelayState};
+pub use repair::Salvage;
 pub use store::{DocRow, Store, StoreError, StoredChange, WriteTx};

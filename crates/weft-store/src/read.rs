@@ -235,7 +235,7 @@ const SERIALIZED_OVERHEAD: usize = weft_crypto::HEADER_LEN + NONCE_LEN + 4 + SIG
 
 /// Rebuilds a sealed change from its row's columns.
 #[allow(clippy::too_many_arguments)]
-fn decode_change(
+pub(crate) fn decode_change(
     workspace: WorkspaceId,
     doc: DocId,
     author: &[u8],

@@ -21,6 +21,36 @@ pub enum StoreError {
         /// The SQLite error (in the message, so not also a `source`).
         cause: rusqlite::Error,
     },
+    /// SQLite found pages of the file damaged (`SQLITE_CORRUPT`, `SQLITE_NOTADB`), or
+    /// `PRAGMA quick_check` failed. Every command that meets it reports this one error.
+    #[error(
+        "the database {path} is damaged ({detail}); `weft doctor` checks it and repairs what it can"
+    )]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// A write failed because the disk is full (`SQLITE_FULL`, ENOSPC). The
+    /// transaction was rolled back: what was committed before is intact, and writing
+    /// works again once space is freed.
+    #[error(
+        "the disk holding {} is full: nothing was written, and what was saved before is intact; free some space and try again",
+        .path.parent().unwrap_or(.path).display()
+    )]
+    Full {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The file system refused (creating the file, setting its mode).
+    #[error("{path}: {cause}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error (in the message, so not also a `source`).
+        cause: std::io::Error,
+    },
     /// The file was written by a newer Weft.
     #[error(
         "database {path} has schema version {found}, but this weft understands up to {supported}: \
@@ -182,6 +212,18 @@ impl Store {
     /// Creates a new workspace database at `path` (which must not exist).
     pub fn create(path: &Path, workspace: WorkspaceId) -> Result<Self, StoreError> {
         let err = sql_err(path);
+        // The file is made here, readable by its owner alone, before SQLite opens it
+        // (SQLite would make it 0644): it holds device names and addresses in
+        // plaintext. SQLite gives the `-wal` and `-shm` files it makes beside it the
+        // database's mode, so they are 0600 too.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(path).map_err(|cause| StoreError::Io {
+            path: path.to_owned(),
+            cause,
+        })?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -216,14 +258,7 @@ impl Store {
             });
         }
         let err = sql_err(path);
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(&err)?;
-        let app: i64 = conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(&err)?;
+        let (conn, app) = connect(path).map_err(&err)?;
         if app != APPLICATION_ID {
             return Err(StoreError::NotWeft {
                 path: path.to_owned(),
@@ -635,10 +670,60 @@ impl WriteTx<'_> {
     }
 }
 
+/// Whether SQLite failed for want of space: a full disk while writing, or while
+/// sizing the shared-memory index of the WAL (which it makes on a reader's open).
+fn out_of_space(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            f.code == rusqlite::ErrorCode::DiskFull
+                || f.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE
+        }
+        _ => false,
+    }
+}
+
+/// Opens the file and reads its `application_id`, the first read. When the disk is
+/// too full for SQLite to make the WAL's shared-memory index (`-shm`), the file is
+/// opened again in exclusive locking mode, which keeps that index in memory: the
+/// workspace stays readable, and a write then fails as [`StoreError::Full`]. Nothing
+/// else has the file open then (it would hold the `-shm`), so the lock costs no one.
+fn connect(path: &Path) -> rusqlite::Result<(Connection, i64)> {
+    let open = || {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    };
+    let app = |c: &Connection| c.pragma_query_value(None, "application_id", |r| r.get(0));
+    let conn = open()?;
+    match app(&conn) {
+        Ok(a) => Ok((conn, a)),
+        Err(e) if out_of_space(&e) => {
+            drop(conn);
+            let conn = open()?;
+            conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+            let a = app(&conn)?;
+            Ok((conn, a))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    move |cause| StoreError::Sqlite {
-        path: path.to_owned(),
-        cause,
+    move |cause| match cause.sqlite_error_code() {
+        _ if out_of_space(&cause) => StoreError::Full {
+            path: path.to_owned(),
+        },
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            StoreError::Damaged {
+                path: path.to_owned(),
+                detail: cause.to_string(),
+            }
+        }
+        _ => StoreError::Sqlite {
+            path: path.to_owned(),
+            cause,
+        },
     }
 }
 
@@ -672,6 +757,12 @@ impl weft_core::Coded for StoreError {
                 }
                 _ => ErrorCode::Store,
             },
+            StoreError::Io { cause, .. } if cause.kind() == std::io::ErrorKind::StorageFull => {
+                ErrorCode::DiskFull
+            }
+            StoreError::Io { .. } => ErrorCode::Io,
+            StoreError::Damaged { .. } => ErrorCode::Corrupt,
+            StoreError::Full { .. } => ErrorCode::DiskFull,
             StoreError::NewerSchema { .. } => ErrorCode::NewerVersion,
             StoreError::NotWeft { .. }
             | StoreError::BadMeta { .. }

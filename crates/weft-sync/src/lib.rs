@@ -17,6 +17,7 @@ pub mod log;
 pub mod relay;
 mod session;
 mod types;
+mod verify;
 pub mod wire;
 
 pub use log::{ByteBudget, Log, LogError};

@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'store'
   | 'keys'
   | 'io'
+  | 'disk_full'
   | 'internal'
   | 'invalid_name'
   | 'not_open'
@@ -85,6 +86,7 @@ export const ERROR_CATEGORY: Record<ErrorCode, ErrorCategory> = {
   store: 'other',
   keys: 'other',
   io: 'other',
+  disk_full: 'other',
   internal: 'other',
   invalid_name: 'usage',
   not_open: 'refused',

@@ -12,7 +12,11 @@ pub fn keyring_available() -> bool {
 }
 
 pub struct Home {
-    pub dir: tempfile::TempDir,
+    /// Kept for its lifetime: the directory goes when the `Home` does.
+    _dir: tempfile::TempDir,
+    /// The workspace home: `dir` itself, or a directory inside it that `weft init`
+    /// makes (`Home::unmade`).
+    home: PathBuf,
     /// Extra environment for every run.
     pub env: Vec<(String, String)>,
 }
@@ -66,8 +70,29 @@ pub fn weft_bin() -> PathBuf {
 impl Home {
     /// An empty home (no workspace yet).
     pub fn empty() -> Self {
+        let dir = tempfile::tempdir().unwrap();
         Self {
-            dir: tempfile::tempdir().unwrap(),
+            home: dir.path().to_owned(),
+            _dir: dir,
+            env: Vec::new(),
+        }
+    }
+
+    /// A home at `path` (which the caller made, and removes).
+    pub fn at(path: &Path) -> Self {
+        Self {
+            home: path.to_owned(),
+            _dir: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
+        }
+    }
+
+    /// A home that does not exist yet, for `weft init` to make.
+    pub fn unmade() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self {
+            home: dir.path().join("weft"),
+            _dir: dir,
             env: Vec::new(),
         }
     }
@@ -86,7 +111,7 @@ impl Home {
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.home
     }
 
     pub fn command(&self) -> Command {

@@ -6,6 +6,8 @@
 // Test and benchmark code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod disk_full;
+mod doctor;
 mod durability;
 mod errors;
 mod exit_codes;
@@ -14,5 +16,6 @@ mod hostile;
 mod invite;
 mod net;
 mod peers;
+mod permissions;
 mod relay;
 mod scenarios;

@@ -11,7 +11,16 @@ use crate::harness::{Home, PASSPHRASE};
 
 /// Starts `weft daemon` on a free port and waits for its first "listening"
 /// line.
-fn daemon(h: &Home) -> Child {
+pub fn daemon(h: &Home) -> Child {
+    let (child, rx) = daemon_logged(h);
+    // Keep draining so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || while rx.recv().is_ok() {});
+    child
+}
+
+/// [`daemon`], with the lines it logs after "listening" (the receiver must be
+/// drained, or dropped).
+pub fn daemon_logged(h: &Home) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut child = h
         .command()
         .args(["daemon", "--port", "0", "--no-mdns", "--device-name", "t"])
@@ -35,12 +44,10 @@ fn daemon(h: &Home) -> Child {
             Err(_) => panic!("the daemon never said it was listening"),
         }
     }
-    // Keep draining so the daemon never blocks on a full pipe.
-    std::thread::spawn(move || while rx.recv().is_ok() {});
-    child
+    (child, rx)
 }
 
-fn signal(child: &Child, sig: &str) {
+pub fn signal(child: &Child, sig: &str) {
     let st = std::process::Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()
@@ -48,7 +55,7 @@ fn signal(child: &Child, sig: &str) {
     assert!(st.success());
 }
 
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+pub fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(st) = child.try_wait().unwrap() {

@@ -9,7 +9,7 @@
 //! the lock when the process dies, so a SIGKILLed daemon leaves no stale
 //! lock behind.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -55,7 +55,8 @@ impl NodeLock {
     pub(crate) fn acquire(home: &Path) -> Result<Self, NodeError> {
         let path = home.join(LOCK_FILE);
         let err = io_err(&path);
-        let mut file = OpenOptions::new()
+        // 0600: it names this device's listen addresses.
+        let mut file = crate::home::private_file_options()
             .read(true)
             .write(true)
             .create(true)

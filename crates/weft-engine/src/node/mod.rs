@@ -253,6 +253,10 @@ impl Workspace {
 pub fn start(mut ws: Workspace, cfg: NodeConfig) -> Result<NodeHandle, NodeError> {
     let lock = NodeLock::acquire(ws.home())?;
     ws.set_max_authors(cfg.max_authors);
+    // The node lives long and serves the file to other devices: its pages are checked
+    // once at every start (quick_check, O(file size)); a short command relies on
+    // SQLite reporting a damaged page it meets.
+    ws.quick_check()?;
     let seed = ws.device_seed();
     let agent = format!(
         "weft/{} ({})",

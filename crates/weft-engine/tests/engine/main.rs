@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod concurrency;
+mod export;
 mod node;
 mod peers;
 mod roundtrip;

@@ -3,6 +3,7 @@
 // Test and benchmark code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod damage;
 mod peers;
 
 use weft_core::{ChangeKind, DocId, DocKind, WorkspaceId};
