@@ -205,14 +205,13 @@ fn forget_deletes_the_workspace_from_the_relay() {
     // Forgetting a relay that is not configured is an error naming it.
     a.run(&["relay", "forget", &relay.addr])
         .fails_with("is not a relay of this workspace");
-    // A second device that used the relay forgets it too: the relay has
-    // nothing left of the workspace, which completes the forget.
+    // The relay keeps a tombstone of what was forgotten: another device of
+    // the workspace adding it does not silently bring the workspace back
+    // (only the relay's operator can, with `weft-relay --unforget`).
     let b = Home::empty();
     let mut join = b.command();
     let code_after = {
-        // A's invite no longer names the relay; B adds it by hand, which
-        // registers the workspace again, as a device that still used the
-        // relay would.
+        // A's invite no longer names the relay; B adds it by hand.
         let out = a.run(&["invite", "--no-qr"]).ok().stdout();
         out.lines()
             .find(|l| l.starts_with("weft1-"))
@@ -225,12 +224,21 @@ fn forget_deletes_the_workspace_from_the_relay() {
     assert!(join.output().unwrap().status.success());
     let mut b = b;
     b.env.push(("WEFT_PASSPHRASE".into(), PASSPHRASE.into()));
-    b.run(&["relay", "add", &relay.addr]).ok();
-    a.run(&["relay", "add", &relay.addr]).ok();
-    a.run(&["relay", "forget", &relay.addr]).ok();
-    let out = b.run(&["relay", "forget", &relay.addr]).ok().stderr();
-    assert!(out.contains("deleted this workspace"), "{out}");
-    assert_eq!(count("SELECT COUNT(*) FROM workspaces"), 0);
+    let r = b.run(&["relay", "add", &relay.addr]);
+    assert_eq!(r.out.status.code(), Some(4), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("was forgotten on this relay"),
+        "{}",
+        r.stderr()
+    );
+    assert!(r.stderr().contains("--unforget"), "{}", r.stderr());
+    for t in ["changes", "heads", "workspaces"] {
+        assert_eq!(
+            count(&format!("SELECT COUNT(*) FROM {t}")),
+            0,
+            "rows in {t}"
+        );
+    }
 }
 
 #[test]
