@@ -252,6 +252,9 @@ fn main() -> std::process::ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        // A log line that cannot be written (stderr on a full disk) is
+        // dropped rather than reported with `eprintln!`, which panics.
+        .log_internal_errors(false)
         .init();
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,

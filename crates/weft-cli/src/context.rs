@@ -258,6 +258,11 @@ pub fn init_logging(g: &Global, verbosity: Verbosity) {
         .with_ansi(g.color.stderr())
         .with_writer(std::io::stderr)
         .with_target(false)
+        // A log line that cannot be written (stderr on a full disk) is
+        // dropped. With internal errors on, the subscriber reports the
+        // failure with `eprintln!` to the same stderr, which panics, and a
+        // daemon whose logging thread panicked stopped syncing silently.
+        .log_internal_errors(false)
         .try_init();
 }
 

@@ -67,6 +67,34 @@ pub fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
 }
 
 #[test]
+fn a_daemon_whose_log_cannot_be_written_keeps_running() {
+    // /dev/full fails every write with ENOSPC, as a log on a full disk does.
+    let h = Home::new();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut child = h
+        .command()
+        .args(["daemon", "--port", "0", "--no-mdns"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(full)
+        .spawn()
+        .unwrap();
+    // It logs as it starts and as the edit below reaches it.
+    std::thread::sleep(Duration::from_secs(2));
+    h.note("While the log is full", "", "x");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the daemon died when its log could not be written"
+    );
+    signal(&child, "-TERM");
+    assert_eq!(wait_exit(&mut child).code(), Some(0));
+}
+
+#[test]
 fn the_daemon_stops_cleanly_on_sigterm_and_sigint() {
     let h = Home::new();
     for sig in ["-TERM", "-INT"] {
