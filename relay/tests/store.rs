@@ -432,6 +432,36 @@ fn gap_refused(b: &Backend) {
     assert_eq!(s.vector(&w.reg(s)).expect("vector").get(&k2.device_id()), 0);
 }
 
+fn authors_past_the_bound_are_refused(b: &Backend) {
+    let s = b.store.as_ref();
+    let w = Ws::new();
+    w.register(s);
+    let keys: Vec<DeviceKey> = (0..weft_relay::store::MAX_AUTHORS)
+        .map(|_| DeviceKey::generate())
+        .collect();
+    let first: Vec<_> = keys.iter().map(|k| w.change(k, 1, b"x")).collect();
+    let r = s.append(&w.reg(s), &first, 0, 1).expect("append");
+    assert_eq!(r.stored as u64, weft_relay::store::MAX_AUTHORS);
+    // One author more: refused with the reason; known authors go on.
+    let extra = DeviceKey::generate();
+    let r = s
+        .append(
+            &w.reg(s),
+            &[w.change(&extra, 1, b"y"), w.change(&keys[0], 2, b"z")],
+            0,
+            2,
+        )
+        .expect("append");
+    assert_eq!(r.stored, 1, "{:?}", r.refused);
+    assert_eq!(r.refused.len(), 1);
+    assert_eq!(r.refused[0].0, extra.device_id());
+    assert_eq!(r.refused[0].2, weft_relay::store::TOO_MANY_AUTHORS);
+    assert_eq!(
+        s.vector(&w.reg(s)).expect("vector").get(&extra.device_id()),
+        0
+    );
+}
+
 fn different_change_under_stored_seq_refused(b: &Backend) {
     let s = b.store.as_ref();
     let w = Ws::new();
@@ -746,6 +776,7 @@ suite!(
     append_and_read_back,
     duplicates_counted,
     gap_refused,
+    authors_past_the_bound_are_refused,
     different_change_under_stored_seq_refused,
     wrong_workspace_batch,
     quota_stores_nothing_of_an_overflowing_batch,

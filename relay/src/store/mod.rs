@@ -100,6 +100,17 @@ pub enum Registration {
     },
 }
 
+/// The most devices (authors) whose changes one registration keeps. A
+/// member can make fresh device keys at will; past this, changes from a new
+/// author are refused, so no registration's version vector (and no `have`
+/// the relay sends) grows without bound. The same as a device's default
+/// `[sync] max_authors`.
+pub const MAX_AUTHORS: u64 = 1000;
+
+/// Why a change from a new author past [`MAX_AUTHORS`] is refused.
+pub const TOO_MANY_AUTHORS: &str =
+    "the workspace already holds changes of the most devices this relay keeps (1,000)";
+
 /// What one [`RelayStore::append`] stored.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Appended {

@@ -16,8 +16,8 @@ use weft_crypto::{RelayVerifier, SealedChange};
 use weft_sync::ByteBudget;
 
 use super::{
-    Appended, FeedEntry, Reg, Registration, RelayStore, StoreError, Totals, Usage, check_workspace,
-    parse_rows,
+    Appended, FeedEntry, MAX_AUTHORS, Reg, Registration, RelayStore, StoreError, TOO_MANY_AUTHORS,
+    Totals, Usage, check_workspace, parse_rows,
 };
 
 /// The channel every node listens on.
@@ -365,10 +365,19 @@ impl RelayStore for PgStore {
             }
         }
         let mut out = Appended::default();
+        let mut authors: i64 = tx
+            .query_one("SELECT COUNT(*) FROM heads WHERE reg = $1", &[&reg.row])
+            .and_then(|r| r.try_get(0))
+            .map_err(db)?;
         let (mut i_author, mut i_seq, mut i_sealed) = (Vec::new(), Vec::new(), Vec::new());
         let mut dup_check: Vec<&SealedChange> = Vec::new();
         for c in changes {
             let h = c.header();
+            let known = heads.contains_key(&h.author);
+            if !known && authors.max(0) as u64 >= MAX_AUTHORS {
+                out.refused.push((h.author, h.seq, TOO_MANY_AUTHORS));
+                continue;
+            }
             let head = heads.get(&h.author).copied().unwrap_or(0);
             if h.seq <= head {
                 dup_check.push(c);
@@ -387,6 +396,9 @@ impl RelayStore for PgStore {
             i_author.push(h.author.public_key().to_vec());
             i_seq.push(seq_i64(h.seq));
             i_sealed.push(bytes);
+            if !known {
+                authors += 1;
+            }
             heads.insert(h.author, h.seq);
         }
         if quota > 0 && used + out.bytes > quota {

@@ -11,8 +11,8 @@ use weft_crypto::{RelayVerifier, SealedChange};
 use weft_sync::ByteBudget;
 
 use super::{
-    Appended, FeedEntry, Reg, Registration, RelayStore, StoreError, Totals, Usage, check_workspace,
-    parse_rows,
+    Appended, FeedEntry, MAX_AUTHORS, Reg, Registration, RelayStore, StoreError, TOO_MANY_AUTHORS,
+    Totals, Usage, check_workspace, parse_rows,
 };
 
 /// Migrations, in order; `PRAGMA user_version` counts those applied.
@@ -325,6 +325,13 @@ impl RelayStore for SqliteStore {
         };
         let mut heads: HashMap<DeviceId, u64> = HashMap::new();
         let mut out = Appended::default();
+        let mut authors: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM heads WHERE reg = ?1",
+                [reg.row],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
         {
             let mut head_q = tx
                 .prepare_cached("SELECT seq FROM heads WHERE reg = ?1 AND author = ?2")
@@ -342,16 +349,20 @@ impl RelayStore for SqliteStore {
             for c in changes {
                 let h = c.header();
                 let author = h.author.public_key().as_slice();
-                let head = match heads.get(&h.author) {
-                    Some(s) => *s,
+                let (head, known) = match heads.get(&h.author) {
+                    Some(s) => (*s, true),
                     None => {
                         let s: Option<i64> = head_q
                             .query_row(params![reg.row, author], |r| r.get(0))
                             .optional()
                             .map_err(db)?;
-                        s.unwrap_or(0).max(0) as u64
+                        (s.unwrap_or(0).max(0) as u64, s.is_some())
                     }
                 };
+                if !known && authors.max(0) as u64 >= MAX_AUTHORS {
+                    out.refused.push((h.author, h.seq, TOO_MANY_AUTHORS));
+                    continue;
+                }
                 if h.seq <= head {
                     let held: Option<Vec<u8>> = same_q
                         .query_row(params![reg.row, author, seq_i64(h.seq)], |r| r.get(0))
@@ -391,6 +402,9 @@ impl RelayStore for SqliteStore {
                 ins.execute(params![reg.row, ws, author, seq_i64(h.seq), now_ms, bytes])
                     .map_err(db)?;
                 out.stored += 1;
+                if !known {
+                    authors += 1;
+                }
                 heads.insert(h.author, h.seq);
             }
             let mut up = tx
