@@ -231,13 +231,7 @@ impl Record {
         for chunk in chunks::split(data).map_err(RecordError::Load)? {
             match chunk.kind {
                 chunks::DOCUMENT => {
-                    let mut other = guarded("Automerge", "loading a record snapshot", || {
-                        let opts = automerge::LoadOptions::new()
-                            .on_partial_load(automerge::OnPartialLoad::Error)
-                            .verification_mode(automerge::VerificationMode::Check);
-                        AutoCommit::load_with_options(chunk.bytes, opts)
-                    })?
-                    .map_err(|e| RecordError::Load(e.to_string()))?;
+                    let mut other = load_document(&chunk)?;
                     if self.doc.is_empty() {
                         // Nothing to merge into: adopt the loaded document
                         // wholesale (much cheaper than a merge), keeping our actor.
@@ -271,13 +265,7 @@ impl Record {
         for chunk in chunks::split(data).map_err(RecordError::Load)? {
             match chunk.kind {
                 chunks::DOCUMENT => {
-                    guarded("Automerge", "checking a record snapshot", || {
-                        let opts = automerge::LoadOptions::new()
-                            .on_partial_load(automerge::OnPartialLoad::Error)
-                            .verification_mode(automerge::VerificationMode::Check);
-                        AutoCommit::load_with_options(chunk.bytes, opts)
-                    })?
-                    .map_err(|e| RecordError::Load(e.to_string()))?;
+                    load_document(&chunk)?;
                 }
                 chunks::CHANGE | chunks::COMPRESSED_CHANGE => {
                     parse_change(&chunk)?;
@@ -437,6 +425,17 @@ impl Record {
     fn refresh_heads(&mut self) {
         self.heads = self.doc.get_heads();
     }
+}
+
+/// Loads one document chunk, refusing a partial or unverified load.
+fn load_document(chunk: &chunks::Chunk<'_>) -> Result<AutoCommit, RecordError> {
+    guarded("Automerge", "loading a record snapshot", || {
+        let opts = automerge::LoadOptions::new()
+            .on_partial_load(automerge::OnPartialLoad::Error)
+            .verification_mode(automerge::VerificationMode::Check);
+        AutoCommit::load_with_options(chunk.bytes, opts)
+    })?
+    .map_err(|e| RecordError::Load(e.to_string()))
 }
 
 /// Parses one change chunk, checking its checksum (`Change::try_from` does

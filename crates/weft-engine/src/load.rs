@@ -153,15 +153,18 @@ pub(crate) fn check_body(kind: DocKind, body: &[u8]) -> Result<(), String> {
     }
 }
 
-/// Checks a received change's plaintext as a change of `kind` to `doc`:
-/// what [`Workspace::ingest`] holds a verified change to before it is
-/// stored as readable.
-pub(crate) fn check_plaintext(doc: &DocId, kind: DocKind, plain: &[u8]) -> Result<(), String> {
+/// Checks a received change, its envelope decoded, as a change of `kind`
+/// to `doc`: what [`Workspace::ingest`] holds a verified change to before
+/// it is stored as readable.
+pub(crate) fn check_received(
+    doc: &DocId,
+    kind: DocKind,
+    envelope: &Result<Envelope, String>,
+) -> Result<(), String> {
     if (*doc == INDEX_DOC) != (kind == DocKind::Index) {
         return Err(format!("a {kind} change cannot address document {doc}"));
     }
-    let env = Envelope::decode(plain)?;
-    check_body(kind, &env.body)
+    check_body(kind, &envelope.as_ref().map_err(Clone::clone)?.body)
 }
 
 /// Opens (verifies and decrypts) one stored change and decodes its

@@ -5,7 +5,7 @@
 //! moves frames; this module is where verified changes meet the store and
 //! the open documents.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use weft_core::DocKind;
@@ -17,7 +17,7 @@ use weft_sync::{Credentials, Limits, Log, LogError, Role, Session, SessionConfig
 
 use crate::EngineError;
 use crate::envelope::Envelope;
-use crate::load::{Aside, Crdt, Loaded, READER, check_plaintext, read_change};
+use crate::load::{Aside, Crdt, Loaded, READER, check_received, read_change};
 use crate::workspace::{Body, INDEX_DOC, Workspace, now_ms};
 
 /// A store seen through the protocol's [`Log`] trait. Public so a relay
@@ -157,10 +157,14 @@ impl Workspace {
         let max_authors = self.max_authors;
         self.store.write(|tx| -> Result<(), EngineError> {
             let mut authors = tx.author_count()?;
+            // One lookup per author and per document in a batch, not per
+            // change: a catch-up batch is hundreds of one author's changes.
+            let mut seen: HashSet<DeviceId> = HashSet::new();
+            let mut kinds: HashMap<DocId, Option<DocKind>> = HashMap::new();
             for v in &changes {
                 let c = v.sealed();
                 let h = c.header();
-                let new_author = tx.next_seq(&h.author)? == 1;
+                let new_author = !seen.contains(&h.author) && tx.next_seq(&h.author)? == 1;
                 if new_author && authors >= max_authors {
                     out.refused.push((
                         h.author,
@@ -185,17 +189,26 @@ impl Workspace {
                 // (refusing it would leave a hole in its author's seqs, so
                 // every later change of that author would be refused and no
                 // peer holding it could ever be in sync) but never applied.
-                let stored_kind = tx.doc_kind(&h.doc)?;
+                let stored_kind = match kinds.get(&h.doc) {
+                    Some(k) => *k,
+                    None => tx.doc_kind(&h.doc)?,
+                };
                 match tx.append_at(c, now, changed) {
                     Ok(Some(row)) => {
                         out.stored += 1;
                         authors += usize::from(new_author);
+                        seen.insert(h.author);
+                        kinds
+                            .entry(h.doc)
+                            .or_insert(Some(stored_kind.unwrap_or(kind)));
                         touched.insert(h.doc);
                         let verdict = match stored_kind {
                             Some(k) if k != kind => {
                                 Err(format!("a {kind} change addressed to a {k}"))
                             }
-                            _ => plain.map_or(Ok(()), |p| check_plaintext(&h.doc, kind, p)),
+                            _ => envelope
+                                .as_ref()
+                                .map_or(Ok(()), |e| check_received(&h.doc, kind, e)),
                         };
                         if let Err(reason) = verdict {
                             tx.set_aside(row, &h.doc, &h.author, &reason, READER)?;

@@ -131,25 +131,17 @@ impl Reader<'_> {
 
     /// The changes set aside by a reader older than `reader`, to retry.
     pub fn set_aside_before(&self, reader: u32) -> Result<Vec<StoredChange>, StoreError> {
-        let err = sql_err(self.path);
-        let docs: Vec<(i64, Vec<u8>)> = self
+        let rows: Vec<i64> = self
             .conn
-            .prepare_cached("SELECT change, doc FROM set_aside WHERE reader < ?1 ORDER BY change")
+            .prepare_cached("SELECT change FROM set_aside WHERE reader < ?1 ORDER BY change")
             .and_then(|mut s| {
-                s.query_map([reader], |r| Ok((r.get(0)?, r.get(1)?)))
+                s.query_map([reader], |r| r.get(0))
                     .and_then(|rows| rows.collect())
             })
-            .map_err(&err)?;
-        let mut out = Vec::with_capacity(docs.len());
-        for (row, doc) in docs {
-            let Ok(doc) = DocId::from_slice(&doc) else {
-                continue;
-            };
-            if let Some(c) = self
-                .changes_of_doc(&doc, row - 1)?
-                .into_iter()
-                .find(|c| c.row == row)
-            {
+            .map_err(sql_err(self.path))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(c) = self.change_at(row)? {
                 out.push(c);
             }
         }

@@ -65,6 +65,64 @@ pub trait StoreRead {
     }
 }
 
+/// The columns of a `changes` row, in the order [`change_columns`] reads them.
+pub(crate) const CHANGE_COLUMNS: &str =
+    "id, doc, author, seq, kind, nonce, ciphertext, signature, stored_at";
+
+/// A `changes` row as stored, before [`stored_change`] checks it.
+pub(crate) type RawChange = (
+    i64,
+    Vec<u8>,
+    Vec<u8>,
+    i64,
+    i64,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    i64,
+);
+
+/// Reads the [`CHANGE_COLUMNS`] of one row.
+pub(crate) fn change_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawChange> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+/// A change row whose columns did not decode: its row id, its document
+/// column (hex) and what is wrong.
+pub(crate) type BadChange = (i64, String, String);
+
+/// Decodes a row read by [`change_columns`].
+pub(crate) fn stored_change(
+    workspace: WorkspaceId,
+    raw: RawChange,
+) -> Result<StoredChange, BadChange> {
+    let (id, doc, author, seq, kind, nonce, ciphertext, signature, stored_at) = raw;
+    let doc = DocId::from_slice(&doc).map_err(|e| (id, hex::encode(&doc), e.to_string()))?;
+    let change = decode_change(
+        workspace, doc, &author, seq, kind, nonce, ciphertext, signature,
+    )
+    .map_err(|detail| (id, doc.to_hex(), detail))?;
+    Ok(StoredChange {
+        row: id,
+        stored_at_ms: stored_at,
+        change,
+    })
+}
+
+fn corrupt_change((row, doc, detail): BadChange) -> StoreError {
+    StoreError::CorruptChange { row, doc, detail }
+}
+
 /// The columns of a `docs` row, in the order [`doc_columns`] reads them.
 pub(crate) const DOC_COLUMNS: &str = "doc, kind, snapshot, snapshot_upto, changes, updated_at";
 
@@ -99,47 +157,34 @@ impl Reader<'_> {
 
     /// The changes of `doc` with row id greater than `after`, in row order.
     pub fn changes_of_doc(&self, doc: &DocId, after: i64) -> Result<Vec<StoredChange>, StoreError> {
-        let (workspace, err) = (self.workspace, sql_err(self.path));
+        let err = sql_err(self.path);
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT id, author, seq, kind, nonce, ciphertext, signature, stored_at
-             FROM changes WHERE doc = ?1 AND id > ?2 ORDER BY id",
-            )
+            .prepare_cached(&format!(
+                "SELECT {CHANGE_COLUMNS} FROM changes WHERE doc = ?1 AND id > ?2 ORDER BY id"
+            ))
             .map_err(&err)?;
         let rows = stmt
-            .query_map(params![doc.as_bytes().as_slice(), after], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Vec<u8>>(4)?,
-                    r.get::<_, Vec<u8>>(5)?,
-                    r.get::<_, Vec<u8>>(6)?,
-                    r.get::<_, i64>(7)?,
-                ))
-            })
+            .query_map(params![doc.as_bytes().as_slice(), after], change_columns)
             .map_err(&err)?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, author, seq, kind, nonce, ciphertext, signature, stored_at) =
-                row.map_err(&err)?;
-            let change = decode_change(
-                workspace, *doc, &author, seq, kind, nonce, ciphertext, signature,
-            )
-            .map_err(|detail| StoreError::CorruptChange {
-                row: id,
-                doc: doc.to_hex(),
-                detail,
-            })?;
-            out.push(StoredChange {
-                row: id,
-                stored_at_ms: stored_at,
-                change,
-            });
+            out.push(stored_change(self.workspace, row.map_err(&err)?).map_err(corrupt_change)?);
         }
         Ok(out)
+    }
+
+    /// Change row `id`, if there is one.
+    pub fn change_at(&self, id: i64) -> Result<Option<StoredChange>, StoreError> {
+        let raw = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {CHANGE_COLUMNS} FROM changes WHERE id = ?1"
+            ))
+            .and_then(|mut s| s.query_row([id], change_columns).optional())
+            .map_err(sql_err(self.path))?;
+        raw.map(|r| stored_change(self.workspace, r).map_err(corrupt_change))
+            .transpose()
     }
 
     /// The changes of `author` with seq greater than `after`, in seq order: at

@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use weft_core::{DeviceId, DocId, Seq, WorkspaceId};
+use weft_core::{DeviceId, Seq, WorkspaceId};
 
-use crate::read::decode_change;
+use crate::read::{CHANGE_COLUMNS, change_columns, stored_change};
 use crate::store::{Store, StoreError, StoredChange, sql_err};
 
 /// The tables of local bookkeeping a salvage copies over as they are, with the
@@ -139,38 +139,15 @@ impl Salvage {
     /// Change row `id`: `Ok(None)` if there is none, `Err` if the page that holds it
     /// (or the row itself) cannot be read.
     pub fn change(&self, workspace: WorkspaceId, id: i64) -> Result<Option<StoredChange>, String> {
-        let row = self
+        let raw = self
             .conn
-            .prepare_cached(
-                "SELECT doc, author, seq, kind, nonce, ciphertext, signature, stored_at
-                 FROM changes WHERE id = ?1",
-            )
-            .and_then(|mut s| {
-                s.query_row([id], |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, Vec<u8>>(4)?,
-                        r.get::<_, Vec<u8>>(5)?,
-                        r.get::<_, Vec<u8>>(6)?,
-                        r.get::<_, i64>(7)?,
-                    ))
-                })
-                .optional()
-            })
+            .prepare_cached(&format!(
+                "SELECT {CHANGE_COLUMNS} FROM changes WHERE id = ?1"
+            ))
+            .and_then(|mut s| s.query_row([id], change_columns).optional())
             .map_err(|e| e.to_string())?;
-        let Some((doc, author, seq, kind, nonce, ct, sig, stored_at)) = row else {
-            return Ok(None);
-        };
-        let doc = DocId::from_slice(&doc).map_err(|e| e.to_string())?;
-        let change = decode_change(workspace, doc, &author, seq, kind, nonce, ct, sig)?;
-        Ok(Some(StoredChange {
-            row: id,
-            stored_at_ms: stored_at,
-            change,
-        }))
+        raw.map(|r| stored_change(workspace, r).map_err(|(_, _, detail)| detail))
+            .transpose()
     }
 
     /// Copies the local bookkeeping (peers, their addresses, relays) and each

@@ -169,8 +169,8 @@ fn a_daemon_receiving_changes_survives_a_full_disk_and_catches_up() {
     let a = Home::new();
     a.note("First", "", "synced before\n");
     let mut da = daemon(&a);
-    let code = a.run(&["invite", "--no-qr"]).ok().stdout();
-    let code = code.lines().find(|l| l.starts_with("weft1-")).unwrap();
+    let code = a.invite_code();
+    let code = code.as_str();
 
     let b = passphrase_home(&fs.path().join("weft"));
     b.run(&[

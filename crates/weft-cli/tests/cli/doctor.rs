@@ -238,8 +238,8 @@ fn doctor_rebuilds_a_damaged_snapshot_from_the_log() {
 fn doctor_sync_fetches_what_the_damage_lost_from_another_device() {
     let a = Home::new();
     let mut da = daemon(&a);
-    let code = a.run(&["invite", "--no-qr"]).ok().stdout();
-    let code = code.lines().find(|l| l.starts_with("weft1-")).unwrap();
+    let code = a.invite_code();
+    let code = code.as_str();
     let mut b = Home::empty();
     b.env.push(("WEFT_PASSPHRASE".into(), PASSPHRASE.into()));
     let net = ["--port", "0", "--no-mdns"];

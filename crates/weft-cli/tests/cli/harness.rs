@@ -169,6 +169,37 @@ impl Home {
         r.stdout().trim().to_owned()
     }
 
+    /// The code line of `weft invite --no-qr`.
+    pub fn invite_code(&self) -> String {
+        self.run(&["invite", "--no-qr"])
+            .ok()
+            .stdout()
+            .lines()
+            .find(|l| l.starts_with("weft1-"))
+            .expect("an invite code line")
+            .to_owned()
+    }
+
+    /// A new device joined from `code` (mDNS off, any port, waiting at most
+    /// `timeout` seconds), its keys in a passphrase file.
+    pub fn joined(code: &str, timeout: &str) -> Self {
+        let mut h = Self::empty();
+        let out = h
+            .command()
+            .args(["join", code, "--passphrase", "--timeout", timeout])
+            .args(["--no-mdns", "--port", "0"])
+            .env("WEFT_PASSPHRASE", PASSPHRASE)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        h.env.push(("WEFT_PASSPHRASE".into(), PASSPHRASE.into()));
+        h
+    }
+
     pub fn show(&self, doc: &str) -> String {
         self.run(&["show", doc]).ok().stdout()
     }

@@ -7,8 +7,6 @@
 //! every document, later honest changes still arrive, and `weft status`
 //! names what could not be read.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use weft_core::{ChangeKind, DocId, DocKind};
@@ -18,6 +16,7 @@ use weft_store::Store;
 use zeroize::Zeroizing;
 
 use crate::harness::{Home, PASSPHRASE};
+use crate::net::{daemon_on, signal, wait_exit};
 use crate::relay::Relay;
 
 const NET: [&str; 3] = ["--no-mdns", "--port", "0"];
@@ -26,26 +25,6 @@ fn sync_once(h: &Home) -> String {
     let mut args = vec!["sync", "--once", "--timeout", "20"];
     args.extend(NET);
     h.run(&args).ok().stderr()
-}
-
-/// A device joined from `code` through the relay, its keys in a
-/// passphrase file (so the test can read them back to craft changes).
-fn join(code: &str) -> Home {
-    let mut h = Home::empty();
-    let out = h
-        .command()
-        .args(["join", code, "--passphrase", "--timeout", "20"])
-        .args(NET)
-        .env("WEFT_PASSPHRASE", PASSPHRASE)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    h.env.push(("WEFT_PASSPHRASE".into(), PASSPHRASE.into()));
-    h
 }
 
 /// Seals `(doc, kind, plaintext)` as the next changes of `m`'s device, with
@@ -127,33 +106,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn daemon(h: &Home, port: u16) -> Child {
-    let mut child = h
-        .command()
-        .args(["daemon", "--no-mdns", "--port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(l) if l.contains("listening on") => break,
-            Ok(_) => {}
-            Err(_) => panic!("the daemon never said it was listening"),
-        }
-    }
-    std::thread::spawn(move || while rx.recv().is_ok() {});
-    child
-}
-
 /// Every document `h` lists shows, and the whole workspace exports.
 fn everything_reads(h: &Home, titles: &[&str]) {
     let ls = h.run(&["ls", "--json"]).ok().json();
@@ -186,16 +138,9 @@ fn a_member_sealing_bad_changes_breaks_nothing_for_the_others() {
     let alpha = id(&a.note("Alpha", "", "alpha text"));
     let rec = id(&a.record("Rec", r#"{"n": 1}"#));
     a.run(&["relay", "add", &relay.addr]).ok();
-    let code = a
-        .run(&["invite", "--no-qr"])
-        .ok()
-        .stdout()
-        .lines()
-        .find(|l| l.starts_with("weft1-"))
-        .unwrap()
-        .to_owned();
-    let m = join(&code);
-    let b = join(&code);
+    let code = a.invite_code();
+    let m = Home::joined(&code, "20");
+    let b = Home::joined(&code, "20");
 
     // M seals garbage for A's note, garbage for the index, a record change
     // in an envelope version from the future, and a record change addressed
@@ -272,7 +217,7 @@ fn a_member_sealing_bad_changes_breaks_nothing_for_the_others() {
     // And directly: M delivers its changes to A's running daemon, then B
     // writes again; A's daemon keeps every document readable and takes B's.
     let port = free_port();
-    let mut node = daemon(&a, port);
+    let mut node = daemon_on(&a, port);
     let addr = format!("/ip4/127.0.0.1/tcp/{port}");
     for h in [&m, &b] {
         h.run(&["peer", "add", &addr]).ok();
@@ -290,6 +235,6 @@ fn a_member_sealing_bad_changes_breaks_nothing_for_the_others() {
     }
     assert!(a.show("Direct").contains("straight to A's daemon"));
     everything_reads(&a, &["Alpha", "Rec", "From B", "Direct"]);
-    let _ = node.kill();
-    let _ = node.wait();
+    signal(&node, "-TERM");
+    assert_eq!(wait_exit(&mut node).code(), Some(0));
 }

@@ -12,7 +12,12 @@ use crate::harness::{Home, PASSPHRASE};
 /// Starts `weft daemon` on a free port and waits for its first "listening"
 /// line.
 pub fn daemon(h: &Home) -> Child {
-    let (child, rx) = daemon_logged(h);
+    daemon_on(h, 0)
+}
+
+/// [`daemon`] on `port`.
+pub fn daemon_on(h: &Home, port: u16) -> Child {
+    let (child, rx) = daemon_logged_on(h, port);
     // Keep draining so the daemon never blocks on a full pipe.
     std::thread::spawn(move || while rx.recv().is_ok() {});
     child
@@ -21,9 +26,14 @@ pub fn daemon(h: &Home) -> Child {
 /// [`daemon`], with the lines it logs after "listening" (the receiver must be
 /// drained, or dropped).
 pub fn daemon_logged(h: &Home) -> (Child, std::sync::mpsc::Receiver<String>) {
+    daemon_logged_on(h, 0)
+}
+
+fn daemon_logged_on(h: &Home, port: u16) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut child = h
         .command()
-        .args(["daemon", "--port", "0", "--no-mdns", "--device-name", "t"])
+        .args(["daemon", "--port", &port.to_string(), "--no-mdns"])
+        .args(["--device-name", "t"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -174,19 +184,10 @@ fn sync_once_with_nobody_around_fails_and_says_why() {
     );
 }
 
-/// The code line of `weft invite --no-qr`.
-fn invite_code(h: &Home) -> String {
-    let out = h.run(&["invite", "--no-qr"]).ok().stdout();
-    out.lines()
-        .find(|l| l.starts_with("weft1-"))
-        .expect("an invite code line")
-        .to_owned()
-}
-
 #[test]
 fn a_mistyped_invite_code_creates_nothing() {
     let inviter = Home::new();
-    let code = invite_code(&inviter);
+    let code = inviter.invite_code();
     // One character changed in the middle of the code.
     let mut chars: Vec<char> = code.chars().collect();
     let i = chars.len() / 2;
@@ -220,7 +221,7 @@ fn a_mistyped_invite_code_creates_nothing() {
 #[test]
 fn join_into_an_existing_workspace_is_refused() {
     let inviter = Home::new();
-    let code = invite_code(&inviter);
+    let code = inviter.invite_code();
     let other = Home::new();
     let before = other.fingerprint();
     other

@@ -124,27 +124,7 @@ fn devices_that_are_never_online_together_converge_through_a_relay() {
 
     // B joins from an invite while A is offline: the code carries the
     // relay, and B pulls everything from it.
-    let code = a
-        .run(&["invite", "--no-qr"])
-        .ok()
-        .stdout()
-        .lines()
-        .find(|l| l.starts_with("weft1-"))
-        .unwrap()
-        .to_owned();
-    let b = Home::empty();
-    let mut join = b.command();
-    join.args(["join", &code, "--passphrase", "--timeout", "20"])
-        .args(NET)
-        .env("WEFT_PASSPHRASE", PASSPHRASE);
-    let out = join.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut b = b;
-    b.env.push(("WEFT_PASSPHRASE".into(), PASSPHRASE.into()));
+    let b = Home::joined(&a.invite_code(), "20");
     assert!(b.show("Plan").contains("written on A before the relay"));
 
     // B edits and leaves; A comes back and gets it from the relay alone.
@@ -210,14 +190,8 @@ fn forget_deletes_the_workspace_from_the_relay() {
     // (only the relay's operator can, with `weft-relay --unforget`).
     let b = Home::empty();
     let mut join = b.command();
-    let code_after = {
-        // A's invite no longer names the relay; B adds it by hand.
-        let out = a.run(&["invite", "--no-qr"]).ok().stdout();
-        out.lines()
-            .find(|l| l.starts_with("weft1-"))
-            .unwrap()
-            .to_owned()
-    };
+    // A's invite no longer names the relay; B adds it by hand.
+    let code_after = a.invite_code();
     join.args(["join", &code_after, "--passphrase", "--timeout", "1"])
         .args(NET)
         .env("WEFT_PASSPHRASE", PASSPHRASE);
