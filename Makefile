@@ -153,6 +153,7 @@ bench:
 	amr="$$(node $(AMR_DIR)/bench.mjs)"; \
 	WEFT_BENCH_AMR="$$amr" $(CARGO) bench -p weft-engine --bench weft --bench sync --bench lan --bench relay && \
 	$(CARGO) bench -p weft-relay --bench load && \
+	$(CARGO) bench -p weft-cli --no-default-features --bench scale && \
 	scripts/with-postgres.sh $(CARGO) bench -p weft-cli --bench soak
 	@$(MAKE) bench-window
 

@@ -39,24 +39,8 @@ fn relay_bin() -> PathBuf {
     p
 }
 
-/// A small xorshift: the chaos needs no cryptographic randomness, and a
-/// printed seed makes a run repeatable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn millis(&mut self, lo: u64, hi: u64) -> Duration {
-        Duration::from_millis(lo + self.below(hi - lo))
-    }
-}
+mod common;
+use common::Rng;
 
 fn weft(home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut c = Command::new(weft_bin());

@@ -60,6 +60,8 @@ pub enum NewCommand {
     weft ls --tree\n  \
     weft ls --json | jq -r '.[].title'")]
 pub struct LsArgs {
+    /// Only the documents in this folder (`a/b`) and the folders below it.
+    folder: Option<String>,
     /// Show the folder tree.
     #[arg(long, conflicts_with = "json")]
     tree: bool,
@@ -224,8 +226,12 @@ pub fn new(g: &Global, cmd: NewCommand) -> Result<()> {
 
 /// `weft ls`.
 pub fn ls(g: &Global, a: LsArgs) -> Result<()> {
+    let folder = match &a.folder {
+        Some(f) => parse_folder_path(f)?,
+        None => Vec::new(),
+    };
     let ws = open(g)?;
-    let docs = ws.list(a.deleted)?;
+    let docs = ws.list_under(&folder, a.deleted)?;
     if a.json {
         output::json(&docs)?;
     } else if a.tree {

@@ -20,18 +20,20 @@
 //! several nodes (not expected) reads from the node with the smallest
 //! `TreeID`; updates are applied to all of them.
 
+mod frozen;
 #[cfg(test)]
 mod tests;
 mod view;
 
-use std::cell::RefCell;
-use std::sync::Arc;
+use std::cell::{Ref, RefCell};
+use std::sync::{Arc, Mutex};
 
-use loro::{ExportMode, Frontiers, IdSpan, LoroDoc, LoroTree, TreeID};
+use loro::{ExportMode, IdSpan, LoroDoc, LoroTree, Subscription, TreeID};
 
 use crate::guard::{Panicked, guarded};
 use crate::ids::{DocId, DocKind};
-use view::{NodeKind, View};
+use frozen::Frozen;
+use view::{Dirty, NodeKind, View};
 
 /// The name of the tree container; part of the stored format.
 const TREE: &str = "tree";
@@ -223,11 +225,25 @@ pub struct Index {
     doc: LoroDoc,
     /// How many of this peer's ops [`Index::commit_pending`] has handed out.
     sent: i32,
-    /// The read model of the tree at the given state frontiers. Rebuilding
-    /// it walks every node's metadata (~1 ms for 1,000 documents), and every
-    /// command resolves a document through it, so it is kept until the tree
-    /// changes.
-    cache: RefCell<Option<(Frontiers, Arc<View>)>>,
+    /// The read model of the tree, built on first use and then kept up to date
+    /// from Loro's events (see `view.rs`): building it reads every node, so it
+    /// is built once per process, and each change after that costs what it
+    /// touches.
+    model: RefCell<Model>,
+    /// A read model adopted with [`Index::set_read_model`], answering lookups
+    /// until the tree is read or changed (then it is dropped).
+    frozen: RefCell<Option<Frozen>>,
+}
+
+/// The read model and what keeps it current.
+#[derive(Default)]
+struct Model {
+    view: View,
+    /// The nodes Loro's events named since `view` was last brought up to date.
+    dirty: Arc<Mutex<Dirty>>,
+    /// Keeps the event callback registered (dropping it unsubscribes); `None`
+    /// until the model is first built.
+    sub: Option<Subscription>,
 }
 
 impl std::fmt::Debug for Index {
@@ -250,7 +266,8 @@ impl Index {
         Self {
             doc: LoroDoc::new(),
             sent: 0,
-            cache: RefCell::new(None),
+            model: RefCell::new(Model::default()),
+            frozen: RefCell::new(None),
         }
     }
 
@@ -270,6 +287,7 @@ impl Index {
         if bytes.is_empty() {
             return Ok(());
         }
+        *self.frozen.get_mut() = None;
         guarded("Loro", "importing an index update", || {
             self.doc.import(bytes)
         })?
@@ -344,18 +362,83 @@ impl Index {
         self.doc.get_tree(TREE)
     }
 
-    fn view(&self) -> Arc<View> {
-        // Committing makes the state frontiers cover every applied op, so
-        // equal frontiers mean an identical tree.
+    /// The read model, brought up to date. Callers hold it only while reading,
+    /// and never across a call that takes it again.
+    fn view(&self) -> Ref<'_, View> {
+        // Committing emits the events of any operation still in the open
+        // transaction, so the model below covers every applied op.
         self.doc.commit();
-        let now = self.doc.state_frontiers();
-        let mut cache = self.cache.borrow_mut();
-        if let Some((_, view)) = cache.as_ref().filter(|(at, _)| *at == now) {
-            return Arc::clone(view);
+        {
+            let mut m = self.model.borrow_mut();
+            if m.sub.is_some() {
+                let Model { view, dirty, .. } = &mut *m;
+                view.apply(&self.tree(), dirty);
+            } else {
+                // The tree is read from here on; the adopted read model may be
+                // about to go stale.
+                *self.frozen.borrow_mut() = None;
+                // Subscribed after the build, so loading a big snapshot emits no
+                // events; nothing runs in between.
+                m.view = View::build(&self.tree());
+                let sink = Arc::clone(&m.dirty);
+                m.sub = Some(
+                    self.doc
+                        .subscribe_root(Arc::new(move |e| Dirty::record(&sink, &e))),
+                );
+            }
         }
-        let view = Arc::new(View::build(&self.tree()));
-        *cache = Some((now, Arc::clone(&view)));
-        view
+        Ref::map(self.model.borrow(), |m| &m.view)
+    }
+
+    /// The read model in its flat form (`frozen.rs`), for the caller to keep
+    /// (sealed) and hand to [`Index::set_read_model`] on a later load of the
+    /// same state. Builds the model if it is not built.
+    pub fn read_model(&self) -> Vec<u8> {
+        frozen::encode(&self.view())
+    }
+
+    /// Adopts a read model made by [`Index::read_model`] from exactly the
+    /// state this index was loaded with: lookups by id, title and id prefix,
+    /// and the full listing, are answered from it without reading the tree,
+    /// until anything reads or changes the tree. Bytes that are not a read
+    /// model are refused and change nothing.
+    pub fn set_read_model(&mut self, bytes: Vec<u8>) -> Result<(), IndexError> {
+        let f = Frozen::parse(bytes).ok_or_else(|| IndexError::Check("not a read model".into()))?;
+        if self.model.get_mut().sub.is_none() {
+            *self.frozen.get_mut() = Some(f);
+        }
+        Ok(())
+    }
+
+    /// Whether the tree was read in this process (its read model built).
+    pub fn has_model(&self) -> bool {
+        self.model.borrow().sub.is_some()
+    }
+
+    /// `f` over the adopted read model, if there is one and the tree has not
+    /// been read since. A model that fails to answer (damaged bytes) is
+    /// dropped, and the caller reads the tree.
+    fn frozen<T>(&self, f: impl FnOnce(&Frozen) -> Option<T>) -> Option<T> {
+        if self.has_model() {
+            return None;
+        }
+        let r = self.frozen.borrow().as_ref().map(f);
+        match r {
+            Some(Some(v)) => Some(v),
+            Some(None) => {
+                *self.frozen.borrow_mut() = None;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Whether the kept read model equals one built afresh from the tree (the
+    /// property the incremental model must keep; for tests).
+    #[cfg(test)]
+    pub(crate) fn model_matches_rebuild(&self) -> bool {
+        let kept = self.view();
+        *kept == View::build(&self.tree())
     }
 
     /// Returns the folder at `path`, creating whatever part is missing.
@@ -431,6 +514,15 @@ impl Index {
 
     /// The entry for `doc`, deleted or not.
     pub fn entry(&self, doc: &DocId) -> Option<IndexEntry> {
+        if let Some(e) = self.frozen(|f| {
+            let n = f.docs_in(*doc..=*doc)?;
+            match n.first() {
+                Some(n) => frozen_entry(f, n).map(Some),
+                None => Some(None),
+            }
+        }) {
+            return e;
+        }
         let view = self.view();
         let node = *view.doc_nodes(doc).first()?;
         entry_of(&view, node)
@@ -438,25 +530,134 @@ impl Index {
 
     /// Every document, including deleted ones, sorted by folder, title, id.
     pub fn entries(&self) -> Vec<IndexEntry> {
+        if let Some(all) = self.frozen(|f| frozen_entries(f, f.all_docs()?)) {
+            return all;
+        }
         let view = self.view();
-        let mut out: Vec<IndexEntry> = Vec::new();
-        let mut docs: Vec<&view::NodeInfo> = view
-            .nodes
-            .values()
-            .filter(|n| matches!(n.kind, NodeKind::Doc(_)))
+        sorted(
+            view.canonical_doc_nodes()
+                .filter_map(|n| entry_of(&view, n)),
+        )
+    }
+
+    /// Every document as (id, title, deleted), in no particular order: what a
+    /// scan needs, without the folder path each entry would build.
+    pub fn titles(&self) -> Vec<(DocId, String, bool)> {
+        if let Some(all) = self.frozen(|f| {
+            f.all_docs()?
+                .into_iter()
+                .map(|n| Some((n.doc?, n.title, n.deleted)))
+                .collect()
+        }) {
+            return all;
+        }
+        self.view()
+            .canonical_doc_nodes()
+            .filter_map(|n| Some((n.doc?, n.title.clone(), n.deleted)))
+            .collect()
+    }
+
+    /// The first `limit` of `docs` (each with a group: `false` sorts first) in
+    /// the order of [`Index::entries`] within each group, as entries. Sorting
+    /// borrows each document's folder path from the read model, so only the
+    /// entries returned are built: search ranks thousands of hits this way.
+    pub fn first_in_order(&self, docs: &[(DocId, bool)], limit: usize) -> Vec<IndexEntry> {
+        let view = self.view();
+        let mut keyed: Vec<_> = docs
+            .iter()
+            .filter_map(|(d, group)| {
+                let n = *view.doc_nodes(d).first()?;
+                Some((*group, view.folder_path_of(n), n.title.as_str(), *d, n))
+            })
             .collect();
-        // Smallest TreeID first, so a duplicated doc id keeps its canonical node.
-        docs.sort_by_key(|n| n.id);
-        let mut seen = std::collections::HashSet::new();
-        for n in docs {
-            if let Some(e) = entry_of(&view, n)
-                && seen.insert(e.doc)
-            {
-                out.push(e);
+        type Keyed<'a> = (
+            bool,
+            std::borrow::Cow<'a, [String]>,
+            &'a str,
+            DocId,
+            &'a view::NodeInfo,
+        );
+        let order =
+            |a: &Keyed<'_>, b: &Keyed<'_>| (a.0, &*a.1, a.2, a.3).cmp(&(b.0, &*b.1, b.2, b.3));
+        if keyed.len() > limit {
+            keyed.select_nth_unstable_by(limit, order);
+            keyed.truncate(limit);
+        }
+        keyed.sort_by(order);
+        keyed
+            .into_iter()
+            .filter_map(|k| entry_of(&view, k.4))
+            .collect()
+    }
+
+    /// The documents whose title is exactly `title`, deleted or not, sorted as
+    /// [`Index::entries`]. A lookup, not a scan.
+    pub fn entries_titled(&self, title: &str) -> Vec<IndexEntry> {
+        if let Some(found) = self.frozen(|f| frozen_entries(f, f.titled(title)?)) {
+            return found;
+        }
+        let view = self.view();
+        sorted(
+            view.docs_titled(title)
+                .iter()
+                .filter_map(|d| entry_of(&view, view.doc_nodes(d).first()?))
+                .filter(|e| e.title == title),
+        )
+    }
+
+    /// The documents whose 32-hex id starts with `prefix` (hex digits, any
+    /// case), deleted or not, sorted as [`Index::entries`]. A range of the id
+    /// lookup, not a scan; an empty or non-hex prefix matches nothing.
+    pub fn entries_with_id_prefix(&self, prefix: &str) -> Vec<IndexEntry> {
+        let p = prefix.to_ascii_lowercase();
+        if p.is_empty() || p.len() > 32 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Vec::new();
+        }
+        let pad = |c: char| -> Option<DocId> {
+            let full: String = p.chars().chain(std::iter::repeat(c)).take(32).collect();
+            full.parse().ok()
+        };
+        let (Some(lo), Some(hi)) = (pad('0'), pad('f')) else {
+            return Vec::new();
+        };
+        if let Some(found) = self.frozen(|f| frozen_entries(f, f.docs_in(lo..=hi)?)) {
+            return found;
+        }
+        let view = self.view();
+        sorted(
+            view.doc_nodes_in(lo..=hi)
+                .filter_map(|n| entry_of(&view, n)),
+        )
+    }
+
+    /// The documents in the folder at `path` and every folder below it (twin
+    /// folders read as one), deleted or not, sorted as [`Index::entries`]. It
+    /// walks that folder's subtree only.
+    pub fn entries_under(&self, path: &[String]) -> Result<Vec<IndexEntry>, IndexError> {
+        let view = self.view();
+        let mut stack: Vec<Option<TreeID>> = if path.is_empty() {
+            vec![None]
+        } else {
+            folder_nodes(&view, path)?.into_iter().map(Some).collect()
+        };
+        let mut out = Vec::new();
+        while let Some(parent) = stack.pop() {
+            for n in view.children_of(parent) {
+                match n.kind {
+                    NodeKind::Doc(_) => {
+                        // A duplicated document reads from its canonical node only.
+                        if let Some(d) = n.doc
+                            && view.doc_nodes(&d).first().map(|c| c.id) == Some(n.id)
+                            && let Some(e) = entry_of(&view, n)
+                        {
+                            out.push(e);
+                        }
+                    }
+                    _ => stack.push(Some(n.id)),
+                }
             }
         }
-        out.sort_by(|a, b| (&a.folder, &a.title, a.doc).cmp(&(&b.folder, &b.title, b.doc)));
-        out
+        Ok(sorted(out.into_iter()))
     }
 
     /// Every folder path once, sorted; `created_ms` is the canonical node's.
@@ -609,7 +810,31 @@ impl Index {
     }
 }
 
+/// The entry of a document node of an adopted read model.
+fn frozen_entry(f: &Frozen, n: &view::NodeInfo) -> Option<IndexEntry> {
+    entry_at(n, f.parent_path(n)?)
+}
+
+/// The entries of document nodes of an adopted read model, sorted; `None` if
+/// any does not read.
+fn frozen_entries(f: &Frozen, nodes: Vec<view::NodeInfo>) -> Option<Vec<IndexEntry>> {
+    let all: Option<Vec<IndexEntry>> = nodes.iter().map(|n| frozen_entry(f, n)).collect();
+    Some(sorted(all?.into_iter()))
+}
+
+/// Entries in the order [`Index::entries`] promises: folder, title, id.
+fn sorted(entries: impl Iterator<Item = IndexEntry>) -> Vec<IndexEntry> {
+    let mut out: Vec<IndexEntry> = entries.collect();
+    out.sort_by(|a, b| (&a.folder, &a.title, a.doc).cmp(&(&b.folder, &b.title, b.doc)));
+    out
+}
+
 fn entry_of(view: &View, n: &view::NodeInfo) -> Option<IndexEntry> {
+    entry_at(n, view.parent_path(n.id))
+}
+
+/// A document node's entry, in `folder`.
+fn entry_at(n: &view::NodeInfo, folder: Vec<String>) -> Option<IndexEntry> {
     let NodeKind::Doc(kind) = n.kind else {
         return None;
     };
@@ -617,7 +842,7 @@ fn entry_of(view: &View, n: &view::NodeInfo) -> Option<IndexEntry> {
         doc: n.doc?,
         kind,
         title: n.title.clone(),
-        folder: view.parent_path(n.id),
+        folder,
         deleted: n.deleted,
         created_ms: n.created,
     })

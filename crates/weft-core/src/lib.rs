@@ -10,6 +10,7 @@ pub mod ids;
 pub mod index;
 pub mod note;
 pub mod record;
+pub mod search;
 pub mod vv;
 
 pub use error_code::{Category, Coded, ErrorCode};

@@ -165,7 +165,10 @@ impl Workspace {
             if let Some(parent) = abs.parent() {
                 std::fs::create_dir_all(parent).map_err(EngineError::io(parent))?;
             }
-            let entry = self.resolve(&d.id.to_hex(), false)?;
+            let entry = self.live_entry(&d.id)?;
+            // Documents loaded only to be written out are dropped again, so an
+            // export holds one document at a time, not the whole workspace.
+            let was_loaded = self.is_loaded(&d.id);
             let (text, native_bytes, native_ext) = match self.loaded_body(&entry)? {
                 Body::Note(note) => (note.to_markdown(), note.export_snapshot()?, "loro"),
                 Body::Record(r) => {
@@ -175,6 +178,9 @@ impl Workspace {
                     (s, r.export_snapshot(), "automerge")
                 }
             };
+            if !was_loaded {
+                self.evict(&d.id);
+            }
             std::fs::write(&abs, text).map_err(EngineError::io(&abs))?;
             report.files += 1;
             if native {

@@ -16,11 +16,14 @@ mod load;
 pub mod node;
 mod ops;
 mod peers;
+mod read_model;
 mod repair;
+mod search;
 mod sync;
+#[cfg(test)]
+mod testing;
 mod workspace;
 
-pub use editor::{MAX_HITS, SearchHit};
 pub use envelope::Envelope;
 pub use error::EngineError;
 pub use export::{ExportReport, ImportReport};
@@ -30,6 +33,7 @@ pub use load::{READER, Unreadable};
 pub use ops::{ConflictView, DocSummary, RelayStatus, Shown, Status, Version};
 pub use peers::{Holder, parse_relay_addr};
 pub use repair::{LostChanges, Rebuilt, Salvaged, UnreadableDoc, check_file, rebuild, salvage};
+pub use search::{MAX_HITS, SearchHit};
 pub use sync::{DEFAULT_MAX_AUTHORS, Ingested, StoreLog};
 pub use workspace::{KeyBackend, Workspace};
 

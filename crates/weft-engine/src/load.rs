@@ -28,7 +28,9 @@ use zeroize::Zeroizing;
 
 use crate::EngineError;
 use crate::envelope::Envelope;
-use crate::workspace::{INDEX_DOC, Workspace};
+use crate::workspace::{
+    CLOSE_SNAPSHOT_AFTER_ROWS, INDEX_DOC, SNAPSHOT_AFTER_BYTES, SNAPSHOT_AFTER_ROWS, Workspace,
+};
 
 /// What this build can read. A change set aside by a build with a lower
 /// number is retried when this one opens the workspace. Raise it whenever
@@ -185,6 +187,8 @@ pub(crate) struct Loaded<T> {
     /// Rows and bytes committed since the stored snapshot.
     pub(crate) tail_rows: usize,
     pub(crate) tail_bytes: usize,
+    /// The plaintext size of the stored snapshot (0: none).
+    pub(crate) snapshot_bytes: usize,
 }
 
 impl<T> Loaded<T> {
@@ -196,7 +200,26 @@ impl<T> Loaded<T> {
             vector: VersionVector::new(),
             tail_rows: 0,
             tail_bytes: 0,
+            snapshot_bytes: 0,
         }
+    }
+
+    /// Whether a new snapshot is worth its cost. While running: after many
+    /// rows or bytes, so a long-lived node's loads stay short. On close
+    /// (`closing`): also once the tail is a quarter of the snapshot, or long
+    /// enough to slow the next load. A snapshot costs the whole document
+    /// (the index of 100,000 documents is megabytes), so writing one on every
+    /// close would make each command cost O(documents); by size, its cost is
+    /// spread over the edits that grew the tail.
+    pub(crate) fn snapshot_due(&self, closing: bool) -> bool {
+        if self.tail_rows == 0 {
+            return false;
+        }
+        self.tail_rows >= SNAPSHOT_AFTER_ROWS
+            || self.tail_bytes >= SNAPSHOT_AFTER_BYTES
+            || (closing
+                && (self.tail_rows >= CLOSE_SNAPSHOT_AFTER_ROWS
+                    || self.tail_bytes.saturating_mul(4) >= self.snapshot_bytes))
     }
 
     pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Loaded<U> {
@@ -206,7 +229,15 @@ impl<T> Loaded<T> {
             vector: self.vector,
             tail_rows: self.tail_rows,
             tail_bytes: self.tail_bytes,
+            snapshot_bytes: self.snapshot_bytes,
         }
+    }
+
+    /// Records that a snapshot of `size` plaintext bytes now covers the tail.
+    pub(crate) fn snapshotted(&mut self, size: usize) {
+        self.tail_rows = 0;
+        self.tail_bytes = 0;
+        self.snapshot_bytes = size;
     }
 
     fn count(&mut self, author: DeviceId, seq: u64, row: i64, len: usize) {
@@ -375,8 +406,9 @@ impl Workspace {
             };
             let mut loaded = Loaded::new(state);
             loaded.upto = tail.last().map_or(from, |c| c.row.max(from));
-            if let Some((_, vector)) = snapshot.take() {
+            if let Some((bytes, vector)) = snapshot.take() {
                 loaded.vector = vector;
+                loaded.snapshot_bytes = bytes.len();
             }
             for (c, env) in &good {
                 let h = c.change.header();
@@ -388,7 +420,7 @@ impl Workspace {
 
     /// A stored snapshot's plaintext and the vector it covers, if it is
     /// this document's and opens.
-    fn open_snapshot(
+    pub(crate) fn open_snapshot(
         &self,
         row: &DocRow,
         bytes: &[u8],

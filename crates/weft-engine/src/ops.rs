@@ -205,15 +205,23 @@ impl Workspace {
 
     /// Every document, sorted by path; deleted ones only if asked.
     pub fn list(&self, include_deleted: bool) -> Result<Vec<DocSummary>, EngineError> {
-        let updated: HashMap<DocId, i64> = self
-            .store
-            .docs()?
-            .into_iter()
-            .map(|r| (r.doc, r.updated_at_ms))
-            .collect();
-        let mut out: Vec<DocSummary> = self
-            .index()
-            .entries()
+        self.list_under(&[], include_deleted)
+    }
+
+    /// The documents in `folder` and the folders below it, sorted by path;
+    /// deleted ones only if asked. Only that folder's subtree is walked.
+    pub fn list_under(
+        &self,
+        folder: &[String],
+        include_deleted: bool,
+    ) -> Result<Vec<DocSummary>, EngineError> {
+        let entries = if folder.is_empty() {
+            self.index().entries()
+        } else {
+            self.index().entries_under(folder)?
+        };
+        let updated: HashMap<DocId, i64> = self.store.updated_times()?;
+        let mut out: Vec<DocSummary> = entries
             .into_iter()
             .filter(|e| include_deleted || !e.deleted)
             .map(|e| {
@@ -247,23 +255,28 @@ impl Workspace {
     /// (at least 4 hex digits), in that order. Deleted documents match only
     /// if `include_deleted`.
     pub fn resolve(&self, query: &str, include_deleted: bool) -> Result<IndexEntry, EngineError> {
-        let entries: Vec<IndexEntry> = self
-            .index()
-            .entries()
-            .into_iter()
-            .filter(|e| include_deleted || !e.deleted)
-            .collect();
+        // Each step is a lookup in the index's read model (by id, by title, by an
+        // id range), so resolving costs the same in 100 documents or 100,000.
+        let live = |found: Vec<IndexEntry>| -> Vec<IndexEntry> {
+            found
+                .into_iter()
+                .filter(|e| include_deleted || !e.deleted)
+                .collect()
+        };
         let q = query.trim();
         if let Ok(id) = q.parse::<DocId>()
-            && let Some(e) = entries.iter().find(|e| e.doc == id)
+            && let Some(e) = self
+                .index()
+                .entry(&id)
+                .filter(|e| include_deleted || !e.deleted)
         {
-            return Ok(e.clone());
+            return Ok(e);
         }
-        let pick = |found: Vec<&IndexEntry>| -> Result<Option<IndexEntry>, EngineError> {
-            match found.as_slice() {
-                [] => Ok(None),
-                [one] => Ok(Some((*one).clone())),
-                many => Err(EngineError::AmbiguousDoc {
+        let pick = |found: Vec<IndexEntry>| -> Result<Option<IndexEntry>, EngineError> {
+            match <[IndexEntry; 1]>::try_from(found) {
+                Ok([one]) => Ok(Some(one)),
+                Err(v) if v.is_empty() => Ok(None),
+                Err(many) => Err(EngineError::AmbiguousDoc {
                     query: query.to_owned(),
                     candidates: many
                         .iter()
@@ -279,18 +292,11 @@ impl Workspace {
                 }),
             }
         };
-        if let Some(e) = pick(entries.iter().filter(|e| e.title == q).collect())? {
+        if let Some(e) = pick(live(self.index().entries_titled(q)))? {
             return Ok(e);
         }
-        let lower = q.to_ascii_lowercase();
-        if lower.len() >= 4
-            && lower.chars().all(|c| c.is_ascii_hexdigit())
-            && let Some(e) = pick(
-                entries
-                    .iter()
-                    .filter(|e| e.doc.to_hex().starts_with(&lower))
-                    .collect(),
-            )?
+        if q.len() >= 4
+            && let Some(e) = pick(live(self.index().entries_with_id_prefix(q)))?
         {
             return Ok(e);
         }

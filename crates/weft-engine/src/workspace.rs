@@ -47,8 +47,11 @@ pub(crate) const INDEX_DOC: DocId = DocId::from_bytes([0; 16]);
 /// long, which bounds load time after a crash. Otherwise snapshots are
 /// written when the workspace is closed: writing one per commit would cost
 /// an export of the whole document on every keystroke batch.
-const SNAPSHOT_AFTER_ROWS: usize = 2000;
-const SNAPSHOT_AFTER_BYTES: usize = 2 << 20;
+pub(crate) const SNAPSHOT_AFTER_ROWS: usize = 2000;
+pub(crate) const SNAPSHOT_AFTER_BYTES: usize = 2 << 20;
+/// On close, a tail this long is snapshotted whatever its size: each row is a
+/// decryption and an import on the next load.
+pub(crate) const CLOSE_SNAPSHOT_AFTER_ROWS: usize = 256;
 
 /// Where the workspace's secrets are kept.
 pub enum KeyBackend {
@@ -119,6 +122,11 @@ pub struct Workspace {
     pub(crate) docs: HashMap<DocId, Loaded<Body>>,
     /// The most authors whose changes [`Workspace::ingest`] accepts.
     pub(crate) max_authors: usize,
+    /// The change row the stored read model of the index covers (0: none or
+    /// not adopted; `read_model.rs`).
+    pub(crate) read_model_upto: i64,
+    /// The in-memory text index, from the first search on (`search.rs`).
+    pub(crate) search: Option<crate::search::SearchIndex>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -285,6 +293,8 @@ impl Workspace {
             index: Loaded::new(Index::new()),
             docs: HashMap::new(),
             max_authors: crate::DEFAULT_MAX_AUTHORS,
+            search: None,
+            read_model_upto: 0,
         };
         // Retrying is best effort: a workspace on a full or read-only disk
         // still opens, and the changes stay set aside until the next open.
@@ -353,6 +363,11 @@ impl Workspace {
             .ok_or_else(|| EngineError::UnknownDoc {
                 query: doc.to_hex(),
             })
+    }
+
+    /// Whether a document is held in memory.
+    pub(crate) fn is_loaded(&self, doc: &DocId) -> bool {
+        self.docs.contains_key(doc)
     }
 
     /// Inserts a brand-new document into the cache (before its first commit).
@@ -429,8 +444,9 @@ impl Workspace {
         let Some(row) = self.store.doc(&INDEX_DOC)? else {
             return Ok(Loaded::new(Index::new()));
         };
-        let (index, found) = self.read_state::<Index>(&row)?;
+        let (mut index, found) = self.read_state::<Index>(&row)?;
         self.note_set_aside(&found);
+        self.adopt_read_model(&row, &mut index);
         Ok(index)
     }
 
@@ -524,20 +540,22 @@ impl Workspace {
     }
 
     pub(crate) fn maybe_snapshot(&mut self) -> Result<(), EngineError> {
+        self.snapshot_due(false)
+    }
+
+    /// Snapshots every loaded document (the index too) for which one is due
+    /// (see `Loaded::snapshot_due`).
+    fn snapshot_due(&mut self, closing: bool) -> Result<(), EngineError> {
         let due: Vec<DocId> = self
             .docs
             .iter()
-            .filter(|(_, l)| {
-                l.tail_rows >= SNAPSHOT_AFTER_ROWS || l.tail_bytes >= SNAPSHOT_AFTER_BYTES
-            })
+            .filter(|(_, l)| l.snapshot_due(closing))
             .map(|(d, _)| *d)
             .collect();
         for d in due {
             self.snapshot_doc(&d)?;
         }
-        if self.index.tail_rows >= SNAPSHOT_AFTER_ROWS
-            || self.index.tail_bytes >= SNAPSHOT_AFTER_BYTES
-        {
+        if self.index.snapshot_due(closing) {
             self.snapshot_doc(&INDEX_DOC)?;
         }
         Ok(())
@@ -593,33 +611,25 @@ impl Workspace {
             r => r?,
         };
         if written {
+            let size = bytes.len();
             if *doc == INDEX_DOC {
-                self.index.tail_rows = 0;
-                self.index.tail_bytes = 0;
+                self.index.snapshotted(size);
+                // A long-running node writes the read model with the index's
+                // snapshots, so commands run beside it find a current one.
+                self.save_read_model()?;
             } else if let Some(l) = self.docs.get_mut(doc) {
-                l.tail_rows = 0;
-                l.tail_bytes = 0;
+                l.snapshotted(size);
             }
         }
         Ok(())
     }
 
-    /// Writes snapshots of every document with changes since its last one.
-    /// Called on close; safe to call any time.
+    /// Writes the snapshots due on close: of every document whose changes since
+    /// its last one are worth a snapshot (see `Loaded::snapshot_due`). Called
+    /// on close; safe to call any time.
     pub fn flush(&mut self) -> Result<(), EngineError> {
-        let dirty: Vec<DocId> = self
-            .docs
-            .iter()
-            .filter(|(_, l)| l.tail_rows > 0)
-            .map(|(d, _)| *d)
-            .collect();
-        for d in dirty {
-            self.snapshot_doc(&d)?;
-        }
-        if self.index.tail_rows > 0 {
-            self.snapshot_doc(&INDEX_DOC)?;
-        }
-        Ok(())
+        self.snapshot_due(true)?;
+        self.save_read_model()
     }
 
     /// Flushes snapshots and closes the workspace.

@@ -71,6 +71,10 @@ impl WriteTx<'_> {
                  WHERE doc = ?1",
             )
             .and_then(|mut s| s.execute([doc.as_bytes().as_slice()]))
+            .map_err(&err)?;
+        self.tx
+            .prepare_cached("DELETE FROM read_models WHERE doc = ?1")
+            .and_then(|mut s| s.execute([doc.as_bytes().as_slice()]))
             .map(|_| ())
             .map_err(&err)
     }

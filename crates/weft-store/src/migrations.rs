@@ -133,4 +133,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX set_aside_doc ON set_aside (doc);
     "#,
+    // 7: a sealed copy of a document's read model (the workspace index's:
+    // titles, folders, document ids in a form lookups read without decoding
+    // the index) as of the document's change row `upto`. A cache like a
+    // snapshot: used only while no change row of the document is past
+    // `upto`, dropped with the snapshots.
+    r#"
+    CREATE TABLE read_models (
+        doc   BLOB    PRIMARY KEY,
+        model BLOB    NOT NULL,
+        upto  INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];

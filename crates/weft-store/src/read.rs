@@ -53,6 +53,26 @@ pub trait StoreRead {
             .changes_after(author, after, max_count, max_bytes)
     }
 
+    /// The documents changed after row `after`, and the highest row id.
+    fn docs_changed_after(&self, after: i64) -> Result<(Vec<DocId>, i64), StoreError> {
+        self.reader().docs_changed_after(after)
+    }
+
+    /// The sealed read model stored for `doc` and the change row it covers.
+    fn read_model(&self, doc: &DocId) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+        self.reader().read_model(doc)
+    }
+
+    /// The highest change row id of `doc` (0 if it has none).
+    fn last_row_of_doc(&self, doc: &DocId) -> Result<i64, StoreError> {
+        self.reader().last_row_of_doc(doc)
+    }
+
+    /// The highest change row id (0 for an empty log).
+    fn last_change_row(&self) -> Result<i64, StoreError> {
+        self.reader().last_change_row()
+    }
+
     /// The rows of `doc` that are set aside (see `aside.rs`).
     fn set_aside_rows(&self, doc: &DocId) -> Result<std::collections::HashSet<i64>, StoreError> {
         self.reader().set_aside_rows(doc)
@@ -172,6 +192,56 @@ impl Reader<'_> {
             out.push(stored_change(self.workspace, row.map_err(&err)?).map_err(corrupt_change)?);
         }
         Ok(out)
+    }
+
+    /// The documents with change rows after row `after`, and the highest row
+    /// id (`after` if there is none): what changed since a reader last looked,
+    /// whichever process or peer wrote it. One range scan of the log's key.
+    pub fn docs_changed_after(&self, after: i64) -> Result<(Vec<DocId>, i64), StoreError> {
+        let err = sql_err(self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, doc FROM changes WHERE id > ?1 ORDER BY id")
+            .map_err(&err)?;
+        let mut rows = stmt.query([after]).map_err(&err)?;
+        let mut docs = std::collections::BTreeSet::new();
+        let mut last = after;
+        while let Some(r) = rows.next().map_err(&err)? {
+            last = r.get(0).map_err(&err)?;
+            let bytes: Vec<u8> = r.get(1).map_err(&err)?;
+            if let Ok(b) = <[u8; 16]>::try_from(bytes.as_slice()) {
+                docs.insert(DocId::from_bytes(b));
+            }
+        }
+        Ok((docs.into_iter().collect(), last))
+    }
+
+    /// The sealed read model stored for `doc` and the change row it covers.
+    pub fn read_model(&self, doc: &DocId) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT model, upto FROM read_models WHERE doc = ?1")
+            .and_then(|mut s| {
+                s.query_row([doc.as_bytes().as_slice()], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
+            .map_err(sql_err(self.path))
+    }
+
+    /// The highest change row id of `doc` (0 if it has none). A lookup in the
+    /// log's index by document.
+    pub fn last_row_of_doc(&self, doc: &DocId) -> Result<i64, StoreError> {
+        self.conn
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM changes WHERE doc = ?1")
+            .and_then(|mut s| s.query_row([doc.as_bytes().as_slice()], |r| r.get(0)))
+            .map_err(sql_err(self.path))
+    }
+
+    /// The highest change row id (0 for an empty log).
+    pub fn last_change_row(&self) -> Result<i64, StoreError> {
+        self.conn
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM changes")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(sql_err(self.path))
     }
 
     /// Change row `id`, if there is one.

@@ -55,6 +55,9 @@ impl Store {
     pub fn clear_snapshots(&self) -> Result<usize, StoreError> {
         let err = sql_err(&self.path);
         self.conn
+            .execute("DELETE FROM read_models", [])
+            .map_err(&err)?;
+        self.conn
             .execute(
                 "UPDATE docs SET snapshot = NULL, snapshot_vector = NULL, snapshot_upto = 0,
                      changes = (SELECT count(*) FROM changes c WHERE c.doc = docs.doc)",

@@ -1,5 +1,6 @@
 //! The [`Store`]: one SQLite file per workspace.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -396,6 +397,25 @@ impl Store {
         Ok(out)
     }
 
+    /// When each document last changed (ms since the epoch), without reading
+    /// any snapshot: what a listing needs.
+    pub fn updated_times(&self) -> Result<HashMap<DocId, i64>, StoreError> {
+        let err = sql_err(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT doc, updated_at FROM docs")
+            .map_err(&err)?;
+        let mut rows = stmt.query([]).map_err(&err)?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next().map_err(&err)? {
+            let bytes: Vec<u8> = r.get(0).map_err(&err)?;
+            if let Ok(b) = <[u8; 16]>::try_from(bytes.as_slice()) {
+                out.insert(DocId::from_bytes(b), r.get(1).map_err(&err)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// SQLite's `data_version`: it changes whenever another connection (a
     /// CLI command, the app) commits to the file. A daemon polls it to
     /// notice local edits it did not make itself; the query touches no page.
@@ -634,6 +654,19 @@ impl WriteTx<'_> {
             })
             .map_err(&err)?;
         Ok(Some(row))
+    }
+
+    /// Replaces the sealed read model of `doc` (see migration 7): `model`
+    /// must describe the document with every change row ≤ `upto`.
+    pub fn set_read_model(&self, doc: &DocId, model: &[u8], upto: i64) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO read_models (doc, model, upto) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc) DO UPDATE SET model = excluded.model, upto = excluded.upto",
+            )
+            .and_then(|mut s| s.execute(params![doc.as_bytes().as_slice(), model, upto]))
+            .map(|_| ())
+            .map_err(sql_err(self.path))
     }
 
     /// Replaces the cached snapshot of `doc`: `snapshot` must contain every

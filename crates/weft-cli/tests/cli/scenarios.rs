@@ -277,6 +277,29 @@ fn mv_rename_rm_and_undelete() {
 }
 
 #[test]
+fn ls_of_a_folder_lists_it_and_the_folders_below_it() {
+    let h = Home::new();
+    h.note("Q1", "Work/2026", "x\n");
+    h.note("Team", "Work", "x\n");
+    h.note("Groceries", "Home", "x\n");
+    let titles = |args: &[&str]| -> Vec<String> {
+        let v = h.run(args).ok().json();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        titles(&["ls", "Work", "--json"]),
+        ["Work/Team", "Work/2026/Q1"]
+    );
+    assert_eq!(titles(&["ls", "Work/2026", "--json"]), ["Work/2026/Q1"]);
+    assert_eq!(titles(&["ls", "--json"]).len(), 3);
+    h.run(&["ls", "Nowhere"]).fails_with("no folder `Nowhere`");
+}
+
+#[test]
 fn history_show_at_and_revert() {
     let h = Home::new();
     h.note("Essay", "", "first draft\n");

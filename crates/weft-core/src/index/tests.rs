@@ -172,6 +172,42 @@ fn concurrent_folder_renames_agree_on_one_name() {
 }
 
 #[test]
+fn a_read_model_is_dropped_once_the_tree_changes_and_damaged_bytes_are_refused() {
+    let mut idx = Index::new();
+    idx.add_doc(doc(1), DocKind::Note, "One", &p("a"), 1)
+        .unwrap();
+    let model = idx.read_model();
+    let mut copy = Index::load(&[&idx.export_snapshot().unwrap()]).unwrap();
+    copy.set_read_model(model.clone()).unwrap();
+    assert_eq!(copy.entry(&doc(1)).unwrap().folder, p("a"));
+    assert!(!copy.has_model());
+    // A change made elsewhere arrives: the adopted model no longer answers.
+    idx.rename(&doc(1), "Uno").unwrap();
+    copy.import(&idx.commit_pending().unwrap()).unwrap();
+    assert_eq!(copy.entry(&doc(1)).unwrap().title, "Uno");
+    // So does a change made here.
+    let mut here = Index::load(&[&idx.export_snapshot().unwrap()]).unwrap();
+    here.set_read_model(idx.read_model()).unwrap();
+    here.rename(&doc(1), "Eins").unwrap();
+    assert_eq!(here.entries_titled("Eins").len(), 1);
+    assert!(here.set_read_model(b"not a model".to_vec()).is_err());
+    // Truncated or garbled bytes never panic: refused, or answered by the tree.
+    for cut in [0, 8, 20, model.len() / 2, model.len() - 1] {
+        let mut c = Index::load(&[&idx.export_snapshot().unwrap()]).unwrap();
+        if c.set_read_model(model[..cut].to_vec()).is_ok() {
+            let _ = c.entries();
+        }
+    }
+    let mut garbled = model.clone();
+    for b in garbled.iter_mut().skip(16) {
+        *b = 0xff;
+    }
+    let mut c = Index::load(&[&idx.export_snapshot().unwrap()]).unwrap();
+    c.set_read_model(garbled).unwrap();
+    let _ = (c.entries(), c.entry(&doc(1)), c.entries_titled("Uno"));
+}
+
+#[test]
 fn bad_input_is_refused_with_a_clear_error() {
     let mut idx = Index::new();
     for bad in ["", "   ", "two\nlines"] {
@@ -392,6 +428,19 @@ enum Step {
         path: Vec<usize>,
         parent: Vec<usize>,
     },
+    RenameFolder {
+        at: usize,
+        path: Vec<usize>,
+        name: usize,
+    },
+    /// A foreign replica deleting a tree node outright (Weft itself only
+    /// marks documents deleted): a document's node, or a folder with all
+    /// it holds.
+    RemoveNode {
+        at: usize,
+        d: u8,
+        folder: Vec<usize>,
+    },
     Sync {
         from: usize,
         to: usize,
@@ -414,9 +463,13 @@ fn step(replicas: usize) -> impl Strategy<Value = Step> {
             .prop_map(|(at, d, record, title, folder)| Step::Add { at, d, record, title, folder }),
         2 => (at.clone(), d.clone(), 0usize..3).prop_map(|(at, d, title)| Step::Rename { at, d, title }),
         2 => (at.clone(), d.clone(), path()).prop_map(|(at, d, folder)| Step::Move { at, d, folder }),
-        1 => (at.clone(), d, any::<bool>()).prop_map(|(at, d, deleted)| Step::Delete { at, d, deleted }),
+        1 => (at.clone(), d.clone(), any::<bool>()).prop_map(|(at, d, deleted)| Step::Delete { at, d, deleted }),
         2 => (at.clone(), prop::collection::vec(0usize..3, 1..3), path())
             .prop_map(|(at, path, parent)| Step::MoveFolder { at, path, parent }),
+        1 => (at.clone(), prop::collection::vec(0usize..3, 1..3), 0usize..3)
+            .prop_map(|(at, path, name)| Step::RenameFolder { at, path, name }),
+        1 => (at.clone(), d.clone(), path())
+            .prop_map(|(at, d, folder)| Step::RemoveNode { at, d, folder }),
         3 => (at.clone(), at).prop_map(|(from, to)| Step::Sync { from, to }),
     ]
 }
@@ -425,8 +478,87 @@ fn history() -> impl Strategy<Value = (usize, Vec<Step>)> {
     (2usize..4).prop_flat_map(|n| (Just(n), prop::collection::vec(step(n), 1..40)))
 }
 
+/// Deletes a tree node the way a foreign replica could: `d`'s node, or when
+/// `folder` is not empty, that folder's canonical node.
+fn remove_node(idx: &mut Index, d: u8, folder: &[String]) {
+    let node = if folder.is_empty() {
+        idx.view().doc_nodes(&doc(d)).first().map(|n| n.id)
+    } else {
+        idx.view().folder(folder).flatten()
+    };
+    if let Some(id) = node {
+        let _ = idx.tree().delete(id);
+    }
+    idx.doc.commit();
+}
+
+/// The kept read model equals a fresh build, and every lookup agrees with a
+/// filter over the full list.
+fn check_model(idx: &Index) -> Result<(), TestCaseError> {
+    prop_assert!(
+        idx.model_matches_rebuild(),
+        "the kept model differs from a rebuild"
+    );
+    let all = idx.entries();
+    for t in TITLES {
+        let want: Vec<_> = all.iter().filter(|e| e.title == t).cloned().collect();
+        prop_assert_eq!(idx.entries_titled(t), want);
+    }
+    for e in &all {
+        let hex = e.doc.to_hex();
+        let want: Vec<_> = all
+            .iter()
+            .filter(|x| x.doc.to_hex().starts_with(&hex[..5]))
+            .cloned()
+            .collect();
+        prop_assert_eq!(idx.entries_with_id_prefix(&hex[..5]), want);
+    }
+    for f in idx.folders() {
+        let want: Vec<_> = all
+            .iter()
+            .filter(|e| e.folder.starts_with(&f.path))
+            .cloned()
+            .collect();
+        prop_assert_eq!(idx.entries_under(&f.path).unwrap(), want);
+    }
+    let docs: Vec<(DocId, bool)> = all.iter().rev().map(|e| (e.doc, e.deleted)).collect();
+    let mut want: Vec<_> = all.iter().filter(|e| !e.deleted).cloned().collect();
+    want.extend(all.iter().filter(|e| e.deleted).cloned());
+    prop_assert_eq!(idx.first_in_order(&docs, docs.len()), want.clone());
+    want.truncate(2);
+    prop_assert_eq!(idx.first_in_order(&docs, 2), want);
+    prop_assert_eq!(idx.entries_under(&[]).unwrap(), all.clone());
+    // The flat read model, adopted by another load of the same state, answers
+    // every lookup as the kept model does, without reading the tree.
+    let mut copy = Index::load(&[&idx.export_snapshot().unwrap()]).unwrap();
+    copy.set_read_model(idx.read_model()).unwrap();
+    prop_assert_eq!(copy.entries(), all.clone());
+    let mut titles = copy.titles();
+    titles.sort();
+    let mut want: Vec<_> = all
+        .iter()
+        .map(|e| (e.doc, e.title.clone(), e.deleted))
+        .collect();
+    want.sort();
+    prop_assert_eq!(titles, want);
+    for t in TITLES {
+        prop_assert_eq!(copy.entries_titled(t), idx.entries_titled(t));
+    }
+    for e in &all {
+        prop_assert_eq!(copy.entry(&e.doc), Some(e.clone()));
+        let hex = e.doc.to_hex();
+        prop_assert_eq!(
+            copy.entries_with_id_prefix(&hex[..4]),
+            idx.entries_with_id_prefix(&hex[..4])
+        );
+    }
+    prop_assert_eq!(copy.entry(&doc(99)), None);
+    prop_assert!(!copy.has_model(), "the lookups read the tree");
+    Ok(())
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Whatever each replica did and however updates travelled, once every
     /// replica has every update they all show the same documents and folders,
@@ -455,6 +587,14 @@ proptest! {
                     let _ = reps[*at].move_folder(&folder_path(path), &folder_path(parent));
                     *at
                 }
+                Step::RenameFolder { at, path, name } => {
+                    let _ = reps[*at].rename_folder(&folder_path(path), NAMES[*name]);
+                    *at
+                }
+                Step::RemoveNode { at, d, folder } => {
+                    remove_node(&mut reps[*at], *d, &folder_path(folder));
+                    *at
+                }
                 Step::Sync { from, to } => {
                     for u in known[*from].clone() {
                         reps[*to].import(&u).unwrap();
@@ -466,6 +606,7 @@ proptest! {
             if let Some(u) = reps[at].commit_pending() {
                 known[at].push(u);
             }
+            check_model(&reps[at])?;
         }
         let all: Vec<Vec<u8>> = known.concat();
         for r in &mut reps {
@@ -477,8 +618,15 @@ proptest! {
         let fresh = Index::load(&reversed).unwrap();
         let entries = fresh.entries();
         let docs: std::collections::BTreeSet<u8> = entries.iter().map(|e| e.doc.as_bytes()[0]).collect();
-        prop_assert_eq!(docs, added);
+        if steps.iter().any(|s| matches!(s, Step::RemoveNode { .. })) {
+            // A document whose node a replica removed outright is gone everywhere.
+            prop_assert!(docs.is_subset(&added));
+        } else {
+            prop_assert_eq!(docs, added);
+        }
+        check_model(&fresh)?;
         for r in &reps {
+            check_model(r)?;
             prop_assert_eq!(r.entries(), entries.clone());
             prop_assert_eq!(r.folders(), fresh.folders());
         }
