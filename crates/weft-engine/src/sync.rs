@@ -154,6 +154,7 @@ impl Workspace {
                 v.plaintext().map(|p| ((h.author, h.seq), p))
             })
             .collect();
+        let checked = precheck(&changes, now);
         let max_authors = self.max_authors;
         self.store.write(|tx| -> Result<(), EngineError> {
             let mut authors = tx.author_count()?;
@@ -161,7 +162,7 @@ impl Workspace {
             // change: a catch-up batch is hundreds of one author's changes.
             let mut seen: HashSet<DeviceId> = HashSet::new();
             let mut kinds: HashMap<DocId, Option<DocKind>> = HashMap::new();
-            for v in &changes {
+            for (v, (changed, body_verdict)) in changes.iter().zip(&checked) {
                 let c = v.sealed();
                 let h = c.header();
                 let new_author = !seen.contains(&h.author) && tx.next_seq(&h.author)? == 1;
@@ -177,14 +178,6 @@ impl Workspace {
                     continue;
                 }
                 let kind = h.kind.doc_kind();
-                let plain = known.get(&(h.author, h.seq)).copied();
-                let envelope = plain.map(Envelope::decode);
-                // The author's time (capped at now: a fast clock elsewhere
-                // must not put a document in the future here).
-                let changed = match &envelope {
-                    Some(Ok(e)) => e.time_ms.min(now),
-                    _ => now,
-                };
                 // A change of another kind than its document is stored too
                 // (refusing it would leave a hole in its author's seqs, so
                 // every later change of that author would be refused and no
@@ -193,7 +186,7 @@ impl Workspace {
                     Some(k) => *k,
                     None => tx.doc_kind(&h.doc)?,
                 };
-                match tx.append_at(c, now, changed) {
+                match tx.append_at(c, now, *changed) {
                     Ok(Some(row)) => {
                         out.stored += 1;
                         authors += usize::from(new_author);
@@ -206,9 +199,7 @@ impl Workspace {
                             Some(k) if k != kind => {
                                 Err(format!("a {kind} change addressed to a {k}"))
                             }
-                            _ => envelope
-                                .as_ref()
-                                .map_or(Ok(()), |e| check_received(&h.doc, kind, e)),
+                            _ => body_verdict.clone(),
                         };
                         if let Err(reason) = verdict {
                             tx.set_aside(row, &h.doc, &h.author, &reason, READER)?;
@@ -273,6 +264,57 @@ impl Workspace {
             self.evict(doc);
         }
     }
+}
+
+/// Per change of a batch to ingest: the author's time (capped at `now`: a
+/// fast clock elsewhere must not put a document in the future here, and
+/// `now` if the envelope does not read) and whether its envelope and CRDT
+/// bytes read as a change of the kind its header names
+/// ([`check_received`]; a change without plaintext passes). Decoding and
+/// checking the bytes (parsing each Automerge or Loro change) is most of
+/// ingest's work outside SQLite and needs only the change itself, so it is
+/// done before the transaction, a large batch over the machine's cores:
+/// scoped threads, joined before this returns.
+fn precheck(changes: &[VerifiedChange], now: i64) -> Vec<(i64, Result<(), String>)> {
+    let one = |v: &VerifiedChange| {
+        let h = v.sealed().header();
+        match v.plaintext().map(Envelope::decode) {
+            None => (now, Ok(())),
+            Some(envelope) => {
+                let changed = envelope.as_ref().map_or(now, |e| e.time_ms.min(now));
+                (
+                    changed,
+                    check_received(&h.doc, h.kind.doc_kind(), &envelope),
+                )
+            }
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get().min(8))
+        .unwrap_or(1);
+    if threads < 2 || changes.len() < 64 {
+        return changes.iter().map(one).collect();
+    }
+    let chunk = changes.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = changes
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .zip(changes.chunks(chunk))
+            .flat_map(|(h, part)| {
+                // The CRDT parsers run under `catch_unwind` already; a panic
+                // here still only sets the part aside, never loses it.
+                h.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|_| (now, Err("the change could not be checked".to_owned())))
+                        .collect()
+                })
+            })
+            .collect()
+    })
 }
 
 /// What [`absorb_stored`] did.

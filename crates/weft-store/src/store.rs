@@ -582,30 +582,33 @@ impl WriteTx<'_> {
             author: h.author,
             seq: h.seq,
         })?;
-        let existing: Option<(Vec<u8>, Vec<u8>)> = self
-            .tx
-            .prepare_cached(
-                "SELECT ciphertext, signature FROM changes WHERE author = ?1 AND seq = ?2",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![h.author.public_key().as_slice(), seq], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()
-            })
-            .map_err(&err)?;
-        if let Some((ct, sig)) = existing {
-            if ct == change.ciphertext() && sig == change.signature().as_slice() {
-                return Ok(None);
-            }
-            return Err(StoreError::Conflict {
-                author: h.author,
-                seq: h.seq,
-            });
-        }
-        // After the duplicate check: a change re-delivered below the head is
-        // a no-op, not a gap.
+        // Each author's log is contiguous, so a row at this seq exists only
+        // below the next expected seq: the common case, the next change,
+        // needs no lookup of an existing row.
         let expected = self.next_seq(&h.author)?;
+        if h.seq < expected {
+            let existing: Option<(Vec<u8>, Vec<u8>)> = self
+                .tx
+                .prepare_cached(
+                    "SELECT ciphertext, signature FROM changes WHERE author = ?1 AND seq = ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![h.author.public_key().as_slice(), seq], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(&err)?;
+            if let Some((ct, sig)) = existing {
+                if ct == change.ciphertext() && sig == change.signature().as_slice() {
+                    return Ok(None);
+                }
+                return Err(StoreError::Conflict {
+                    author: h.author,
+                    seq: h.seq,
+                });
+            }
+        }
         if h.seq != expected {
             return Err(StoreError::Gap {
                 author: h.author,

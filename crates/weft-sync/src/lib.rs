@@ -24,6 +24,7 @@ pub use log::{ByteBudget, Log, LogError};
 pub use session::{
     Credentials, Event, Limits, Session, SessionConfig, SessionError, Stats, VerifiedChange,
 };
+pub use verify::verify_received;
 pub use wire::{
     FEATURES, Frame, FrameReader, Hello, MAX_BATCH_CHANGES, MAX_FRAME_LEN, MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION, RefuseCode, RejectCode, Rejection, Role, WireError, prefixed,

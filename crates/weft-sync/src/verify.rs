@@ -1,9 +1,10 @@
 //! Checking the changes a session receives: each parses, belongs to the
-//! workspace, carries a valid signature and (on a device) decrypts. Large
-//! batches are spread over the machine's cores.
+//! workspace, carries a valid signature and (on a device) decrypts.
+//! Signatures are checked as Ed25519 batches, and large batches are spread
+//! over the machine's cores.
 
 use weft_core::{DeviceId, DocId, Seq, WorkspaceId};
-use weft_crypto::{OpenError, SealedChange};
+use weft_crypto::{OpenError, SealedChange, Zeroizing};
 
 use crate::types::{Credentials, VerifiedChange};
 use crate::wire::RejectCode;
@@ -15,10 +16,12 @@ pub(crate) type Refusal = (Option<(DeviceId, Seq, DocId)>, RejectCode, String);
 /// Below this many changes a batch is verified on the calling thread.
 const PARALLEL_VERIFY_MIN: usize = 32;
 
-/// Checks every change of a batch, in order. Verification (one Ed25519
-/// check each) dominates the cost of receiving, so a large batch is split
-/// across the machine's cores; the result is the same as checking one by
-/// one, so the session stays deterministic.
+/// Checks every change of a batch, in order, with the result checking each
+/// alone gives (see [`SealedChange::verify_many`]). Verification (one
+/// Ed25519 check each) dominates the cost of receiving, so the signatures
+/// are checked as batches, and a large frame is split across the machine's
+/// cores: scoped threads, joined before this returns, so the session stays
+/// deterministic and does no I/O; each thread checks its part as one batch.
 pub(crate) fn verify_all(
     list: &[Vec<u8>],
     workspace: &WorkspaceId,
@@ -28,19 +31,13 @@ pub(crate) fn verify_all(
         .map(|n| n.get().min(8))
         .unwrap_or(1);
     if threads < 2 || list.len() < PARALLEL_VERIFY_MIN {
-        return list.iter().map(|b| verify(b, workspace, creds)).collect();
+        return verify_part(list, workspace, creds);
     }
     let chunk = list.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = list
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|b| verify(b, workspace, creds))
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || verify_part(part, workspace, creds)))
             .collect();
         handles
             .into_iter()
@@ -59,38 +56,96 @@ pub(crate) fn verify_all(
     })
 }
 
-/// Parses and checks one received change.
-fn verify(
-    bytes: &[u8],
+/// Checks received changes (each a change's bytes, as in a `changes`
+/// frame) as a session does: the verified ones, or why each was refused.
+/// For measuring and testing the receiving path outside a session.
+pub fn verify_received(
+    list: &[Vec<u8>],
     workspace: &WorkspaceId,
     creds: &Credentials,
-) -> Result<VerifiedChange, Refusal> {
+) -> Vec<Result<VerifiedChange, RejectCode>> {
+    verify_all(list, workspace, creds)
+        .into_iter()
+        .map(|r| r.map_err(|(_, code, _)| code))
+        .collect()
+}
+
+/// Parses and checks a run of received changes: those that parse and are
+/// of this workspace have their signatures checked as one batch.
+fn verify_part(
+    list: &[Vec<u8>],
+    workspace: &WorkspaceId,
+    creds: &Credentials,
+) -> Vec<Result<VerifiedChange, Refusal>> {
+    // Per received change, its refusal if it does not parse; the ones that
+    // parse, in order, in `changes`.
+    let mut refusals: Vec<Option<Refusal>> = Vec::with_capacity(list.len());
+    let mut changes = Vec::with_capacity(list.len());
+    for bytes in list {
+        match parse(bytes, workspace) {
+            Ok(c) => {
+                changes.push(c);
+                refusals.push(None);
+            }
+            Err(r) => refusals.push(Some(r)),
+        }
+    }
+    // `open_many` verifies every signature before decrypting; a relay, with
+    // no key, can only verify.
+    let checked: Vec<Result<Option<Zeroizing<Vec<u8>>>, OpenError>> = match creds {
+        Credentials::Member(k) => SealedChange::open_many(&changes, &k.data)
+            .into_iter()
+            .map(|r| r.map(Some))
+            .collect(),
+        Credentials::Relay(_) => SealedChange::verify_many(&changes)
+            .into_iter()
+            .map(|r| r.map(|()| None))
+            .collect(),
+    };
+    let mut checked = changes.into_iter().zip(checked);
+    refusals
+        .into_iter()
+        .map(|refused| match refused {
+            Some(r) => Err(r),
+            None => match checked.next() {
+                Some((change, result)) => finish(change, result),
+                // Not reached: every change that parsed has a result.
+                None => Err((None, RejectCode::Malformed, "change not checked".into())),
+            },
+        })
+        .collect()
+}
+
+/// Parses one received change and checks it is of this workspace.
+fn parse(bytes: &[u8], workspace: &WorkspaceId) -> Result<SealedChange, Refusal> {
     let change = SealedChange::from_bytes(bytes)
         .map_err(|e| (None, RejectCode::Malformed, e.to_string()))?;
     let h = change.header();
-    let who = Some((h.author, h.seq, h.doc));
     if h.workspace != *workspace {
         return Err((
-            who,
+            Some((h.author, h.seq, h.doc)),
             RejectCode::WrongWorkspace,
             format!("change is of workspace {}", h.workspace),
         ));
     }
-    let bad = |e: OpenError| {
-        let code = match e {
-            OpenError::Decrypt { .. } => RejectCode::BadCiphertext,
-            _ => RejectCode::BadSignature,
-        };
-        (who, code, e.to_string())
-    };
-    // `open` verifies the signature before decrypting; a relay, with no
-    // key, can only verify.
-    let plaintext = match creds {
-        Credentials::Member(k) => Some(change.open(&k.data).map_err(bad)?),
-        Credentials::Relay(_) => {
-            change.verify().map_err(bad)?;
-            None
+    Ok(change)
+}
+
+/// A parsed change with the outcome of its signature check (and
+/// decryption, on a device).
+fn finish(
+    change: SealedChange,
+    result: Result<Option<Zeroizing<Vec<u8>>>, OpenError>,
+) -> Result<VerifiedChange, Refusal> {
+    match result {
+        Ok(plaintext) => Ok(VerifiedChange { change, plaintext }),
+        Err(e) => {
+            let h = change.header();
+            let code = match e {
+                OpenError::Decrypt { .. } => RejectCode::BadCiphertext,
+                _ => RejectCode::BadSignature,
+            };
+            Err((Some((h.author, h.seq, h.doc)), code, e.to_string()))
         }
-    };
-    Ok(VerifiedChange { change, plaintext })
+    }
 }

@@ -377,3 +377,61 @@ fn a_malformed_author_key_is_a_bad_signature_not_a_panic() {
         "{err}"
     );
 }
+
+#[test]
+fn a_batch_refuses_exactly_its_forged_changes() {
+    let ws = WorkspaceId::from_bytes([3; 16]);
+    let keys = WorkspaceKey::from_bytes([7; 32]).derive(&ws);
+    let (a, b) = (device(1), device(2));
+    let seal = |dev: &DeviceKey, seq: u64| {
+        let h = ChangeHeader {
+            workspace: ws,
+            doc: DocId::from_bytes([4; 16]),
+            author: dev.device_id(),
+            seq,
+            kind: ChangeKind::Update(DocKind::Record),
+        };
+        SealedChange::seal(h, format!("body {seq}").as_bytes(), &keys.data, dev).unwrap()
+    };
+    let mut batch: Vec<SealedChange> = (1..=40)
+        .map(|seq| seal(if seq % 3 == 0 { &b } else { &a }, seq))
+        .collect();
+    // All good: every one verifies and opens.
+    assert!(SealedChange::verify_many(&batch).iter().all(Result::is_ok));
+    let opened = SealedChange::open_many(&batch, &keys.data);
+    for (seq, plain) in (1..=40).zip(&opened) {
+        assert_eq!(
+            plain.as_ref().unwrap().as_slice(),
+            format!("body {seq}").as_bytes()
+        );
+    }
+    // One forged (a flipped signature bit) and one re-signed by another
+    // device under a's name, among good ones: exactly those two refused,
+    // with the error checking each alone gives.
+    let (h, nonce, ct, mut sig) = batch[16].clone().into_parts();
+    sig[5] ^= 1;
+    batch[16] = SealedChange::from_parts(h, nonce, ct, sig);
+    let other = seal(&b, 29);
+    let (_, nonce, ct, sig) = other.into_parts();
+    let (h, ..) = batch[28].clone().into_parts();
+    batch[28] = SealedChange::from_parts(h, nonce, ct, sig);
+    let verified = SealedChange::verify_many(&batch);
+    let opened = SealedChange::open_many(&batch, &keys.data);
+    for (i, (v, o)) in verified.iter().zip(&opened).enumerate() {
+        if i == 16 || i == 28 {
+            assert_eq!(v.as_ref().unwrap_err(), &batch[i].verify().unwrap_err());
+            assert!(matches!(o, Err(OpenError::BadSignature { .. })), "{i}");
+        } else {
+            assert!(v.is_ok(), "{i}: {v:?}");
+            assert!(o.is_ok(), "{i}");
+        }
+    }
+    // A change that verifies but does not decrypt is refused as such.
+    let wrong = WorkspaceKey::from_bytes([8; 32]).derive(&ws);
+    let opened = SealedChange::open_many(&batch[..3], &wrong.data);
+    assert!(
+        opened
+            .iter()
+            .all(|o| matches!(o, Err(OpenError::Decrypt { .. })))
+    );
+}

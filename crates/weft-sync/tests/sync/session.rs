@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use weft_core::{DocId, VersionVector, WorkspaceId};
-use weft_crypto::{DeviceKey, WorkspaceKey};
+use weft_crypto::{DeviceKey, SealedChange, WorkspaceKey};
 use weft_sync::{
     Credentials, Frame, Hello, Limits, MAX_FRAME_LEN, RefuseCode, RejectCode, Role, Session,
     SessionError,
@@ -376,6 +376,45 @@ fn a_tampered_change_is_rejected_without_losing_its_batch() {
     assert_eq!(rejected.len(), 1, "the unparseable one names no author");
     assert_eq!(rejected[0].author, kc.device_id());
     assert_eq!(rejected[0].seq, 2);
+    assert_eq!(rejected[0].code, RejectCode::BadSignature);
+}
+
+#[test]
+fn a_forged_change_in_a_large_batch_is_refused_alone() {
+    // Large enough to be checked as Ed25519 batches, on several threads.
+    let f = Fixture::new();
+    let (mut a, mut b, _, _) = pair(&f, 0, 0);
+    run_reliable(&mut a, &mut b);
+    let (kc, kd, ke) = (device(3), device(4), device(5));
+    let doc = DocId::from_bytes([1; 16]);
+    let mut list: Vec<Vec<u8>> = (1..=100)
+        .map(|seq| f.seal(&kc, doc, seq, b"good").to_bytes())
+        .collect();
+    // d's only change, forged by e: its signature is e's.
+    let forged = f.seal(&ke, doc, 1, b"forged");
+    let (_, nonce, ct, sig) = forged.into_parts();
+    let (h, ..) = f.seal(&kd, doc, 1, b"forged").into_parts();
+    list.insert(57, SealedChange::from_parts(h, nonce, ct, sig).to_bytes());
+    list.extend((1..=100).map(|seq| f.seal(&ke, doc, seq, b"good").to_bytes()));
+    let out = b.receive(&Frame::Changes(list).encode(), 0);
+    assert!(b.error.is_none(), "{:?}", b.error);
+    assert_eq!(b.log.len(), 200, "every good change is kept");
+    assert!(
+        b.log
+            .ids()
+            .iter()
+            .all(|(author, _)| *author != kd.device_id())
+    );
+    let rejected = decoded(&out)
+        .iter()
+        .find_map(|f| match f {
+            Frame::Reject(r) => Some(r.clone()),
+            _ => None,
+        })
+        .expect("the sender is told");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].author, kd.device_id());
+    assert_eq!(rejected[0].seq, 1);
     assert_eq!(rejected[0].code, RejectCode::BadSignature);
 }
 
