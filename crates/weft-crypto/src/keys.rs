@@ -346,35 +346,6 @@ pub fn verify_signature(
         .map_err(|_| SignatureError::Invalid { device: *device })
 }
 
-/// True if every `(device, message, signature)` verifies, checked as one
-/// Ed25519 batch (ed25519-dalek's `verify_batch`: one multiscalar
-/// multiplication for the whole batch, about half the cost of checking
-/// each). False says only that at least one does not: the caller checks
-/// each with [`verify_signature`] to find which.
-///
-/// A batch holds only what [`verify_signature`] (`verify_strict`) would
-/// also accept, with one exception no third party can use: a signature
-/// its author's key holder built on purpose with a small-order component
-/// may pass a batch and fail alone. Anyone else forging or altering a
-/// change fails both. A weak (small-order) key, for which `verify_strict`
-/// refuses everything and anyone could forge, is never batched: this
-/// returns false and the caller's per-signature check refuses it.
-pub(crate) fn verify_signatures_batch(items: &[(DeviceId, &[u8], &[u8; 64])]) -> bool {
-    let mut keys = Vec::with_capacity(items.len());
-    for (device, _, _) in items {
-        match verifying_key(device) {
-            Ok(vk) if !vk.is_weak() => keys.push(vk),
-            _ => return false,
-        }
-    }
-    let messages: Vec<&[u8]> = items.iter().map(|(_, m, _)| *m).collect();
-    let signatures: Vec<Signature> = items
-        .iter()
-        .map(|(_, _, s)| Signature::from_bytes(s))
-        .collect();
-    ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -210,7 +210,7 @@ fn bench_catch_up(quick: bool) {
     let mut b = device(dir.path(), "b", workspace, 2);
     let (took, receive) = sync_pair(&mut a.ws, &mut b.ws);
     let reference = plain_inserts(dir.path(), &rows);
-    let (serial, batched, checked) = verify_reference(workspace, &rows);
+    let (serial, parallel, checked) = verify_reference(workspace, &rows);
     let secs = took.as_secs_f64();
     println!(
         "catch-up: fresh device pulls {docs} documents, {n} changes, {:.1} MB (source built in {:.1} s)",
@@ -236,17 +236,17 @@ fn bench_catch_up(quick: bool) {
     let per = |d: Duration| d.as_secs_f64() * 1e6 / checked as f64;
     println!(
         "  verifying {checked} of these changes: one at a time on one core {:.1} us each, \
-         as a session does (batches of 256, every core) {:.1} us each: {:.1}x",
+         as a session does (frames of 256, every core) {:.1} us each: {:.1}x",
         per(serial),
-        per(batched),
-        serial.as_secs_f64() / batched.as_secs_f64()
+        per(parallel),
+        serial.as_secs_f64() / parallel.as_secs_f64()
     );
     println!(
         "  share of the sync in receiving (parse, verify, decrypt) {:.0}%, in verifying \
          alone about {:.0}% (one at a time it would be about {:.0} ms more)",
         100.0 * receive.as_secs_f64() / secs,
-        100.0 * per(batched) * n as f64 / 1e6 / secs,
-        (per(serial) - per(batched)) * n as f64 / 1e3
+        100.0 * per(parallel) * n as f64 / 1e6 / secs,
+        (per(serial) - per(parallel)) * n as f64 / 1e3
     );
 }
 

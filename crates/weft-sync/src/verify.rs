@@ -1,7 +1,9 @@
 //! Checking the changes a session receives: each parses, belongs to the
 //! workspace, carries a valid signature and (on a device) decrypts.
-//! Signatures are checked as Ed25519 batches, and large batches are spread
-//! over the machine's cores.
+//! Each signature is checked on its own (never as an Ed25519 batch, whose
+//! verdict on a crafted signature can differ; see
+//! `SealedChange::verify_many`), and a large frame is spread over the
+//! machine's cores.
 
 use weft_core::{DeviceId, DocId, Seq, WorkspaceId};
 use weft_crypto::{OpenError, SealedChange, Zeroizing};
@@ -16,12 +18,11 @@ pub(crate) type Refusal = (Option<(DeviceId, Seq, DocId)>, RejectCode, String);
 /// Below this many changes a batch is verified on the calling thread.
 const PARALLEL_VERIFY_MIN: usize = 32;
 
-/// Checks every change of a batch, in order, with the result checking each
-/// alone gives (see [`SealedChange::verify_many`]). Verification (one
-/// Ed25519 check each) dominates the cost of receiving, so the signatures
-/// are checked as batches, and a large frame is split across the machine's
-/// cores: scoped threads, joined before this returns, so the session stays
-/// deterministic and does no I/O; each thread checks its part as one batch.
+/// Checks every change of a frame, in order, each as
+/// [`SealedChange::verify`] would. Verification (one Ed25519 check each)
+/// dominates the cost of receiving, so a large frame is split across the
+/// machine's cores: scoped threads, joined before this returns, so the
+/// session stays deterministic and does no I/O.
 pub(crate) fn verify_all(
     list: &[Vec<u8>],
     workspace: &WorkspaceId,
@@ -71,7 +72,7 @@ pub fn verify_received(
 }
 
 /// Parses and checks a run of received changes: those that parse and are
-/// of this workspace have their signatures checked as one batch.
+/// of this workspace have their signatures checked, each alone.
 fn verify_part(
     list: &[Vec<u8>],
     workspace: &WorkspaceId,

@@ -9,7 +9,7 @@ use super::{
     NONCE_LEN, OpenError, ParseError, Reader, SIGNATURE_LEN, SealError, SealedItem, TAG_LEN,
     decrypt, encrypt, fresh_nonce, put_len, signed_message,
 };
-use crate::keys::{DataKey, DeviceKey, verify_signature, verify_signatures_batch};
+use crate::keys::{DataKey, DeviceKey, verify_signature};
 
 /// Length of an encoded [`ChangeHeader`]:
 /// version 1 + workspace 16 + doc 16 + author 32 + seq 8 + kind 1.
@@ -242,46 +242,23 @@ impl SealedChange {
         self.decrypt(data_key)
     }
 
-    /// Checks the signatures of many changes, as [`SealedChange::verify`]
-    /// on each would, but as one Ed25519 batch: receiving a peer's log is
-    /// mostly verifying signatures, and a batch costs about half as much
-    /// per signature. If the batch fails, each change is verified on its
-    /// own, so exactly the bad ones are refused (with the error `verify`
-    /// gives) and the others accepted. See `keys::verify_signatures_batch`
-    /// for the one difference from checking each alone.
+    /// Checks the signatures of many changes, each exactly as
+    /// [`SealedChange::verify`] (`verify_strict`) does. Not as an Ed25519
+    /// batch, though a batch costs about half as much per signature: a batch
+    /// accepts a signature its author's key holder built with a small-order
+    /// component that `verify_strict` refuses, so a change's verdict would
+    /// depend on which other changes shared its frame and on the build, and
+    /// two devices could disagree about one change forever (each refusal
+    /// leaves a hole in its author's log). Every device must reach the same
+    /// verdict on every change; the speed comes from checking a frame's
+    /// changes on every core instead (weft-sync's `verify.rs`).
     pub fn verify_many(changes: &[SealedChange]) -> Vec<Result<(), OpenError>> {
-        // An oversized change is left to `verify`, which names the limit.
-        let messages: Vec<Option<Vec<u8>>> = changes
-            .iter()
-            .map(|c| {
-                (c.ciphertext.len() <= MAX_CIPHERTEXT_LEN).then(|| {
-                    signed_message(SIG_DOMAIN, &c.header.encode(), &c.nonce, &c.ciphertext)
-                })
-            })
-            .collect();
-        let items: Vec<_> = changes
-            .iter()
-            .zip(&messages)
-            .filter_map(|(c, m)| {
-                m.as_ref()
-                    .map(|m| (c.header.author, m.as_slice(), &c.signature))
-            })
-            .collect();
-        // One signature gains nothing from a batch.
-        let all_good = items.len() > 1 && verify_signatures_batch(&items);
-        changes
-            .iter()
-            .zip(&messages)
-            .map(|(c, m)| match m {
-                Some(_) if all_good => Ok(()),
-                _ => c.verify(),
-            })
-            .collect()
+        changes.iter().map(SealedChange::verify).collect()
     }
 
-    /// [`SealedChange::open`] for many changes: the signatures checked as
-    /// one batch ([`SealedChange::verify_many`]), then each change whose
-    /// signature holds decrypted.
+    /// [`SealedChange::open`] for many changes: each signature checked
+    /// ([`SealedChange::verify_many`]), then each change whose signature
+    /// holds decrypted.
     pub fn open_many(
         changes: &[SealedChange],
         data_key: &DataKey,

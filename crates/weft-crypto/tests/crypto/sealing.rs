@@ -379,7 +379,7 @@ fn a_malformed_author_key_is_a_bad_signature_not_a_panic() {
 }
 
 #[test]
-fn a_batch_refuses_exactly_its_forged_changes() {
+fn checking_many_refuses_exactly_the_forged_changes() {
     let ws = WorkspaceId::from_bytes([3; 16]);
     let keys = WorkspaceKey::from_bytes([7; 32]).derive(&ws);
     let (a, b) = (device(1), device(2));

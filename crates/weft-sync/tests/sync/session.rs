@@ -381,7 +381,7 @@ fn a_tampered_change_is_rejected_without_losing_its_batch() {
 
 #[test]
 fn a_forged_change_in_a_large_batch_is_refused_alone() {
-    // Large enough to be checked as Ed25519 batches, on several threads.
+    // Large enough to be checked on several threads.
     let f = Fixture::new();
     let (mut a, mut b, _, _) = pair(&f, 0, 0);
     run_reliable(&mut a, &mut b);
