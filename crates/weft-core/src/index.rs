@@ -374,12 +374,17 @@ impl Index {
                 let Model { view, dirty, .. } = &mut *m;
                 view.apply(&self.tree(), dirty);
             } else {
-                // The tree is read from here on; the adopted read model may be
-                // about to go stale.
-                *self.frozen.borrow_mut() = None;
+                // An adopted read model describes this very state: unpacking it
+                // costs a fraction of reading every node's metadata from Loro
+                // (which decodes each node's map). From here on the kept model
+                // follows the tree, and the adopted one may go stale.
+                let adopted = self.frozen.borrow_mut().take();
+                m.view = match adopted.and_then(|f| f.all_nodes()) {
+                    Some(nodes) => View::of(nodes.into_iter()),
+                    None => View::build(&self.tree()),
+                };
                 // Subscribed after the build, so loading a big snapshot emits no
                 // events; nothing runs in between.
-                m.view = View::build(&self.tree());
                 let sink = Arc::clone(&m.dirty);
                 m.sub = Some(
                     self.doc

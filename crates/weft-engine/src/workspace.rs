@@ -629,6 +629,14 @@ impl Workspace {
     /// on close; safe to call any time.
     pub fn flush(&mut self) -> Result<(), EngineError> {
         self.snapshot_due(true)?;
+        // A process that read the index's tree and moved it leaves a snapshot
+        // (which also writes the read model) covering every index row: the next
+        // command then adopts the read model and imports no tail, and importing
+        // anything into a lazily loaded index decodes all of it. The tree was
+        // read already, so this costs a fraction of what the command did.
+        if self.index.doc.has_model() && self.index.tail_rows > 0 {
+            self.snapshot_doc(&INDEX_DOC)?;
+        }
         self.save_read_model()
     }
 

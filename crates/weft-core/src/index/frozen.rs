@@ -187,6 +187,11 @@ impl Frozen {
         })
     }
 
+    /// Every node, unpacked.
+    pub fn all_nodes(&self) -> Option<Vec<NodeInfo>> {
+        (0..self.nodes).map(|i| self.node(i)).collect()
+    }
+
     /// The position of node `id`.
     fn find(&self, id: TreeID) -> Option<usize> {
         let (mut lo, mut hi) = (0, self.nodes);

@@ -554,6 +554,12 @@ fn check_model(idx: &Index) -> Result<(), TestCaseError> {
     }
     prop_assert_eq!(copy.entry(&doc(99)), None);
     prop_assert!(!copy.has_model(), "the lookups read the tree");
+    // Once the tree is needed, the model unpacked from the adopted one is the
+    // model the tree gives.
+    prop_assert!(
+        copy.model_matches_rebuild(),
+        "the unpacked model differs from a rebuild"
+    );
     Ok(())
 }
 

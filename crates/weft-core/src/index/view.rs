@@ -153,15 +153,22 @@ fn read_node(tree: &LoroTree, id: TreeID) -> Option<NodeInfo> {
 impl View {
     /// The model of the whole tree: one read of every live node.
     pub fn build(tree: &LoroTree) -> Self {
+        Self::of(
+            tree.nodes()
+                .into_iter()
+                .filter_map(|id| read_node(tree, id)),
+        )
+    }
+
+    /// The model of these live nodes (the whole tree's).
+    pub fn of(nodes: impl Iterator<Item = NodeInfo>) -> Self {
         let mut view = View::default();
         let mut placed = Vec::new();
-        for id in tree.nodes() {
-            if let Some(info) = read_node(tree, id) {
-                if info.kind == NodeKind::Folder {
-                    placed.push(id);
-                }
-                view.insert(info);
+        for info in nodes {
+            if info.kind == NodeKind::Folder {
+                placed.push(info.id);
             }
+            view.insert(info);
         }
         view.place_folders(placed);
         view
