@@ -412,6 +412,16 @@ async fn another_process_edit_reaches_the_open_documents_and_is_reported() {
         .await
         .unwrap();
     assert_eq!(shown.trim(), "changed from a terminal");
-    assert_eq!(titles(&a).await, ["New from the CLI", "Open"]);
+    // The CLI's create was its own commit; the node may have reported the
+    // edit before it saw that one.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while titles(&a).await != ["New from the CLI", "Open"] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the CLI's new note never reached the node: {:?}",
+            titles(&a).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
     a.shutdown().await.unwrap();
 }
