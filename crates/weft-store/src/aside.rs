@@ -66,10 +66,7 @@ impl WriteTx<'_> {
             .and_then(|mut s| s.execute([row]))
             .map_err(&err)?;
         self.tx
-            .prepare_cached(
-                "UPDATE docs SET snapshot = NULL, snapshot_vector = NULL, snapshot_upto = 0
-                 WHERE doc = ?1",
-            )
+            .prepare_cached("DELETE FROM snapshots WHERE doc = ?1")
             .and_then(|mut s| s.execute([doc.as_bytes().as_slice()]))
             .map_err(&err)?;
         self.tx

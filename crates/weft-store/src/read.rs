@@ -144,7 +144,8 @@ fn corrupt_change((row, doc, detail): BadChange) -> StoreError {
 }
 
 /// The columns of a `docs` row, in the order [`doc_columns`] reads them.
-pub(crate) const DOC_COLUMNS: &str = "doc, kind, snapshot, snapshot_upto, changes, updated_at";
+pub(crate) const DOC_SELECT: &str = "SELECT d.doc, d.kind, s.sealed, COALESCE(s.upto, 0), \
+     d.changes, d.updated_at FROM docs d LEFT JOIN snapshots s ON s.doc = d.doc";
 
 /// A `docs` row as stored, before [`doc_row`] checks it.
 pub(crate) type RawDoc = (Vec<u8>, i64, Option<Vec<u8>>, i64, i64, i64);
@@ -166,7 +167,7 @@ impl Reader<'_> {
     pub fn doc(&self, doc: &DocId) -> Result<Option<DocRow>, StoreError> {
         let row = self
             .conn
-            .prepare_cached(&format!("SELECT {DOC_COLUMNS} FROM docs WHERE doc = ?1"))
+            .prepare_cached(&format!("{DOC_SELECT} WHERE d.doc = ?1"))
             .and_then(|mut s| {
                 s.query_row([doc.as_bytes().as_slice()], doc_columns)
                     .optional()

@@ -58,9 +58,11 @@ impl Store {
             .execute("DELETE FROM read_models", [])
             .map_err(&err)?;
         self.conn
+            .execute("DELETE FROM snapshots", [])
+            .map_err(&err)?;
+        self.conn
             .execute(
-                "UPDATE docs SET snapshot = NULL, snapshot_vector = NULL, snapshot_upto = 0,
-                     changes = (SELECT count(*) FROM changes c WHERE c.doc = docs.doc)",
+                "UPDATE docs SET changes = (SELECT count(*) FROM changes c WHERE c.doc = docs.doc)",
                 [],
             )
             .map_err(&err)

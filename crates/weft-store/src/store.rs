@@ -8,7 +8,7 @@ use weft_core::{DeviceId, DocId, DocKind, Seq, VersionVector, WorkspaceId};
 use weft_crypto::SealedChange;
 
 use crate::migrations::{APPLICATION_ID, MIGRATIONS};
-use crate::read::{DOC_COLUMNS, Reader, StoreRead, doc_columns, doc_row};
+use crate::read::{DOC_SELECT, Reader, StoreRead, doc_columns, doc_row};
 
 /// What went wrong reading or writing the store.
 #[derive(Debug, thiserror::Error)]
@@ -385,10 +385,7 @@ impl Store {
     /// All documents with a stored row, in no particular order.
     pub fn docs(&self) -> Result<Vec<DocRow>, StoreError> {
         let err = sql_err(&self.path);
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {DOC_COLUMNS} FROM docs"))
-            .map_err(&err)?;
+        let mut stmt = self.conn.prepare_cached(DOC_SELECT).map_err(&err)?;
         let rows = stmt.query_map([], doc_columns).map_err(&err)?;
         let mut out = Vec::new();
         for row in rows {
@@ -683,26 +680,23 @@ impl WriteTx<'_> {
         upto: i64,
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        let err = sql_err(self.path);
         self.tx
             .prepare_cached(
-                "INSERT INTO docs (doc, kind, snapshot, snapshot_vector, snapshot_upto, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (doc) DO UPDATE SET snapshot = excluded.snapshot,
-                     snapshot_vector = excluded.snapshot_vector,
-                     snapshot_upto = excluded.snapshot_upto",
+                "INSERT INTO docs (doc, kind, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc) DO NOTHING",
             )
-            .and_then(|mut s| {
-                s.execute(params![
-                    doc.as_bytes().as_slice(),
-                    kind.code(),
-                    snapshot,
-                    vector,
-                    upto,
-                    now_ms
-                ])
-            })
+            .and_then(|mut s| s.execute(params![doc.as_bytes().as_slice(), kind.code(), now_ms]))
+            .map_err(&err)?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO snapshots (doc, sealed, vector, upto) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (doc) DO UPDATE SET sealed = excluded.sealed,
+                     vector = excluded.vector, upto = excluded.upto",
+            )
+            .and_then(|mut s| s.execute(params![doc.as_bytes().as_slice(), snapshot, vector, upto]))
             .map(|_| ())
-            .map_err(sql_err(self.path))
+            .map_err(&err)
     }
 }
 

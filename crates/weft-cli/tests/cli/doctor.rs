@@ -201,11 +201,8 @@ fn doctor_rebuilds_a_damaged_snapshot_from_the_log() {
         .ok();
     // The cached snapshot is altered (the log is intact).
     let db = h.db();
-    db.execute(
-        "UPDATE docs SET snapshot = zeroblob(length(snapshot)) WHERE snapshot IS NOT NULL",
-        [],
-    )
-    .unwrap();
+    db.execute("UPDATE snapshots SET sealed = zeroblob(length(sealed))", [])
+        .unwrap();
     drop(db);
     // A snapshot is a cache: one that does not open is ignored and the
     // document read from its log.

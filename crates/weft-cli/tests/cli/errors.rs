@@ -152,7 +152,7 @@ fn a_tampered_snapshot_costs_nothing_and_a_truncated_change_only_itself() {
         let db = h.db();
         let (rowid, mut snap): (i64, Vec<u8>) = db
             .query_row(
-                &format!("SELECT rowid, snapshot FROM docs WHERE hex(doc) = upper('{a}')"),
+                &format!("SELECT rowid, sealed FROM snapshots WHERE hex(doc) = upper('{a}')"),
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -160,7 +160,7 @@ fn a_tampered_snapshot_costs_nothing_and_a_truncated_change_only_itself() {
         let i = snap.len() / 2;
         snap[i] ^= 1;
         db.execute(
-            "UPDATE docs SET snapshot = ?1 WHERE rowid = ?2",
+            "UPDATE snapshots SET sealed = ?1 WHERE rowid = ?2",
             rusqlite::params![snap, rowid],
         )
         .unwrap();
@@ -183,9 +183,7 @@ fn a_tampered_snapshot_costs_nothing_and_a_truncated_change_only_itself() {
     // untouched.
     h.db()
         .execute(
-            &format!(
-                "UPDATE docs SET snapshot = NULL, snapshot_upto = 0 WHERE hex(doc) = upper('{a}')"
-            ),
+            &format!("DELETE FROM snapshots WHERE hex(doc) = upper('{a}')"),
             [],
         )
         .unwrap();

@@ -379,7 +379,7 @@ fn a_version_1_database_gains_its_heads_on_open() {
         // What a database written before heads existed looks like.
         let conn = rusqlite::Connection::open(&f.path).unwrap();
         conn.execute_batch(
-            "DROP TABLE heads; DROP TABLE peers; DROP TABLE peer_addrs; DROP TABLE relays; DROP TABLE set_aside; DROP TABLE read_models; PRAGMA user_version = 1;",
+            "DROP TABLE heads; DROP TABLE peers; DROP TABLE peer_addrs; DROP TABLE relays; DROP TABLE set_aside; DROP TABLE read_models; DROP TABLE snapshots; ALTER TABLE docs ADD COLUMN snapshot BLOB; ALTER TABLE docs ADD COLUMN snapshot_vector BLOB; ALTER TABLE docs ADD COLUMN snapshot_upto INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 1;",
         )
         .unwrap();
     }
@@ -394,7 +394,7 @@ fn a_version_1_database_gains_its_heads_on_open() {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         // Every migration ran, including those after heads.
-        assert_eq!(version, 7);
+        assert_eq!(version, 8);
     }
     // Appends carry on from the rebuilt heads, and still refuse gaps.
     store
@@ -480,4 +480,49 @@ fn snapshots_replace_and_report_what_they_cover() {
         0
     );
     assert_eq!(row.changes, 1);
+}
+
+#[test]
+fn snapshots_kept_in_the_docs_rows_move_to_their_own_table() {
+    let (f, mut store) = fixture();
+    let doc = DocId::random();
+    store
+        .write(|tx| -> Result<(), StoreError> {
+            let row = tx.append(&seal(&f, &f.dev, doc, 1, b"x"), 5)?.unwrap();
+            tx.set_snapshot(&doc, DocKind::Note, b"snap", b"vv", row, 5)?;
+            tx.append(&seal(&f, &f.dev, doc, 2, b"y"), 7)?;
+            Ok(())
+        })
+        .unwrap();
+    let before = store.doc(&doc).unwrap().unwrap();
+    drop(store);
+    {
+        // What a database written before migration 8 looks like.
+        let conn = rusqlite::Connection::open(&f.path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE docs ADD COLUMN snapshot BLOB;
+             ALTER TABLE docs ADD COLUMN snapshot_vector BLOB;
+             ALTER TABLE docs ADD COLUMN snapshot_upto INTEGER NOT NULL DEFAULT 0;
+             UPDATE docs SET snapshot = s.sealed, snapshot_vector = s.vector,
+                 snapshot_upto = s.upto FROM snapshots s WHERE s.doc = docs.doc;
+             DROP TABLE snapshots; PRAGMA user_version = 7;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&f.path).unwrap();
+    let after = store.doc(&doc).unwrap().unwrap();
+    assert_eq!(after.snapshot.as_deref(), Some(&b"snap"[..]));
+    assert_eq!(
+        (after.snapshot_upto, after.changes, after.updated_at_ms),
+        (before.snapshot_upto, 2, before.updated_at_ms)
+    );
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    let cols: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('docs') WHERE name LIKE 'snapshot%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(cols, 0, "the old columns are gone");
 }

@@ -191,7 +191,7 @@ fn a_version_2_database_gains_the_peer_tables_and_keeps_its_data() {
         // What a database written before migration 3 looks like.
         let conn = rusqlite::Connection::open(&f.path).unwrap();
         conn.execute_batch(
-            "DROP TABLE peers; DROP TABLE peer_addrs; DROP TABLE relays; DROP TABLE set_aside; DROP TABLE read_models; PRAGMA user_version = 2;",
+            "DROP TABLE peers; DROP TABLE peer_addrs; DROP TABLE relays; DROP TABLE set_aside; DROP TABLE read_models; DROP TABLE snapshots; ALTER TABLE docs ADD COLUMN snapshot BLOB; ALTER TABLE docs ADD COLUMN snapshot_vector BLOB; ALTER TABLE docs ADD COLUMN snapshot_upto INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 2;",
         )
         .unwrap();
     }
@@ -210,7 +210,7 @@ fn a_version_2_database_gains_the_peer_tables_and_keeps_its_data() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     drop(conn);
     // And it reopens as it is, without migrating again.
     let store = Store::open(&f.path).unwrap();
