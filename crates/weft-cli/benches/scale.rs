@@ -140,9 +140,14 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A memory figure of /proc/PID/status, in KiB (0 once the process is gone).
+fn status_kib(pid: u32, field: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
@@ -170,9 +175,28 @@ fn measure(root: &Path, n: usize) -> Figures {
     weft(&home, &["init", "--name", "scale", "--passphrase"]);
 
     let t = Instant::now();
-    weft(&home, &["import", src.to_str().unwrap()]);
+    let mut import = Command::new(weft_bin())
+        .env("WEFT_HOME", &home)
+        .env("WEFT_PASSPHRASE", PASSPHRASE)
+        .args(["import", src.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Its peak RSS, read while it runs (the kernel keeps the high-water mark).
+    let mut peak = 0;
+    let status = loop {
+        peak = peak.max(status_kib(import.id(), "VmHWM:"));
+        if let Some(s) = import.try_wait().unwrap() {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "weft import failed");
     let d = t.elapsed();
     f.put("import", "docs/s", n as f64 / d.as_secs_f64());
+    f.put("import peak RSS", "MiB", peak as f64 / 1024.0);
 
     let runs = 7;
     f.put(
@@ -240,6 +264,11 @@ fn measure(root: &Path, n: usize) -> Figures {
         })),
     );
     assert!(first > 0, "the search found nothing");
+    f.put(
+        "search index (text held)",
+        "MiB",
+        ws.search_index_bytes() as f64 / (1024.0 * 1024.0),
+    );
     drop(ws);
 
     let mut daemon = Command::new(weft_bin())

@@ -59,7 +59,7 @@ pub fn export(g: &Global, a: ExportArgs) -> Result<()> {
 /// `weft import`.
 pub fn import(g: &Global, a: ImportArgs) -> Result<()> {
     let mut ws = open(g)?;
-    let r = output::with_progress("reading", a.json, |p| ws.import_with_progress(&a.dir, p))?;
+    let r = output::with_progress("importing", a.json, |p| ws.import_with_progress(&a.dir, p))?;
     ws.close()?;
     if a.json {
         return output::json(&r);

@@ -22,7 +22,8 @@ use weft_core::record::Record;
 use weft_core::{DocId, DocKind};
 
 use crate::EngineError;
-use crate::workspace::{Body, Workspace, now_ms};
+use crate::load::Crdt;
+use crate::workspace::{Body, Pending, Workspace, now_ms};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "weft-export.json";
@@ -239,7 +240,12 @@ impl Workspace {
                 detail: "not a directory".into(),
             });
         }
-        let mut items: Vec<(String, Vec<String>, Parsed, PathBuf)> = Vec::new();
+        // Two passes, so memory holds one file at a time however large the
+        // folder: every file is read and checked first (if any is bad, nothing
+        // is imported), then read again and written inside one transaction
+        // (all or nothing: a file that changed in between and no longer reads
+        // rolls the whole import back).
+        let mut items: Vec<(String, Vec<String>, DocKind, PathBuf)> = Vec::new();
         let manifest_path = dir.join(MANIFEST);
         if manifest_path.symlink_metadata().is_ok() {
             check_regular_file_inside(dir, &manifest_path)?;
@@ -250,14 +256,14 @@ impl Workspace {
             })?;
             let total = m.documents.len();
             for (i, d) in m.documents.into_iter().enumerate() {
-                progress(i, total);
+                progress(i, 2 * total);
                 let path = manifest_file(dir, &d.file).ok_or_else(|| EngineError::Import {
                     path: manifest_path.clone(),
                     detail: format!("file `{}` points outside the export directory", d.file),
                 })?;
                 check_regular_file_inside(dir, &path)?;
-                let parsed = read_file(&path, d.kind)?;
-                items.push((d.title, d.folder, parsed, path));
+                check_file(&path, d.kind)?;
+                items.push((d.title, d.folder, d.kind, path));
             }
         } else {
             let mut files = Vec::new();
@@ -265,7 +271,7 @@ impl Workspace {
             files.sort();
             let total = files.len();
             for (i, path) in files.into_iter().enumerate() {
-                progress(i, total);
+                progress(i, 2 * total);
                 let Some(kind) = importable(&path) else {
                     continue;
                 };
@@ -278,64 +284,94 @@ impl Workspace {
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "untitled".into());
-                let parsed = read_file(&path, kind)?;
-                items.push((title, folder, parsed, path));
+                check_file(&path, kind)?;
+                items.push((title, folder, kind, path));
             }
         }
-        progress(items.len(), items.len());
-        // Validate titles, folders and record roots before touching anything.
-        let mut prepared = Vec::with_capacity(items.len());
-        for (title, folder, parsed, path) in items {
+        let total = items.len();
+        progress(total, 2 * total);
+        // Titles and folders are checked before touching anything.
+        let mut planned = Vec::with_capacity(total);
+        for (title, folder, kind, path) in items {
             let folder = check_folder_path(&folder).map_err(|e| EngineError::Import {
                 path: path.clone(),
                 detail: e.to_string(),
             })?;
-            let body = match parsed {
-                Parsed::Note(md) => Body::Note(Note::from_markdown(&md)),
-                Parsed::Record(v) => {
-                    Body::Record(Box::new(Record::from_json(&v).map_err(|e| {
-                        EngineError::Import {
-                            path: path.clone(),
-                            detail: e.to_string(),
-                        }
-                    })?))
-                }
-            };
-            prepared.push((title, folder, body, path));
+            planned.push((DocId::random(), title, folder, kind, path));
         }
         let now = now_ms();
-        let mut report = ImportReport {
-            notes: 0,
-            records: 0,
-            ids: Vec::new(),
-        };
-        for (title, folder, body, path) in prepared {
-            let doc = DocId::random();
-            let kind = match body {
-                Body::Note(_) => DocKind::Note,
-                Body::Record(_) => DocKind::Record,
-            };
-            if let Err(e) = self.index.doc.add_doc(doc, kind, &title, &folder, now) {
-                for id in &report.ids {
-                    self.evict(id);
-                }
+        for (doc, title, folder, kind, path) in &planned {
+            if let Err(e) = self.index.doc.add_doc(*doc, *kind, title, folder, now) {
                 self.evict(&crate::workspace::INDEX_DOC);
                 return Err(EngineError::Import {
-                    path,
+                    path: path.clone(),
                     detail: e.to_string(),
                 });
             }
-            self.insert_new(doc, body);
+        }
+        let index = self.index.doc.take_pending().map(|body| Pending {
+            doc: crate::workspace::INDEX_DOC,
+            kind: DocKind::Index,
+            body,
+            summary: "imported".into(),
+        });
+        let mut next = planned.iter().enumerate();
+        let mut stream = || -> Option<Result<Pending, EngineError>> {
+            let (i, (doc, _, _, kind, path)) = next.next()?;
+            progress(total + i + 1, 2 * total);
+            Some(first_change(path, *doc, *kind))
+        };
+        if let Err(e) = self.commit(index.as_slice(), &mut stream) {
+            self.evict(&crate::workspace::INDEX_DOC);
+            return Err(e);
+        }
+        self.maybe_snapshot()?;
+        let mut report = ImportReport {
+            notes: 0,
+            records: 0,
+            ids: Vec::with_capacity(total),
+        };
+        for (doc, _, _, kind, _) in planned {
             match kind {
                 DocKind::Note => report.notes += 1,
                 _ => report.records += 1,
             }
             report.ids.push(doc);
         }
-        let ids = report.ids.clone();
-        self.commit_action(&ids, "imported")?;
         Ok(report)
     }
+}
+
+/// Checks that a file reads as a document of `kind` (a record's JSON must
+/// parse and be an object a record can hold).
+fn check_file(path: &Path, kind: DocKind) -> Result<(), EngineError> {
+    if let Parsed::Record(v) = read_file(path, kind)? {
+        Record::from_json(&v).map_err(|e| EngineError::Import {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+/// The first change of a new document made from a file.
+fn first_change(path: &Path, doc: DocId, kind: DocKind) -> Result<Pending, EngineError> {
+    let mut body = match read_file(path, kind)? {
+        Parsed::Note(md) => Body::Note(Note::from_markdown(&md)),
+        Parsed::Record(v) => Body::Record(Box::new(Record::from_json(&v).map_err(|e| {
+            EngineError::Import {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }
+        })?)),
+    };
+    let kind = body.kind();
+    Ok(Pending {
+        doc,
+        kind,
+        body: body.take_pending().unwrap_or_default(),
+        summary: "imported".into(),
+    })
 }
 
 fn read_file(path: &Path, kind: DocKind) -> Result<Parsed, EngineError> {

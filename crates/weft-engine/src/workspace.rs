@@ -94,7 +94,7 @@ impl Body {
             Body::Record(r) => r.snapshot(),
         }
     }
-    fn take_pending(&mut self) -> Option<Vec<u8>> {
+    pub(crate) fn take_pending(&mut self) -> Option<Vec<u8>> {
         match self {
             Body::Note(n) => n.take_pending(),
             Body::Record(r) => r.take_pending(),
@@ -406,7 +406,7 @@ impl Workspace {
         if pending.is_empty() {
             return Ok(false);
         }
-        match self.commit(&pending) {
+        match self.commit(&pending, &mut || None) {
             Ok(()) => {
                 self.maybe_snapshot()?;
                 Ok(true)
@@ -453,8 +453,15 @@ impl Workspace {
     /// Seals and appends `pending` in one write transaction. Changes other
     /// processes appended to the same documents since we loaded them are
     /// read inside the same transaction and merged in afterwards, so `upto`
-    /// stays exact.
-    fn commit(&mut self, pending: &[Pending]) -> Result<(), EngineError> {
+    /// stays exact. Before them, in the same transaction, the first changes
+    /// of new documents `stream` hands out one at a time (an import: each is
+    /// sealed, appended and dropped, so memory holds one at a time; the
+    /// documents are not loaded); an error from it rolls everything back.
+    pub(crate) fn commit(
+        &mut self,
+        pending: &[Pending],
+        stream: &mut dyn FnMut() -> Option<Result<Pending, EngineError>>,
+    ) -> Result<(), EngineError> {
         let now = now_ms();
         let workspace = self.store.workspace();
         let device = self.device;
@@ -471,15 +478,8 @@ impl Workspace {
             })
             .collect();
         let appended = self.store.write(|tx| -> Result<_, EngineError> {
-            let first = tx.next_seq(&device)?;
-            let mut out = Vec::with_capacity(pending.len());
-            for (seq, (p, upto)) in (first..).zip(pending.iter().zip(&uptos)) {
-                let foreign = tx.changes_of_doc(&p.doc, *upto)?;
-                let skip = if foreign.is_empty() {
-                    Default::default()
-                } else {
-                    tx.set_aside_rows(&p.doc)?
-                };
+            // Seals one change of ours and appends it; its row.
+            let append = |p: &Pending, seq: u64| -> Result<i64, EngineError> {
                 let header = ChangeHeader {
                     workspace,
                     doc: p.doc,
@@ -497,9 +497,23 @@ impl Workspace {
                 );
                 let sealed = SealedChange::seal(header, &plain, data_key, device_key)
                     .map_err(|e| EngineError::Seal(e.to_string()))?;
-                let row = tx
-                    .append(&sealed, now)?
-                    .ok_or_else(|| EngineError::Seal(format!("seq {seq} was already taken")))?;
+                tx.append(&sealed, now)?
+                    .ok_or_else(|| EngineError::Seal(format!("seq {seq} was already taken")))
+            };
+            let mut first = tx.next_seq(&device)?;
+            while let Some(p) = stream() {
+                append(&p?, first)?;
+                first += 1;
+            }
+            let mut out = Vec::with_capacity(pending.len());
+            for (seq, (p, upto)) in (first..).zip(pending.iter().zip(&uptos)) {
+                let foreign = tx.changes_of_doc(&p.doc, *upto)?;
+                let skip = if foreign.is_empty() {
+                    Default::default()
+                } else {
+                    tx.set_aside_rows(&p.doc)?
+                };
+                let row = append(p, seq)?;
                 out.push((row, seq, foreign, skip));
             }
             Ok(out)
