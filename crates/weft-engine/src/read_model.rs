@@ -12,15 +12,14 @@
 //! snapshot it is a cache: failing to read or write it costs time, never
 //! data.
 
+use weft_core::DocKind;
+use weft_core::index::Index;
 use weft_crypto::{SealedSnapshot, SnapshotHeader};
 use weft_store::{DocRow, StoreError, StoreRead};
 
+use crate::load::Loaded;
 use crate::workspace::INDEX_DOC;
 use crate::{EngineError, Workspace};
-use weft_core::DocKind;
-use weft_core::index::Index;
-
-use crate::load::Loaded;
 
 /// The first bytes of a read model's plaintext, so it can never be taken
 /// for an index snapshot (both are sealed under the index's header).
