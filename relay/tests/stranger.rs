@@ -240,7 +240,29 @@ async fn many_connections_and_streams_from_one_source_are_capped() {
         let _ = st.write_all(&[0, 0, 0, 40]).await;
         let _ = st.flush().await;
         held.push(st);
+        // Paced, so each stream reaches the relay's guard: a burst can fill
+        // libp2p's queue of inbound streams, which then drops the rest before
+        // the guard sees them (closed all the same, but not by the cap).
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Each stream past the cap is closed, and the source holds at most the
+    // cap's streams open.
+    let mut closed = vec![false; held.len()];
+    let end = std::time::Instant::now() + WAIT;
+    while closed.iter().filter(|c| **c).count() < 6 && std::time::Instant::now() < end {
+        for (st, c) in held.iter_mut().zip(closed.iter_mut()).filter(|(_, c)| !**c) {
+            let mut buf = [0u8; 64];
+            match tokio::time::timeout(Duration::from_millis(50), st.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => *c = true,
+                Ok(Ok(_)) | Err(_) => {}
+            }
+        }
+    }
+    let open = closed.iter().filter(|c| !**c).count();
+    assert!(
+        open <= 4,
+        "{open} streams stayed open past the per-source cap of 4"
+    );
     let n = wait_refusals(&relay, "source_streams", 6.0).await;
     assert!(
         n >= 6.0,
