@@ -48,10 +48,20 @@ impl Workspace {
                 return;
             }
         };
-        let Some(model) = plain.strip_prefix(DOMAIN) else {
+        let Some(rest) = plain.strip_prefix(DOMAIN) else {
             tracing::warn!("ignoring the index's read model (not one)");
             return;
         };
+        // The same rows can make different states: a build that cannot read a
+        // row sets it aside, one that can applies it. The model is of the
+        // state whose Loro version it names, and only of that one.
+        let Some((version, model)) = split_version(rest) else {
+            tracing::warn!("ignoring the index's read model (damaged)");
+            return;
+        };
+        if version != index.doc.version_bytes().as_slice() {
+            return;
+        }
         match index.doc.set_read_model(model.to_vec()) {
             Ok(()) => self.read_model_upto = upto,
             Err(e) => tracing::warn!("ignoring the index's read model ({e})"),
@@ -59,8 +69,15 @@ impl Workspace {
     }
 
     /// Writes the index's read model if this process read the tree and the
-    /// index moved past the stored model.
-    pub(crate) fn save_read_model(&mut self) -> Result<(), EngineError> {
+    /// index moved past the stored model. A cache: failing to write it is
+    /// logged, never an error of the action it follows.
+    pub(crate) fn save_read_model(&mut self) {
+        if let Err(e) = self.write_read_model() {
+            tracing::warn!("could not write the index's read model: {e}");
+        }
+    }
+
+    fn write_read_model(&mut self) -> Result<(), EngineError> {
         let l = &mut self.index;
         if !l.doc.has_model() || l.upto == self.read_model_upto || l.upto == 0 {
             return Ok(());
@@ -72,7 +89,10 @@ impl Workspace {
             return Ok(());
         }
         let upto = l.upto;
+        let version = l.doc.version_bytes();
         let mut plain = zeroize::Zeroizing::new(DOMAIN.to_vec());
+        plain.extend_from_slice(&(version.len() as u32).to_le_bytes());
+        plain.extend_from_slice(&version);
         plain.extend_from_slice(&l.doc.read_model());
         let header = SnapshotHeader {
             workspace: self.store.workspace(),
@@ -101,6 +121,13 @@ impl Workspace {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The Loro version a stored model names, and the model.
+fn split_version(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
+    let end = 4usize.checked_add(len)?;
+    Some((b.get(4..end)?, b.get(end..)?))
 }
 
 #[cfg(test)]

@@ -2,19 +2,20 @@
 //! decryption; nothing readable is written to disk.
 //!
 //! The first search builds a [`TextIndex`] of every document's text (each
-//! document read once, those not otherwise open dropped again); after that
+//! document read once from the store, which may be ahead of the documents
+//! this process holds); after that
 //! each search first re-reads only the documents with change rows after the
 //! last one it saw (`docs_changed_after`: local edits, a peer's changes, or
 //! another process's commit alike), then scans. The index is dropped with the
 //! workspace.
 
 use serde::Serialize;
-use weft_core::index::IndexEntry;
+use weft_core::note::Note;
+use weft_core::record::Record;
 use weft_core::search::{Candidate, Query, TextIndex};
 use weft_core::{DocId, DocKind};
 use weft_store::StoreRead;
 
-use crate::workspace::{Body, INDEX_DOC};
 use crate::{EngineError, Workspace};
 
 /// Search results past this many are not returned: a person reads the first
@@ -94,7 +95,7 @@ impl Workspace {
         let hits = self.index().first_in_order(&hits, MAX_HITS);
         let mut out = Vec::with_capacity(hits.len());
         for e in hits {
-            let body = self.doc_text(&e)?;
+            let body = self.stored_text(&e.doc)?.unwrap_or_default();
             let lower = body.to_lowercase();
             let snippet = q
                 .words()
@@ -122,24 +123,20 @@ impl Workspace {
     fn refresh_search(&mut self) -> Result<(), EngineError> {
         let mut s = self.search.take().unwrap_or_default();
         let r = (|| -> Result<(), EngineError> {
+            // Texts are read from the store, not from the documents this
+            // process holds: those may not have taken in another process's
+            // latest commit yet, and the rows read here are marked as seen.
             let docs: Vec<DocId> = if s.upto == 0 && s.text.is_empty() {
                 s.upto = self.store.last_change_row()?;
-                self.index()
-                    .titles()
-                    .into_iter()
-                    .map(|(d, _, _)| d)
-                    .collect()
+                self.store.updated_times()?.into_keys().collect()
             } else {
                 let (docs, last) = self.store.docs_changed_after(s.upto)?;
                 s.upto = last;
                 docs
             };
             for doc in docs {
-                if doc == INDEX_DOC {
-                    continue;
-                }
-                match self.index().entry(&doc) {
-                    Some(e) => s.text.set(doc, &self.doc_text(&e)?),
+                match self.stored_text(&doc)? {
+                    Some(text) => s.text.set(doc, &text),
                     None => s.text.remove(&doc),
                 }
             }
@@ -153,18 +150,21 @@ impl Workspace {
         r
     }
 
-    /// A document's searchable text. A document loaded only for this is
-    /// dropped again, so building the index holds one document at a time.
-    fn doc_text(&mut self, e: &IndexEntry) -> Result<String, EngineError> {
-        let was_loaded = self.is_loaded(&e.doc);
-        let text = match self.loaded_body(e)? {
-            Body::Note(n) => n.plain_text(),
-            Body::Record(r) => record_text(&r.to_json()),
+    /// A document's searchable text as stored (`None` for the index, or a
+    /// document with no row yet).
+    fn stored_text(&self, doc: &DocId) -> Result<Option<String>, EngineError> {
+        let Some(row) = self.store.doc(doc)? else {
+            return Ok(None);
         };
-        if !was_loaded {
-            self.evict(&e.doc);
-        }
-        Ok(text)
+        // Changes found unreadable here are left for the document's own load
+        // to list; this only reads.
+        Ok(match row.kind {
+            DocKind::Note => Some(self.read_state::<Note>(&row)?.0.doc.plain_text()),
+            DocKind::Record => Some(record_text(
+                &self.read_state::<Record>(&row)?.0.doc.to_json(),
+            )),
+            _ => None,
+        })
     }
 }
 
@@ -299,6 +299,9 @@ mod tests {
         other.edit_note(&id, "a haystack").unwrap();
         other.create_note("Gamma", &[], "haystack too").unwrap();
         drop(other);
+        // The edit's text is found at once; "Gamma" is found once this process
+        // has taken in the index change naming it (its text was read already).
+        assert_eq!(titles(&mut ws, "haystack"), ["Beta"]);
         ws.catch_up().unwrap();
         assert_eq!(titles(&mut ws, "haystack"), ["Beta", "Gamma"]);
         assert!(titles(&mut ws, "needle").is_empty());

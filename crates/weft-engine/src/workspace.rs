@@ -502,7 +502,13 @@ impl Workspace {
             };
             let mut first = tx.next_seq(&device)?;
             while let Some(p) = stream() {
-                append(&p?, first)?;
+                let p = p?;
+                // A document with nothing in it (an empty file) has no change:
+                // Loro refuses empty bytes, so one would be unreadable.
+                if p.body.is_empty() {
+                    continue;
+                }
+                append(&p, first)?;
                 first += 1;
             }
             let mut out = Vec::with_capacity(pending.len());
@@ -630,7 +636,7 @@ impl Workspace {
                 self.index.snapshotted(size);
                 // A long-running node writes the read model with the index's
                 // snapshots, so commands run beside it find a current one.
-                self.save_read_model()?;
+                self.save_read_model();
             } else if let Some(l) = self.docs.get_mut(doc) {
                 l.snapshotted(size);
             }
@@ -651,7 +657,8 @@ impl Workspace {
         if self.index.doc.has_model() && self.index.tail_rows > 0 {
             self.snapshot_doc(&INDEX_DOC)?;
         }
-        self.save_read_model()
+        self.save_read_model();
+        Ok(())
     }
 
     /// Flushes snapshots and closes the workspace.

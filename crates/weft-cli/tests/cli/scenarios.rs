@@ -300,6 +300,20 @@ fn ls_of_a_folder_lists_it_and_the_folders_below_it() {
 }
 
 #[test]
+fn an_empty_file_imports_as_an_empty_note_that_reads() {
+    let h = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Empty.md"), "").unwrap();
+    std::fs::write(dir.path().join("Full.md"), "words\n").unwrap();
+    h.run(&["import", dir.path().to_str().unwrap()]).ok();
+    assert_eq!(h.show("Empty"), "");
+    assert_eq!(h.show("Full"), "words\n");
+    let status = h.run(&["status"]).ok();
+    let said = format!("{}{}", status.stdout(), status.stderr());
+    assert!(!said.contains("could not be read"), "{said}");
+}
+
+#[test]
 fn history_show_at_and_revert() {
     let h = Home::new();
     h.note("Essay", "", "first draft\n");

@@ -441,6 +441,12 @@ enum Step {
         d: u8,
         folder: Vec<usize>,
     },
+    /// A node of a type this version does not know (a newer version's), in
+    /// `folder`, with a folder inside it: its title is still a path component.
+    Foreign {
+        at: usize,
+        folder: Vec<usize>,
+    },
     Sync {
         from: usize,
         to: usize,
@@ -470,6 +476,7 @@ fn step(replicas: usize) -> impl Strategy<Value = Step> {
             .prop_map(|(at, path, name)| Step::RenameFolder { at, path, name }),
         1 => (at.clone(), d.clone(), path())
             .prop_map(|(at, d, folder)| Step::RemoveNode { at, d, folder }),
+        1 => (at.clone(), path()).prop_map(|(at, folder)| Step::Foreign { at, folder }),
         3 => (at.clone(), at).prop_map(|(from, to)| Step::Sync { from, to }),
     ]
 }
@@ -488,6 +495,27 @@ fn remove_node(idx: &mut Index, d: u8, folder: &[String]) {
     };
     if let Some(id) = node {
         let _ = idx.tree().delete(id);
+    }
+    idx.doc.commit();
+}
+
+/// Adds a node of an unknown type in `folder`, and a folder inside it.
+fn foreign_node(idx: &mut Index, folder: &[String], now: i64) {
+    let Some(parent) = idx.view().folder(folder) else {
+        return;
+    };
+    let tree = idx.tree();
+    let Ok(w) = tree.create(parent) else { return };
+    if let Ok(m) = tree.get_meta(w) {
+        let _ = m.insert("type", "widget");
+        let _ = m.insert("title", "w");
+    }
+    if let Ok(f) = tree.create(Some(w))
+        && let Ok(m) = tree.get_meta(f)
+    {
+        let _ = m.insert("type", "folder");
+        let _ = m.insert("title", "c");
+        let _ = m.insert("created", now);
     }
     idx.doc.commit();
 }
@@ -599,6 +627,10 @@ proptest! {
                 }
                 Step::RemoveNode { at, d, folder } => {
                     remove_node(&mut reps[*at], *d, &folder_path(folder));
+                    *at
+                }
+                Step::Foreign { at, folder } => {
+                    foreign_node(&mut reps[*at], &folder_path(folder), now);
                     *at
                 }
                 Step::Sync { from, to } => {

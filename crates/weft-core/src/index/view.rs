@@ -72,7 +72,8 @@ impl Dirty {
     /// meta map is the container whose id is the node's id, and a container
     /// nested in a meta map has the node in its path.
     pub fn record(dirty: &Arc<Mutex<Dirty>>, event: &DiffEvent) {
-        let Ok(mut d) = dirty.lock() else { return };
+        // A poisoned lock means a callback panicked mid-insert; the set is still a set.
+        let mut d = dirty.lock().unwrap_or_else(|p| p.into_inner());
         for c in &event.events {
             if let Diff::Tree(t) = &c.diff {
                 d.nodes.extend(t.diff.iter().map(|i| i.target));
@@ -237,7 +238,9 @@ impl View {
         }
     }
 
-    /// Every folder strictly below `id` in the model.
+    /// Every folder strictly below `id` in the model, under nodes of any
+    /// kind (every ancestor's title is a path component). Documents have no
+    /// children, so this walks the folders and their documents once.
     fn folders_below(&self, id: TreeID, out: &mut Vec<TreeID>) {
         let mut stack = vec![id];
         while let Some(n) = stack.pop() {
@@ -248,8 +251,8 @@ impl View {
                     .is_some_and(|i| i.kind == NodeKind::Folder)
                 {
                     out.push(*c);
-                    stack.push(*c);
                 }
+                stack.push(*c);
             }
         }
     }
