@@ -314,6 +314,15 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(&err)?;
+            // Another process opening the same file (the app and a command
+            // started together) may have run this migration since the version
+            // was read: read it again under the write lock.
+            let now: i64 = tx
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(&err)?;
+            if now > i as i64 {
+                continue;
+            }
             tx.execute_batch(sql).map_err(&err)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)
                 .map_err(&err)?;

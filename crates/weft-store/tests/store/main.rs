@@ -526,3 +526,32 @@ fn snapshots_kept_in_the_docs_rows_move_to_their_own_table() {
         .unwrap();
     assert_eq!(cols, 0, "the old columns are gone");
 }
+
+#[test]
+fn processes_opening_an_old_file_at_once_migrate_it_once() {
+    // Several opens race to migrate one file written before migration 8;
+    // each must open it (the one that loses a race finds the migration done).
+    for _ in 0..10 {
+        let (f, store) = fixture();
+        drop(store);
+        {
+            let conn = rusqlite::Connection::open(&f.path).unwrap();
+            conn.execute_batch(
+                "ALTER TABLE docs ADD COLUMN snapshot BLOB;
+                 ALTER TABLE docs ADD COLUMN snapshot_vector BLOB;
+                 ALTER TABLE docs ADD COLUMN snapshot_upto INTEGER NOT NULL DEFAULT 0;
+                 DROP TABLE snapshots; PRAGMA user_version = 7;",
+            )
+            .unwrap();
+        }
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    barrier.wait();
+                    Store::open(&f.path).expect("open while another process migrates");
+                });
+            }
+        });
+    }
+}
