@@ -9,6 +9,7 @@ pub mod guard;
 pub mod ids;
 pub mod index;
 pub mod note;
+pub mod parallel;
 pub mod record;
 pub mod search;
 pub mod vv;

@@ -113,32 +113,26 @@ impl TextIndex {
     /// every word is in its title; in the candidates' order. A document
     /// without text matches on its title alone.
     pub fn search(&self, query: &Query, candidates: &[Candidate]) -> Vec<(usize, bool)> {
-        let scan = |from: usize, part: &[Candidate]| -> Vec<(usize, bool)> {
-            part.iter()
-                .enumerate()
-                .filter_map(|(i, (doc, title))| {
-                    let text = self.texts.get(doc).map_or("", |t| t);
-                    query.check(title, text).map(|t| (from + i, t))
-                })
-                .collect()
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         // Threads pay off only on a large scan; a small workspace stays on one.
-        if threads < 2 || self.bytes < (1 << 20) {
-            return scan(0, candidates);
-        }
-        let chunk = candidates.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let parts: Vec<_> = candidates
-                .chunks(chunk)
-                .enumerate()
-                .map(|(k, part)| s.spawn(move || scan(k * chunk, part)))
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
+        let min_parallel = if self.bytes < (1 << 20) {
+            usize::MAX
+        } else {
+            2
+        };
+        crate::parallel::map_parts(
+            candidates,
+            min_parallel,
+            |part| {
+                part.iter()
+                    .map(|(doc, title)| query.check(title, self.texts.get(doc).map_or("", |t| t)))
+                    .collect()
+            },
+            |_| None,
+        )
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, hit)| hit.map(|in_title| (i, in_title)))
+        .collect()
     }
 }
 

@@ -289,32 +289,14 @@ fn precheck(changes: &[VerifiedChange], now: i64) -> Vec<(i64, Result<(), String
             }
         }
     };
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get().min(8))
-        .unwrap_or(1);
-    if threads < 2 || changes.len() < 64 {
-        return changes.iter().map(one).collect();
-    }
-    let chunk = changes.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = changes
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .zip(changes.chunks(chunk))
-            .flat_map(|(h, part)| {
-                // The CRDT parsers run under `catch_unwind` already; a panic
-                // here still only sets the part aside, never loses it.
-                h.join().unwrap_or_else(|_| {
-                    part.iter()
-                        .map(|_| (now, Err("the change could not be checked".to_owned())))
-                        .collect()
-                })
-            })
-            .collect()
-    })
+    // The CRDT parsers run under `catch_unwind` already; a panic here still
+    // only sets the part aside, never loses it.
+    weft_core::parallel::map_parts(
+        changes,
+        64,
+        |part| part.iter().map(one).collect(),
+        |_| (now, Err("the change could not be checked".to_owned())),
+    )
 }
 
 /// What [`absorb_stored`] did.

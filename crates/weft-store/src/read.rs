@@ -150,7 +150,7 @@ pub(crate) const DOC_SELECT: &str = "SELECT d.doc, d.kind, s.sealed, COALESCE(s.
 /// A `docs` row as stored, before [`doc_row`] checks it.
 pub(crate) type RawDoc = (Vec<u8>, i64, Option<Vec<u8>>, i64, i64, i64);
 
-/// Reads the [`DOC_COLUMNS`] of one row.
+/// Reads the columns [`DOC_SELECT`] selects, of one row.
 pub(crate) fn doc_columns(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDoc> {
     Ok((
         r.get(0)?,

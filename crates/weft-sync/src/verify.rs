@@ -28,33 +28,14 @@ pub(crate) fn verify_all(
     workspace: &WorkspaceId,
     creds: &Credentials,
 ) -> Vec<Result<VerifiedChange, Refusal>> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get().min(8))
-        .unwrap_or(1);
-    if threads < 2 || list.len() < PARALLEL_VERIFY_MIN {
-        return verify_part(list, workspace, creds);
-    }
-    let chunk = list.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = list
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || verify_part(part, workspace, creds)))
-            .collect();
-        handles
-            .into_iter()
-            .zip(list.chunks(chunk))
-            .flat_map(|(h, part)| {
-                // A panic in a verifier thread (not expected: parsing and
-                // verification return errors) rejects that part rather than
-                // taking the session down.
-                h.join().unwrap_or_else(|_| {
-                    part.iter()
-                        .map(|_| Err((None, RejectCode::Malformed, "verifier panicked".into())))
-                        .collect()
-                })
-            })
-            .collect()
-    })
+    // A panic in a verifier thread (not expected: parsing and verification
+    // return errors) rejects that part rather than taking the session down.
+    weft_core::parallel::map_parts(
+        list,
+        PARALLEL_VERIFY_MIN,
+        |part| verify_part(part, workspace, creds),
+        |_| Err((None, RejectCode::Malformed, "verifier panicked".into())),
+    )
 }
 
 /// Checks received changes (each a change's bytes, as in a `changes`
