@@ -90,6 +90,15 @@ fn durability_sigkill_at_random_moments_loses_no_acknowledged_write() {
                 child.wait().unwrap()
             }
         };
+        // The machine's load changes while the test runs (other tests run
+        // beside it): keep the kills spread over a writer's life by nudging
+        // the estimate whenever kills or completions fall behind.
+        let done = round + 1;
+        if done >= 6 && killed * 3 < done {
+            typical = typical.mul_f64(0.8);
+        } else if done >= 6 && (done - killed) * 3 < done {
+            typical = typical.mul_f64(1.25);
+        }
         if status.success() {
             if is_note {
                 journal = next_journal;
