@@ -234,7 +234,8 @@ impl Coded for crate::index::IndexError {
             // Bytes the caller handed in (stored data that fails to load is reported
             // by the engine as `corrupt`, with the document it belongs to).
             E::Load(_) | E::Panicked(_) | E::Check(_) => ErrorCode::InvalidIndexOp,
-            E::Loro(_) | E::Export(_) => ErrorCode::Internal,
+            // The engine loads the tree before any change: reaching this is a bug.
+            E::Loro(_) | E::Export(_) | E::Deferred => ErrorCode::Internal,
         }
     }
 }

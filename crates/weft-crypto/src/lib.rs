@@ -21,6 +21,7 @@ pub use sealed::{
     ChangeHeader, HEADER_LEN, MAX_CIPHERTEXT_LEN, MAX_SNAPSHOT_CIPHERTEXT_LEN,
     MAX_SNAPSHOT_PLAINTEXT_LEN, MAX_SNAPSHOT_VECTOR_LEN, NONCE_LEN, OpenError, ParseError,
     SIGNATURE_LEN, SealError, SealedChange, SealedItem, SealedSnapshot, SnapshotHeader, TAG_LEN,
+    open_local, seal_local,
 };
 pub use secrets::{
     KdfParams, KeyringStore, MemoryStore, PassphraseFile, SecretError, SecretStore,

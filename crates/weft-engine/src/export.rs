@@ -300,6 +300,7 @@ impl Workspace {
             planned.push((DocId::random(), title, folder, kind, path));
         }
         let now = now_ms();
+        self.ensure_index_tree()?;
         for (doc, title, folder, kind, path) in &planned {
             if let Err(e) = self.index.doc.add_doc(*doc, *kind, title, folder, now) {
                 self.evict(&crate::workspace::INDEX_DOC);

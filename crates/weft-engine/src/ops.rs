@@ -199,8 +199,11 @@ impl Workspace {
         &self.index.doc
     }
 
-    fn index_mut(&mut self) -> &mut Index {
-        &mut self.index.doc
+    /// The index to change: its tree is loaded first if only its read model
+    /// was (see `read_model.rs`).
+    fn index_mut(&mut self) -> Result<&mut Index, EngineError> {
+        self.ensure_index_tree()?;
+        Ok(&mut self.index.doc)
     }
 
     /// Every document, sorted by path; deleted ones only if asked.
@@ -391,7 +394,7 @@ impl Workspace {
     ) -> Result<DocId, EngineError> {
         let folder = check_folder_path(folder)?;
         let doc = DocId::random();
-        self.index_mut()
+        self.index_mut()?
             .add_doc(doc, DocKind::Note, title, &folder, now_ms())?;
         self.insert_new(doc, Body::Note(Note::from_markdown(markdown)));
         self.commit_action(&[doc], "created note")?;
@@ -408,7 +411,7 @@ impl Workspace {
         let folder = check_folder_path(folder)?;
         let record = Record::from_json(json)?;
         let doc = DocId::random();
-        self.index_mut()
+        self.index_mut()?
             .add_doc(doc, DocKind::Record, title, &folder, now_ms())?;
         self.insert_new(doc, Body::Record(Box::new(record)));
         self.commit_action(&[doc], "created record")?;
@@ -558,7 +561,7 @@ impl Workspace {
         summary: String,
         f: impl FnOnce(&mut Index) -> Result<(), weft_core::index::IndexError>,
     ) -> Result<(), EngineError> {
-        if let Err(e) = f(self.index_mut()) {
+        if let Err(e) = f(self.index_mut()?) {
             self.discard(&INDEX_DOC);
             return Err(e.into());
         }

@@ -1,69 +1,127 @@
 //! The index's read model kept sealed in the store (`read_models`, migration
-//! 7), so a command that only looks documents up never decodes the index
-//! tree: in a workspace of 100,000 documents that decoding and the model
-//! built from it are most of a command's time.
+//! 7), so a command that only looks documents up never reads the index's
+//! Loro document: in a workspace of 100,000 documents, decrypting, verifying
+//! and importing that document and building the model from it are most of a
+//! command's time.
 //!
-//! The model is adopted on load only when it covers exactly the index's
-//! change rows (`upto` equal to the loaded index's), so it describes the
-//! same state a full load would give; anything that reads or changes the
-//! tree drops it (`Index::set_read_model`). It is written on close (and with
-//! every index snapshot) by a process whose index moved past the stored one,
-//! and only if no other process appended an index change meanwhile. Like a
-//! snapshot it is a cache: failing to read or write it costs time, never
-//! data.
+//! On open, a stored model written by a build that reads changes as this one
+//! does ([`READER`]) and covering every index row stored stands for the index
+//! by itself (`Index::from_read_model`): lookups are answered from it and the
+//! tree is loaded only when something needs it (a change to the index, rows
+//! of it to merge; `Workspace::ensure_index_tree`). When the tree is loaded
+//! anyway, a model covering exactly its rows is adopted only if it names the
+//! same Loro version: the same rows can make different states, since a build
+//! that cannot read a row sets it aside where another applies it.
+//!
+//! The model is written on close (and with every index snapshot) by a process
+//! whose index moved past the stored one, and only if no other process
+//! appended an index change meanwhile. It is sealed for this device alone
+//! (`seal_local`: AES-256-GCM bound to the workspace and the rows it covers,
+//! no signature, since it never leaves the device). Like a snapshot it is a
+//! cache: failing to read or write it costs time, never data.
 
-use weft_core::DocKind;
+use weft_core::WorkspaceId;
 use weft_core::index::Index;
-use weft_crypto::{SealedSnapshot, SnapshotHeader};
-use weft_store::{DocRow, StoreError, StoreRead};
+use weft_crypto::{open_local, seal_local};
+use weft_store::{StoreError, StoreRead};
+use zeroize::Zeroizing;
 
-use crate::load::Loaded;
+use crate::load::{Loaded, READER};
 use crate::workspace::INDEX_DOC;
 use crate::{EngineError, Workspace};
 
-/// The first bytes of a read model's plaintext, so it can never be taken
-/// for an index snapshot (both are sealed under the index's header).
-const DOMAIN: &[u8] = b"weft read model\0";
+/// What a stored model is sealed for: this workspace's index read model
+/// covering index rows up to `upto`. Bytes sealed for other rows do not open.
+fn context(workspace: WorkspaceId, upto: i64) -> Vec<u8> {
+    let mut c = b"weft index read model\0".to_vec();
+    c.extend_from_slice(workspace.as_bytes());
+    c.extend_from_slice(&upto.to_be_bytes());
+    c
+}
+
+/// A stored model, opened: which reader wrote it, the Loro version it is of,
+/// the model, and the index rows it covers.
+struct Stored {
+    reader: u32,
+    version: Vec<u8>,
+    model: Vec<u8>,
+    upto: i64,
+}
 
 impl Workspace {
-    /// Hands `index` its stored read model if that covers exactly its rows.
-    pub(crate) fn adopt_read_model(&mut self, row: &DocRow, index: &mut Loaded<Index>) {
-        self.read_model_upto = 0;
-        let stored = match self.store.read_model(&INDEX_DOC) {
+    /// The stored read model, if there is one and it opens; a damaged one is
+    /// logged and ignored.
+    fn stored_read_model(&self) -> Option<Stored> {
+        let (sealed, upto) = match self.store.read_model(&INDEX_DOC) {
             Ok(Some(m)) => m,
-            Ok(None) => return,
+            Ok(None) => return None,
             Err(e) => {
                 tracing::warn!("could not read the index's read model: {e}");
-                return;
+                return None;
             }
         };
-        let (sealed, upto) = stored;
-        if upto != index.upto || upto == 0 {
-            return;
-        }
-        let plain = match self.open_snapshot(row, &sealed) {
-            Ok((plain, _)) => plain,
-            Err(why) => {
-                tracing::warn!("ignoring the index's read model ({why})");
-                return;
-            }
+        let context = context(self.store.workspace(), upto);
+        let Some(plain) = open_local(&self.data_key, &context, &sealed) else {
+            tracing::warn!("ignoring the index's read model (it does not open)");
+            return None;
         };
-        let Some(rest) = plain.strip_prefix(DOMAIN) else {
-            tracing::warn!("ignoring the index's read model (not one)");
-            return;
-        };
-        // The same rows can make different states: a build that cannot read a
-        // row sets it aside, one that can applies it. The model is of the
-        // state whose Loro version it names, and only of that one.
-        let Some((version, model)) = split_version(rest) else {
+        let parsed = split(&plain).map(|(reader, version, model)| Stored {
+            reader,
+            version: version.to_vec(),
+            model: model.to_vec(),
+            upto,
+        });
+        if parsed.is_none() {
             tracing::warn!("ignoring the index's read model (damaged)");
+        }
+        parsed
+    }
+
+    /// The index as its read model alone, if the stored model was written by
+    /// this build's reader and covers every index row stored: then it is the
+    /// state a full load would give, and nothing is decoded to open it.
+    pub(crate) fn index_from_read_model(&mut self) -> Option<Loaded<Index>> {
+        let stored = self.stored_read_model()?;
+        if stored.reader != READER || stored.upto == 0 {
+            return None;
+        }
+        match self.store.reader().last_row_of_doc(&INDEX_DOC) {
+            Ok(last) if last == stored.upto => {}
+            Ok(_) => return None,
+            Err(e) => {
+                tracing::warn!("could not read the index's rows: {e}");
+                return None;
+            }
+        }
+        match Index::from_read_model(stored.model) {
+            Ok(doc) => {
+                self.read_model_upto = stored.upto;
+                let mut l = Loaded::new(doc);
+                l.upto = stored.upto;
+                Some(l)
+            }
+            Err(e) => {
+                tracing::warn!("ignoring the index's read model ({e})");
+                None
+            }
+        }
+    }
+
+    /// Hands a loaded `index` its stored read model if that covers exactly its
+    /// rows and names its Loro version.
+    pub(crate) fn adopt_read_model(&mut self, index: &mut Loaded<Index>) {
+        self.read_model_upto = 0;
+        let Some(stored) = self.stored_read_model() else {
             return;
         };
-        if version != index.doc.version_bytes().as_slice() {
+        if stored.upto != index.upto || stored.upto == 0 {
             return;
         }
-        match index.doc.set_read_model(model.to_vec()) {
-            Ok(()) => self.read_model_upto = upto,
+        if stored.version != index.doc.version_bytes() {
+            return;
+        }
+        match index.doc.set_read_model(stored.model) {
+            Ok(()) => self.read_model_upto = stored.upto,
             Err(e) => tracing::warn!("ignoring the index's read model ({e})"),
         }
     }
@@ -79,7 +137,11 @@ impl Workspace {
 
     fn write_read_model(&mut self) -> Result<(), EngineError> {
         let l = &mut self.index;
-        if !l.doc.has_model() || l.upto == self.read_model_upto || l.upto == 0 {
+        if l.doc.is_deferred()
+            || !l.doc.has_model()
+            || l.upto == self.read_model_upto
+            || l.upto == 0
+        {
             return Ok(());
         }
         // Changes waiting for a dependency are not in the model but are in
@@ -90,20 +152,19 @@ impl Workspace {
         }
         let upto = l.upto;
         let version = l.doc.version_bytes();
-        let mut plain = zeroize::Zeroizing::new(DOMAIN.to_vec());
+        let model = l.doc.read_model();
+        let mut plain = Zeroizing::new(Vec::with_capacity(8 + version.len() + model.len()));
+        plain.extend_from_slice(&READER.to_le_bytes());
         plain.extend_from_slice(&(version.len() as u32).to_le_bytes());
         plain.extend_from_slice(&version);
-        plain.extend_from_slice(&l.doc.read_model());
-        let header = SnapshotHeader {
-            workspace: self.store.workspace(),
-            doc: INDEX_DOC,
-            kind: DocKind::Index,
-            author: self.device,
-            vector: l.vector.encode(),
-        };
-        let sealed = SealedSnapshot::seal(header, &plain, &self.data_key, &self.secrets.device_key)
-            .map_err(|e| EngineError::Seal(e.to_string()))?
-            .to_bytes();
+        plain.extend_from_slice(&model);
+        drop(Zeroizing::new(model));
+        let sealed = seal_local(
+            &self.data_key,
+            &context(self.store.workspace(), upto),
+            &plain,
+        )
+        .map_err(|e| EngineError::Seal(e.to_string()))?;
         match self.store.write(|tx| -> Result<(), EngineError> {
             // Another process appended an index change: the model is not its
             // state; leave it to that process.
@@ -123,11 +184,13 @@ impl Workspace {
     }
 }
 
-/// The Loro version a stored model names, and the model.
-fn split_version(b: &[u8]) -> Option<(&[u8], &[u8])> {
-    let len = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
-    let end = 4usize.checked_add(len)?;
-    Some((b.get(4..end)?, b.get(end..)?))
+/// A stored model's plaintext: reader (u32 LE) ‖ version length (u32 LE) ‖
+/// Loro version ‖ model.
+fn split(b: &[u8]) -> Option<(u32, &[u8], &[u8])> {
+    let reader = u32::from_le_bytes(b.get(..4)?.try_into().ok()?);
+    let len = u32::from_le_bytes(b.get(4..8)?.try_into().ok()?) as usize;
+    let end = 8usize.checked_add(len)?;
+    Some((reader, b.get(8..end)?, b.get(end..)?))
 }
 
 #[cfg(test)]
@@ -160,8 +223,22 @@ mod tests {
         assert_eq!((e.doc, e.folder.clone()), (id, vec!["Work".to_owned()]));
         assert_eq!(ws.resolve(&id.to_hex()[..6], false).unwrap().doc, id);
         assert_eq!(ws.list(false).unwrap().len(), 1);
-        assert!(!ws.index().has_model(), "the tree was decoded");
+        assert!(ws.index().is_deferred(), "the tree was loaded");
         assert!(ws.read_model_upto > 0);
+        drop(ws);
+
+        // Changing the index loads the tree first, and the change is kept.
+        let mut ws = open(dir.path(), &secrets);
+        assert!(ws.index().is_deferred());
+        ws.rename(&id, "Plan B").unwrap();
+        assert!(!ws.index().is_deferred());
+        ws.close().unwrap();
+        let ws = open(dir.path(), &secrets);
+        assert!(
+            ws.index().is_deferred(),
+            "the renaming process left a current model"
+        );
+        assert_eq!(ws.resolve("Plan B", false).unwrap().doc, id);
         drop(ws);
 
         // Another process adds a document: the stored model no longer covers
@@ -181,6 +258,52 @@ mod tests {
         drop(third);
         let ws = open(dir.path(), &secrets);
         assert_eq!(ws.list(false).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn an_index_opened_from_its_model_takes_in_another_process_s_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = created(dir.path());
+        let mut ws = open(dir.path(), &secrets);
+        ws.create_note("Plan", &[], "x").unwrap();
+        ws.close().unwrap();
+        // A long-lived process (the app, a daemon) opened from the model.
+        let mut app = open(dir.path(), &secrets);
+        assert!(app.index().is_deferred());
+        let mut cli = open(dir.path(), &secrets);
+        let later = cli.create_note("Later", &["Box".into()], "y").unwrap();
+        cli.close().unwrap();
+        let changed = app.catch_up().unwrap();
+        assert!(
+            changed.contains(&INDEX_DOC),
+            "the app is told the tree changed"
+        );
+        let e = app.resolve("Later", false).unwrap();
+        assert_eq!((e.doc, e.folder), (later, vec!["Box".to_owned()]));
+        assert_eq!(app.list(false).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_model_from_another_reader_is_not_taken_for_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = created(dir.path());
+        let mut ws = open(dir.path(), &secrets);
+        ws.create_note("Plan", &[], "x").unwrap();
+        ws.close().unwrap();
+        // Rewrite the stored model as a build with another reader would have.
+        let mut ws = open(dir.path(), &secrets);
+        let (sealed, upto) = ws.store.read_model(&INDEX_DOC).unwrap().unwrap();
+        let ctx = context(ws.store.workspace(), upto);
+        let mut plain = open_local(&ws.data_key, &ctx, &sealed).unwrap();
+        plain[..4].copy_from_slice(&(READER + 1).to_le_bytes());
+        let other = seal_local(&ws.data_key, &ctx, &plain).unwrap();
+        ws.store
+            .write(|tx| tx.set_read_model(&INDEX_DOC, &other, upto))
+            .unwrap();
+        drop(ws);
+        let ws = open(dir.path(), &secrets);
+        assert!(!ws.index().is_deferred(), "the tree was not loaded");
+        assert_eq!(ws.resolve("Plan", false).unwrap().title, "Plan");
     }
 
     #[test]

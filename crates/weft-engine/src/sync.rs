@@ -215,6 +215,9 @@ impl Workspace {
             }
             Ok(())
         })?;
+        if touched.contains(&INDEX_DOC) {
+            self.ensure_index_tree()?;
+        }
         let open = |c: &StoredChange| -> Result<Envelope, String> {
             let h = c.change.header();
             match known.get(&(h.author, h.seq)) {
@@ -241,6 +244,13 @@ impl Workspace {
     /// run while the app or a daemon holds the workspace. Returns the
     /// documents that changed, the index among them if it did.
     pub fn catch_up(&mut self) -> Result<Vec<DocId>, EngineError> {
+        // An index known only by its read model takes rows another process
+        // appended by being loaded: the rows are imported into the tree.
+        let loaded = self.index.doc.is_deferred()
+            && self.store.reader().last_row_of_doc(&INDEX_DOC)? > self.index.upto;
+        if loaded {
+            self.ensure_index_tree()?;
+        }
         let data_key = &self.data_key;
         let open = |c: &StoredChange| read_change(data_key, c);
         let mut docs: Vec<DocId> = vec![INDEX_DOC];
@@ -253,7 +263,11 @@ impl Workspace {
             open,
         )?;
         self.settle(&absorbed.found, &absorbed.reload);
-        Ok(absorbed.changed)
+        let mut changed = absorbed.changed;
+        if loaded && !changed.contains(&INDEX_DOC) {
+            changed.push(INDEX_DOC);
+        }
+        Ok(changed)
     }
 
     /// Lists what was found unreadable and reloads the documents whose

@@ -438,16 +438,34 @@ impl Workspace {
         }
     }
 
-    /// The index as stored: its snapshot and later changes, those that
-    /// cannot be read set aside.
+    /// The index as stored: its read model alone when that stands for every
+    /// stored row (`read_model.rs`), else its tree.
     pub(crate) fn load_index(&mut self) -> Result<Loaded<Index>, EngineError> {
+        if let Some(index) = self.index_from_read_model() {
+            return Ok(index);
+        }
+        self.load_index_tree()
+    }
+
+    /// The index's tree as stored: its snapshot and later changes, those that
+    /// cannot be read set aside.
+    fn load_index_tree(&mut self) -> Result<Loaded<Index>, EngineError> {
         let Some(row) = self.store.doc(&INDEX_DOC)? else {
             return Ok(Loaded::new(Index::new()));
         };
         let (mut index, found) = self.read_state::<Index>(&row)?;
         self.note_set_aside(&found);
-        self.adopt_read_model(&row, &mut index);
+        self.adopt_read_model(&mut index);
         Ok(index)
+    }
+
+    /// Loads the index's tree if only its read model was loaded: before any
+    /// change to the index and before rows of it are merged.
+    pub(crate) fn ensure_index_tree(&mut self) -> Result<(), EngineError> {
+        if self.index.doc.is_deferred() {
+            self.index = self.load_index_tree()?;
+        }
+        Ok(())
     }
 
     /// Seals and appends `pending` in one write transaction. Changes other
@@ -592,7 +610,9 @@ impl Workspace {
         // them; the next snapshot after the dependency arrives covers them.
         let (kind, bytes, upto, vector) = if *doc == INDEX_DOC {
             let l = &mut self.index;
-            if l.doc.waiting() {
+            // An index known by its read model alone has no tree to snapshot,
+            // and its stored snapshot and model already cover every row.
+            if l.doc.is_deferred() || l.doc.waiting() {
                 return Ok(());
             }
             let bytes = l.doc.snapshot().map_err(corrupt(*doc))?;
@@ -649,14 +669,11 @@ impl Workspace {
     /// on close; safe to call any time.
     pub fn flush(&mut self) -> Result<(), EngineError> {
         self.snapshot_due(true)?;
-        // A process that read the index's tree and moved it leaves a snapshot
-        // (which also writes the read model) covering every index row: the next
-        // command then adopts the read model and imports no tail, and importing
-        // anything into a lazily loaded index decodes all of it. The tree was
-        // read already, so this costs a fraction of what the command did.
-        if self.index.doc.has_model() && self.index.tail_rows > 0 {
-            self.snapshot_doc(&INDEX_DOC)?;
-        }
+        // A process whose index moved leaves a read model covering every index
+        // row, so the next command that only looks documents up opens the
+        // index from it alone. The snapshot is left to its own policy: one
+        // that needs the tree decodes it either way, and writing the snapshot
+        // of 100,000 documents on every close would be most of a `weft new`.
         self.save_read_model();
         Ok(())
     }

@@ -127,6 +127,30 @@ impl Frozen {
         (bytes.len() >= need).then_some(Self { bytes, nodes, docs })
     }
 
+    /// Whether every node, lookup entry and title reads, and every parent a
+    /// node names is a node: then nothing read later finds the model wanting.
+    /// Linear, with no allocation (a binary search per parent).
+    pub fn check_all(&self) -> bool {
+        let b = &self.bytes;
+        let nodes_ok = (0..self.nodes).all(|i| {
+            let at = HEAD + i * NODE;
+            self.title(i).is_some()
+                && match b.get(at + 24) {
+                    Some(0) => true,
+                    Some(_) => (|| {
+                        let p = TreeID::new(u64_at(b, at + 12)?, i32_at(b, at + 20)?);
+                        self.find(p)
+                    })()
+                    .is_some(),
+                    None => false,
+                }
+        });
+        let in_range = |at: usize| u32_at(b, at).is_some_and(|n| (n as usize) < self.nodes);
+        nodes_ok
+            && (0..self.docs).all(|k| in_range(self.by_doc_at() + k * BY_DOC + 16))
+            && (0..self.docs).all(|k| in_range(self.by_title_at() + k * 4))
+    }
+
     fn by_doc_at(&self) -> usize {
         HEAD + self.nodes * NODE
     }

@@ -208,6 +208,44 @@ fn a_read_model_is_dropped_once_the_tree_changes_and_damaged_bytes_are_refused()
 }
 
 #[test]
+fn an_index_of_a_read_model_alone_refuses_what_needs_the_tree() {
+    let mut idx = Index::new();
+    idx.add_doc(doc(1), DocKind::Note, "One", &p("a"), 1)
+        .unwrap();
+    let update = idx.commit_pending().unwrap();
+    let mut alone = Index::from_read_model(idx.read_model()).unwrap();
+    assert!(alone.is_deferred());
+    assert_eq!(alone.entry(&doc(1)).unwrap().folder, p("a"));
+    let refused = |r: Result<(), IndexError>| matches!(r, Err(IndexError::Deferred));
+    assert!(refused(alone.add_doc(doc(2), DocKind::Note, "Two", &[], 2)));
+    assert!(refused(alone.rename(&doc(1), "Uno")));
+    assert!(refused(alone.set_deleted(&doc(1), true)));
+    assert!(refused(alone.move_doc(&doc(1), &p("b"), 3)));
+    assert!(refused(alone.move_folder(&p("a"), &[])));
+    assert!(refused(alone.rename_folder(&p("a"), "b")));
+    assert!(refused(alone.ensure_folder(&p("c"), 4).map(|_| ())));
+    assert!(refused(alone.import(&update)));
+    assert!(matches!(alone.export_snapshot(), Err(IndexError::Deferred)));
+    // Nothing changed: it still answers as before, and has nothing to send.
+    assert_eq!(alone.entries(), idx.entries());
+    assert!(alone.commit_pending().is_none());
+    // Damaged bytes are refused whole, never half answered from an empty tree.
+    let model = idx.read_model();
+    assert!(Index::from_read_model(b"not a model".to_vec()).is_err());
+    for cut in [0, 8, 20, model.len() / 2, model.len() - 1] {
+        assert!(
+            Index::from_read_model(model[..cut].to_vec()).is_err(),
+            "cut at {cut}"
+        );
+    }
+    let mut garbled = model.clone();
+    for b in garbled.iter_mut().skip(16) {
+        *b = 0xff;
+    }
+    assert!(Index::from_read_model(garbled).is_err());
+}
+
+#[test]
 fn bad_input_is_refused_with_a_clear_error() {
     let mut idx = Index::new();
     for bad in ["", "   ", "two\nlines"] {
@@ -582,6 +620,27 @@ fn check_model(idx: &Index) -> Result<(), TestCaseError> {
     }
     prop_assert_eq!(copy.entry(&doc(99)), None);
     prop_assert!(!copy.has_model(), "the lookups read the tree");
+    // An index made from the read model alone, with no tree at all, answers
+    // every lookup as the loaded index does, the ones that unpack the model too.
+    let alone = Index::from_read_model(idx.read_model()).unwrap();
+    prop_assert_eq!(alone.entries(), all.clone());
+    for e in &all {
+        prop_assert_eq!(alone.entry(&e.doc), Some(e.clone()));
+    }
+    for t in TITLES {
+        prop_assert_eq!(alone.entries_titled(t), idx.entries_titled(t));
+    }
+    prop_assert_eq!(alone.folders(), idx.folders());
+    for f in idx.folders() {
+        prop_assert_eq!(
+            alone.entries_under(&f.path).unwrap(),
+            idx.entries_under(&f.path).unwrap()
+        );
+    }
+    prop_assert_eq!(
+        alone.first_in_order(&docs, docs.len()),
+        idx.first_in_order(&docs, docs.len())
+    );
     // Once the tree is needed, the model unpacked from the adopted one is the
     // model the tree gives.
     prop_assert!(

@@ -8,9 +8,11 @@
 //! cannot forge another device's changes). See docs/protocol.md.
 
 mod change;
+mod local;
 mod snapshot;
 
 pub use change::{ChangeHeader, HEADER_LEN, MAX_CIPHERTEXT_LEN, SealedChange};
+pub use local::{open_local, seal_local};
 pub use snapshot::{
     MAX_SNAPSHOT_CIPHERTEXT_LEN, MAX_SNAPSHOT_PLAINTEXT_LEN, MAX_SNAPSHOT_VECTOR_LEN,
     SealedSnapshot, SnapshotHeader,
