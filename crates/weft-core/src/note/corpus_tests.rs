@@ -251,3 +251,47 @@ fn both_devices_editing_one_block_render_the_merge_canonically() {
     a.import(&b.commit_pending().unwrap()).unwrap();
     assert_eq!(a.to_markdown(), "zero *three*\n\nkeep  me\n");
 }
+
+#[test]
+fn pathological_markdown_imports_in_linear_time_and_round_trips() {
+    let n = 20_000;
+    let inputs = [
+        "[[".repeat(n),
+        "[[a|".repeat(n) + &"]]".repeat(n),
+        "> ".repeat(n) + "x\n",
+        "- ".repeat(n) + "x\n",
+        "*a ".repeat(n),
+        "<div>\n".repeat(n),
+        "| a |\n|---|\n".to_owned() + &"| x |\n".repeat(n),
+        format!(
+            "---\n{}---\nbody\n",
+            (0..n).map(|i| format!("k{i}: {i}\n")).collect::<String>()
+        ),
+        "\n".repeat(n) + "x" + &" \n".repeat(n),
+        "[x]: /u\n".repeat(n),
+    ];
+    for md in &inputs {
+        let note = Note::from_markdown(md);
+        assert!(note.to_markdown() == *md, "{:?}…", &md[..40]);
+    }
+}
+
+#[test]
+fn crafted_src_marks_cannot_make_rendering_quadratic() {
+    let md = "para\n\n".repeat(20_000);
+    let note = Note::from_markdown(&md);
+    // A peer marks every line end with a claim over the whole note.
+    let text = note.text();
+    let plain = note.plain_text();
+    let mut line = 0;
+    for (pos, c) in plain.chars().enumerate() {
+        if c == '\n' {
+            line += 1;
+            let v = source::encode(1, line, "forged");
+            text.mark(pos..pos + 1, "src", v.as_str()).unwrap();
+        }
+    }
+    let out = note.to_markdown();
+    assert!(!out.contains("forged"));
+    assert_eq!(out, note.to_canonical_markdown());
+}

@@ -22,6 +22,9 @@ pub(crate) fn options() -> Options {
         | Options::ENABLE_WIKILINKS
 }
 
+/// The deepest list nesting read into the model.
+const MAX_DEPTH: u8 = 32;
+
 /// The body of a note as parsed, with where each line came from.
 pub(crate) struct Body {
     pub(crate) lines: Vec<Line>,
@@ -540,6 +543,12 @@ impl<'a> P<'a, '_> {
         let ev = self.ev;
         while j < end {
             match &ev[j].0 {
+                // Nesting deeper than any outline needs is kept as source,
+                // which also bounds this recursion on crafted input.
+                Event::Start(Tag::List(_)) if depth >= MAX_DEPTH => {
+                    self.lossy = true;
+                    j = self.end_of(j) + 1;
+                }
                 Event::Start(Tag::List(start)) => {
                     let ordered = start.is_some();
                     self.list(j, depth.saturating_add(1), ordered);

@@ -3,6 +3,8 @@
 //! frontmatter as written with what it parsed to, the line ending, and the
 //! source of a body that produced no line.
 
+use std::collections::{HashMap, HashSet};
+
 use loro::{LoroDoc, LoroError, LoroMap, LoroValue};
 
 use super::frontmatter::{self, Frontmatter};
@@ -106,14 +108,15 @@ fn render_in_order(
     if now.is_empty() {
         return String::new();
     }
-    let mut sorted = Vec::with_capacity(now.len());
-    for (k, _) in order {
-        if let Some(i) = now.iter().position(|(n, _)| n == k) {
-            sorted.push(now.remove(i));
-        }
-    }
-    sorted.extend(now);
-    frontmatter::render(&sorted, eol)
+    // Linear in the number of keys, however many a crafted note has.
+    let rank: HashMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.as_str(), i))
+        .collect();
+    // `now` is sorted by key: new keys keep that order after written ones.
+    now.sort_by_key(|(k, _)| rank.get(k.as_str()).copied().unwrap_or(usize::MAX));
+    frontmatter::render(&now, eol)
 }
 
 /// Stores what `set_markdown` read besides the body, writing only entries
@@ -143,8 +146,9 @@ pub(crate) fn store(
     // ones, key by key, so a concurrent change of another key survives.
     let props = doc.get_map(PROPS);
     let want: Vec<(String, LoroValue)> = front.and_then(|f| f.props.clone()).unwrap_or_default();
+    let keys: HashSet<&str> = want.iter().map(|(k, _)| k.as_str()).collect();
     for (k, _) in current(doc) {
-        if !want.iter().any(|(w, _)| *w == k) {
+        if !keys.contains(k.as_str()) {
             props.delete(&k)?;
         }
     }

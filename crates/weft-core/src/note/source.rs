@@ -157,14 +157,20 @@ pub(crate) fn render_body(lines: &[Line], sources: &[Option<Rc<str>>], eol: &str
     let mut pending = 0;
     // The last line written as source, the context of the canonical part.
     let mut prev: Option<usize> = None;
+    // The last line with a `src` mark: a chunk never holds another's end,
+    // and checking only claims past it hashes each line at most once
+    // (crafted marks claiming the whole note on every line stay linear).
+    let mut last_mark: Option<usize> = None;
     for (j, src) in sources.iter().enumerate().take(lines.len()) {
         let Some((fp, n, text)) = src.as_deref().and_then(decode) else {
             continue;
         };
+        let after = last_mark.map_or(0, |m| m + 1);
+        last_mark = Some(j);
         let Some(first) = (j + 1).checked_sub(n) else {
             continue;
         };
-        if n == 0 || first < pending || chunk_fp(&hashes[first..=j]) != fp {
+        if n == 0 || first < pending.max(after) || chunk_fp(&hashes[first..=j]) != fp {
             continue;
         }
         canonical(&mut out, lines, pending..first, prev, eol);
