@@ -149,8 +149,9 @@
 //!   rewritten: `raw` lines for blocks (HTML blocks, tables, footnote and
 //!   link reference definitions, rules, empty code blocks, a list or quote
 //!   holding a block the model cannot nest there: a code block or a second
-//!   paragraph in an item, a list in a quote), the `raw` mark for inline
-//!   source. [`Note::from_markdown_report`] counts these places.
+//!   paragraph in an item, a list in a quote, lists nested over 32 deep),
+//!   the `raw` mark for inline source. [`Note::from_markdown_report`]
+//!   counts these places.
 //! - `~~strikethrough~~`, `==highlight==`, `%%comments%%` and math are
 //!   plain text: rendered back unescaped, they keep their meaning for every
 //!   other reader.
