@@ -69,16 +69,21 @@ fn sentence(r: &mut Rng, words: usize) -> String {
     s
 }
 
-/// A note of 1–3 KB: a heading, paragraphs, a list.
+/// A note of 1–3 KB as vaults hold them: frontmatter, a heading,
+/// paragraphs with wikilinks, a list.
 fn note(r: &mut Rng, i: usize) -> String {
-    let mut s = format!("# Note {i}\n\n");
+    let tag = WORDS[r.below(WORDS.len() as u64) as usize];
+    let mut s = format!(
+        "---\ntags: [{tag}, note]\ncreated: 2024-01-{:02}\n---\n# Note {i}\n\n",
+        1 + i % 28
+    );
     for _ in 0..(2 + r.below(4)) {
         for _ in 0..(3 + r.below(4)) {
             let words = 8 + r.below(10) as usize;
             s.push_str(&sentence(r, words));
             s.push(' ');
         }
-        s.push_str("\n\n");
+        let _ = write!(s, "See [[Note {}]].\n\n", r.below(1000));
     }
     for k in 0..(2 + r.below(4)) {
         let _ = writeln!(s, "- item {k}: {}", sentence(r, 4));
@@ -115,6 +120,25 @@ fn generate(dir: &Path, n: usize) -> (String, String) {
         }
     }
     ("Note 0".into(), "Record 9".into())
+}
+
+/// The share of the generated notes that the export wrote back byte for byte.
+fn identical_share(src: &Path, out: &Path) -> f64 {
+    let (mut same, mut total) = (0usize, 0usize);
+    let mut dirs = vec![src.to_owned()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                total += 1;
+                let exported = out.join(p.strip_prefix(src).unwrap());
+                same += usize::from(std::fs::read(&p).ok() == std::fs::read(&exported).ok());
+            }
+        }
+    }
+    100.0 * same as f64 / total.max(1) as f64
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -235,6 +259,11 @@ fn measure(root: &Path, n: usize) -> Figures {
     let t = Instant::now();
     weft(&home, &["export", out.to_str().unwrap()]);
     f.put("export", "docs/s", n as f64 / t.elapsed().as_secs_f64());
+    f.put(
+        "notes exported byte-identical",
+        "%",
+        identical_share(&src, &out),
+    );
 
     // In process, as the daemon and the app hold a workspace.
     let mut ws = weft_engine::Workspace::open(&home, Some(PASSPHRASE)).unwrap();

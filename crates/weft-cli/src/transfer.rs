@@ -65,5 +65,11 @@ pub fn import(g: &Global, a: ImportArgs) -> Result<()> {
         return output::json(&r);
     }
     say!("Imported {} notes and {} records", r.notes, r.records);
+    if r.kept_as_source > 0 {
+        say!(
+            "{} places the editor has no form for (HTML, tables, footnotes…) are kept as Markdown source",
+            r.kept_as_source
+        );
+    }
     Ok(())
 }

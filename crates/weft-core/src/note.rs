@@ -2,9 +2,24 @@
 //!
 //! # The document encoding (relied on by the UI and by peers in other languages)
 //!
-//! A note is a Loro document whose root holds exactly one container: a
-//! `LoroText` named **`body`** ([`BODY`]). All positions are Unicode scalar
-//! values (chars), which is Loro's "unicode" position type.
+//! A note is a Loro document with three root containers:
+//!
+//! - a `LoroText` named **`body`** ([`BODY`]), the content;
+//! - a `LoroMap` named **`props`** ([`PROPS`]), the note's properties (its
+//!   frontmatter), one entry per key, so concurrent changes of different
+//!   properties merge like record fields. Values are typed: text (string),
+//!   number (integer or float), checkbox (bool), date (text, as written),
+//!   list (a list value of scalars), empty (null);
+//! - a `LoroMap` named **`markdown`** ([`MARKDOWN`]), what the Markdown view
+//!   keeps besides the body: `frontmatter` (a map value: `yaml`, the block
+//!   as written, fences included, and `props`, the list of `[key, value]`
+//!   pairs it parsed to, absent when it is outside the YAML subset),
+//!   `eol` (`"\r\n"` for a file with CRLF line endings) and `empty` (the
+//!   source of a body that produced no line, such as a lone link reference
+//!   definition).
+//!
+//! All positions are Unicode scalar values (chars), which is Loro's
+//! "unicode" position type.
 //!
 //! ## Lines and blocks (Quill-style)
 //!
@@ -21,8 +36,13 @@
 //! | `block` | `"checked"` | task list item, done |
 //! | `block` | `"quote"` | block quote line (one paragraph of a quote) |
 //! | `block` | `"code_block"` | one line of a code block; consecutive `code_block` lines with the same `lang` form one block |
+//! | `block` | `"callout"` | a callout's title line (`> [!note]- Title`); the `quote` lines right after it are its body |
+//! | `block` | `"raw"` | one source line of Markdown the editor has no model for, kept as written and shown as source (an HTML block, a table, a footnote or link reference definition, a rule, a list or quote holding blocks the model cannot nest); consecutive `raw` lines form one block |
 //! | `indent` | integer ≥ 1 | nesting depth of a list item (absent = 0, top level); ignored on other lines |
 //! | `lang` | string | info string ("rust") of a code block line; ignored on other lines |
+//! | `callout` | string | a callout's kind as written (`note`, `WARNING`); ignored on other lines |
+//! | `fold` | `"+"` or `"-"` | a callout folded open or closed (absent: not foldable) |
+//! | `src` | string | the Markdown source of the chunk of lines this `'\n'` ends (see "Source kept as written") |
 //!
 //! Unknown `block` values are read as paragraphs. Block marks on characters
 //! other than `'\n'` are ignored, as are inline marks on `'\n'`.
@@ -47,7 +67,10 @@
 //! | `italic` | `true` | `after` |
 //! | `code` | `true` | `none`: typing next to inline code is plain text — there is no other way to "leave" a code span, and a peer typing next to it should not have its text turned into code |
 //! | `link` | URL string | `none`: typing at the end of a link does not extend the link (Google Docs, Notion) |
-//! | `block`, `indent`, `lang` | see above | `none`: a new character never inherits a line's block type |
+//! | `wikilink` | target string as written (`Title`, `Title#Heading`, `Title#^block`) | `none`, like `link`. The marked text is what is shown: the target itself for `[[Title]]`, the alias for `[[Title\|alias]]` |
+//! | `embed` | `true` | `none`; on `wikilink` text: an embed, `![[Title]]` |
+//! | `raw` | `true` | `none`: Markdown source kept as written (inline HTML, an image, a footnote reference), rendered verbatim, never escaped |
+//! | `block`, `indent`, `lang`, `callout`, `fold`, `src` | see above | `none`: a new character never inherits a line's block type |
 //!
 //! Style configuration is not stored in the Loro document: every peer must
 //! configure these expand types itself (Loro requires a key to be used with
@@ -57,15 +80,87 @@
 //!
 //! # The Markdown view
 //!
-//! [`Note::to_markdown`] renders CommonMark; [`Note::from_markdown`] and
-//! [`Note::set_markdown`] parse CommonMark with task lists:
+//! [`Note::from_markdown`] and [`Note::set_markdown`] parse CommonMark with
+//! GFM tables and task lists, footnotes and wikilinks (one parser,
+//! pulldown-cmark, `parse.rs`), plus YAML frontmatter and Obsidian callouts.
+//! [`Note::to_markdown`] writes what was imported back byte for byte, and
+//! canonical CommonMark for whatever changed since; [`Note::to_canonical_markdown`]
+//! is the canonical rendering of the whole note.
 //!
-//! - One model line is one Markdown block: paragraph, ATX heading, list item
-//!   (`- `, `1. `, `- [ ] `, `- [x] `, nested by indentation), quote paragraph
-//!   (`> `), or one line of a fenced code block (`` ``` ``; indented code
-//!   blocks are read as fenced ones).
+//! ## Source kept as written
+//!
+//! The body is cut into **chunks**: one top-level Markdown block (a
+//! paragraph, a heading, a whole list, a quote, a code block, a raw block)
+//! together with the blank lines before it. The chunks' sources tile the
+//! file: the last one runs to its end, so trailing blank lines and a missing
+//! final newline are kept. The `'\n'` ending a chunk's last line carries a
+//! `src` mark, `"<fingerprint> <lines> <source>"`: 16 hex digits, the number
+//! of lines in the chunk, and its source text. The fingerprint is a 64-bit
+//! FNV-1a hash of the chunk's lines as the renderer reads them (block
+//! attributes, characters, inline marks; marks without Markdown meaning,
+//! such as inline marks in code, are left out), computed by weft-core
+//! alone; other implementations never compute it, they only keep the mark
+//! (or drop it, which only makes that chunk render canonically).
+//!
+//! Rendering walks the lines; where a `src` mark's fingerprint equals the
+//! fingerprint of the lines it claims (and those lines were not written
+//! yet), its source is written; every other line is rendered canonically,
+//! after the preceding source as context, with the file's line ending.
+//! So:
+//!
+//! - an unedited note exports exactly as it was imported (the corpus in
+//!   `tests/corpus` and all 652 CommonMark spec examples);
+//! - an edit anywhere in a chunk (text, marks, block type, a line split or
+//!   joined) changes its fingerprint, so that chunk, and only it, is
+//!   rendered canonically: a stale source is never written for changed
+//!   content, whatever Loro merged (a concurrent restyle, two devices
+//!   editing the same block, a `src` value written by a concurrent
+//!   [`Note::set_markdown`], which is self-consistent as one value);
+//! - [`Note::set_markdown`] (`weft edit`, import) records the source it was
+//!   given for every chunk, only where it differs, so setting the same
+//!   Markdown twice makes no operation.
+//!
+//! Why not keep the source as per-character marks (bullet character,
+//! emphasis character, autolink form, escapes, blank lines)? Byte identity
+//! would need every such detail (entity spelling, indentation, fence
+//! lengths, lazy continuation lines, setext underlines, link reference
+//! labels…) to be modelled and to merge sanely under concurrent edits; each
+//! missed detail is a file that comes back different. A chunk's source plus
+//! a fingerprint is exact by construction, and safe under merges because a
+//! mismatch falls back to the canonical rendering. The cost: each chunk
+//! stores its source once more, about +45–60% of a note's snapshot on the
+//! corpus and the spec examples (the body text is stored twice, plus one
+//! mark per block). An edited list is rendered canonically as a whole (it
+//! is one chunk).
+//!
+//! ## What the editor model holds, and what stays source
+//!
+//! - One model line is one Markdown block: paragraph, ATX or setext
+//!   heading, list item (`- `, `1. `, `- [ ] `, `- [x] `, nested by
+//!   indentation), quote paragraph (`> `), callout title, or one line of a
+//!   code block (fenced or indented).
+//! - Frontmatter (`---` … `---` or `...` at the very start) becomes the
+//!   note's properties when it is in the YAML subset vaults use
+//!   (`frontmatter.rs`: scalars, flow and block lists); its YAML is written
+//!   back as it was while the properties are unchanged, as clean YAML once
+//!   they changed (written keys first, in their order). YAML outside the
+//!   subset is kept as written and gives no properties: never lost.
+//! - Everything the model cannot hold faithfully is kept as source, never
+//!   rewritten: `raw` lines for blocks (HTML blocks, tables, footnote and
+//!   link reference definitions, rules, empty code blocks, a list or quote
+//!   holding a block the model cannot nest there: a code block or a second
+//!   paragraph in an item, a list in a quote, lists nested over 32 deep),
+//!   the `raw` mark for inline source. [`Note::from_markdown_report`]
+//!   counts these places.
+//! - `~~strikethrough~~`, `==highlight==`, `%%comments%%` and math are
+//!   plain text: rendered back unescaped, they keep their meaning for every
+//!   other reader.
+//!
+//! ## The canonical rendering (a block once edited; notes made in Weft)
+//!
 //! - Blocks are separated by one blank line, except consecutive list items,
-//!   quote paragraphs (separated by a `>` line) and code lines of one block.
+//!   quote paragraphs (separated by a `>` line; a callout's title and its
+//!   first body line share a paragraph) and code lines of one block.
 //!   Every further blank line in the Markdown is one empty paragraph line, so
 //!   `a\n\n\nb` keeps its extra blank line and a loose list `- a\n\n- b`
 //!   keeps the blank line between its items. (An empty list item that would
@@ -73,38 +168,40 @@
 //!   CommonMark cannot start a list with an empty item there.)
 //! - A U+2028 line break is a Markdown line break (`a\nb` in a paragraph,
 //!   an indented continuation line in a list item, `> ` in a quote); where a
-//!   Markdown line would be empty, or in a heading, it is `&#x2028;`.
+//!   Markdown line would be empty, or in a heading or callout title, it is
+//!   `&#x2028;`. A continuation line starting with raw source is indented
+//!   four spaces, so `<div>` there cannot start an HTML block.
 //! - Inline marks: `**bold**`, `*italic*` (or `_italic_` where `*` would run
-//!   into a neighbouring `**`), `` `code` ``, `[text](url)`.
+//!   into a neighbouring `**`), `` `code` ``, `[text](url)`, `[[target]]`
+//!   or `[[target|text]]` (`![[…]]` for an embed), raw text as is.
 //! - Text is escaped so that it reads back as the same text: `*`, `_`, `` ` ``,
 //!   `[`, `]`, `\` always; `<` before a letter, `/`, `!` or `?`; `&` that
 //!   would start an entity; `#`, `-`, `+`, `>`, `=`, `~`, `|`, `1.` at the start
 //!   of a line; `#` anywhere in a heading; leading/trailing spaces and tabs as
 //!   `&#32;`/`&#9;`; a carriage return as `&#13;`. NUL becomes U+FFFD (as
 //!   CommonMark demands), and so does a carriage return in code.
-//! - Unsupported constructs are never dropped: tables, HTML, images,
-//!   horizontal rules and blocks nested where the model has no place for them
-//!   (a code block inside a list item, a list inside a quote) are kept as
-//!   their Markdown source text, as plain text of a paragraph (or of the
-//!   enclosing list item / quote line). They then render escaped, so they
-//!   stay visible as text.
-//! - Known losses, by design: link titles, the start number of ordered lists,
-//!   the marker character of bullets, adjacent code blocks with the same
-//!   language (they merge), empty quote lines, list nesting deeper than one
-//!   level below the previous item, bold/italic on whitespace at the edge of
-//!   a span (and on a space where overlapping spans force a span to reopen),
-//!   and bold/italic that CommonMark cannot express at that spot (for example
-//!   `a**(b)**`: every rendered line is parsed back, and when it does not
-//!   read back as intended the line's bold/italic is dropped rather than
-//!   mis-rendered). `to_markdown` never loses characters.
+//! - Known canonical forms of an edited block, by design: link titles and
+//!   the start number of ordered lists are not kept, bullets are `-`,
+//!   autolinks become `[url](url)`, adjacent code blocks with the same
+//!   language merge, empty quote lines vanish, list nesting deeper than one
+//!   level below the previous item is reduced, bold/italic on whitespace at
+//!   the edge of a span moves outside it, and bold/italic that CommonMark
+//!   cannot express at that spot (for example `a**(b)**`: every rendered
+//!   line is parsed back, and when it does not read back as intended the
+//!   line's bold/italic is dropped rather than mis-rendered) is dropped; a
+//!   wikilink whose target holds `|` or `]]` is written as text.
+//!   `to_markdown` never loses characters.
 //!
-//! `to_markdown` is idempotent: rendering the parse of a rendering gives the
-//! same text, so `weft edit` with no change is a no-op.
+//! The canonical rendering is idempotent: rendering the parse of a
+//! rendering gives the same text.
 
 mod diff;
+mod frontmatter;
 mod model;
 mod parse;
+mod props;
 mod render;
+mod source;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -116,15 +213,29 @@ use crate::guard::{self, Panicked};
 /// Name of the root `LoroText` container holding a note's body.
 pub const BODY: &str = "body";
 
+/// Name of the root `LoroMap` holding a note's properties (frontmatter).
+pub const PROPS: &str = "props";
+
+/// Name of the root `LoroMap` holding what the Markdown view needs besides
+/// the body: the frontmatter as written, the line ending, a body's source
+/// when it has no line.
+pub const MARKDOWN: &str = "markdown";
+
 /// Mark keys and their expand behaviour (see the module docs).
-const STYLES: [(&str, ExpandType); 7] = [
+const STYLES: [(&str, ExpandType); 13] = [
     ("bold", ExpandType::After),
     ("italic", ExpandType::After),
     ("code", ExpandType::None),
     ("link", ExpandType::None),
+    ("wikilink", ExpandType::None),
+    ("embed", ExpandType::None),
+    ("raw", ExpandType::None),
     ("block", ExpandType::None),
     ("indent", ExpandType::None),
     ("lang", ExpandType::None),
+    ("callout", ExpandType::None),
+    ("fold", ExpandType::None),
+    ("src", ExpandType::None),
 ];
 
 /// Why a note operation failed.
@@ -179,6 +290,17 @@ impl fmt::Display for EditSummary {
         }
         Ok(())
     }
+}
+
+/// What reading Markdown into a note found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MarkdownReport {
+    /// Places kept as their Markdown source because the editor's model has
+    /// no faithful form for them: raw blocks (HTML, tables, footnote
+    /// definitions, a list with a code block in an item…), raw inline spans
+    /// (inline HTML, images, footnote references) and frontmatter outside
+    /// the YAML subset properties are read from.
+    pub kept_as_source: usize,
 }
 
 /// A note: a Loro document with one rich-text body.
@@ -380,9 +502,33 @@ impl Note {
             .map_err(|e| NoteError::Import(e.to_string()))
     }
 
-    /// The note as CommonMark (see the module docs).
+    /// The note as Markdown: what was written for every part nobody changed
+    /// since, canonical CommonMark for the rest (see the module docs).
     pub fn to_markdown(&self) -> String {
-        render::render(&model::lines_from_text(&self.text()))
+        let (lines, sources) = model::lines_and_sources(&self.text());
+        let meta = self.doc.get_map(MARKDOWN);
+        let eol = props::meta_string(&meta, "eol").unwrap_or_else(|| "\n".into());
+        let mut out = props::frontmatter(&self.doc, &eol);
+        if lines.is_empty() {
+            out.push_str(&props::meta_string(&meta, "empty").unwrap_or_default());
+            return out;
+        }
+        out.push_str(&source::render_body(&lines, &sources, &eol));
+        out
+    }
+
+    /// The note as canonical CommonMark, ignoring the source kept from the
+    /// Markdown it was made from: frontmatter from the properties, then the
+    /// body as Weft writes it.
+    pub fn to_canonical_markdown(&self) -> String {
+        let mut out = props::clean_frontmatter(&self.doc, "\n");
+        out.push_str(&render::render(&model::lines_from_text(&self.text())));
+        out
+    }
+
+    /// The note's properties (its frontmatter), by key.
+    pub fn props(&self) -> Vec<(String, loro::LoroValue)> {
+        props::current(&self.doc)
     }
 
     /// The raw body text, including line terminators and U+2028 line breaks.
@@ -408,8 +554,59 @@ impl Note {
     /// [`Note::set_markdown`], reporting a refused edit together with the
     /// summary of what was applied before it.
     pub fn try_set_markdown(&mut self, md: &str) -> Result<EditSummary, (NoteError, EditSummary)> {
-        let target = model::flat_from_lines(&parse::parse(md));
-        diff::apply(&self.text(), &target).map_err(|(e, partial)| (NoteError::Edit(e), partial))
+        self.apply_markdown(md).map(|(summary, _)| summary)
+    }
+
+    /// A new note whose content is `md`, and how much of it is kept as
+    /// source because the editor has no model for it.
+    pub fn from_markdown_report(md: &str) -> (Self, MarkdownReport) {
+        let mut note = Note::new();
+        let result = note.apply_markdown(md);
+        debug_assert!(result.is_ok(), "from_markdown: {:?}", result.as_ref().err());
+        let report = result.map(|(_, r)| r).unwrap_or_default();
+        (note, report)
+    }
+
+    fn apply_markdown(
+        &mut self,
+        md: &str,
+    ) -> Result<(EditSummary, MarkdownReport), (NoteError, EditSummary)> {
+        let (front, body_md) = frontmatter::split(md);
+        let body = parse::parse_body(body_md);
+        let text = self.text();
+        let target = model::flat_from_lines(&body.lines);
+        let summary =
+            diff::apply(&text, &target).map_err(|(e, partial)| (NoteError::Edit(e), partial))?;
+        let fail = |e| (NoteError::Edit(e), summary);
+        // Fingerprints are taken from the body as stored, which is what
+        // rendering reads (marks the diff leaves alone included).
+        let stored = model::lines_from_text(&text);
+        let hashes: Vec<u64> = stored.iter().map(source::line_hash).collect();
+        let mut want: Vec<Option<String>> = vec![None; stored.len()];
+        for c in source::chunks(body_md, &body) {
+            let (Some(first), Some(src)) = (
+                (c.last + 1).checked_sub(c.lines),
+                body_md.get(c.src.clone()),
+            ) else {
+                continue;
+            };
+            if let (Some(slot), Some(h)) = (want.get_mut(c.last), hashes.get(first..=c.last)) {
+                *slot = Some(source::encode(source::chunk_fp(h), c.lines, src));
+            }
+        }
+        diff::mark_sources(&text, &want).map_err(fail)?;
+        let eol = if md.find('\n').is_some_and(|i| md[..i].ends_with('\r')) {
+            Some("\r\n")
+        } else {
+            None
+        };
+        let empty = (body.lines.is_empty() && !body_md.is_empty()).then_some(body_md);
+        let raw_front = front.as_ref().is_some_and(|f| f.props.is_none());
+        props::store(&self.doc, front.as_ref(), eol, empty).map_err(fail)?;
+        let report = MarkdownReport {
+            kept_as_source: body.raw + usize::from(raw_front),
+        };
+        Ok((summary, report))
     }
 
     /// The underlying Loro document.
@@ -454,6 +651,8 @@ impl Note {
     }
 }
 
+#[cfg(test)]
+mod corpus_tests;
 #[cfg(test)]
 mod tests;
 

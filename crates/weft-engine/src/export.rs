@@ -61,6 +61,10 @@ pub struct ImportReport {
     pub notes: usize,
     /// Records created.
     pub records: usize,
+    /// Places in the notes kept as their Markdown source because the editor
+    /// has no model for them (raw blocks and spans, frontmatter outside the
+    /// YAML subset of properties): exported as written, shown as source.
+    pub kept_as_source: usize,
     /// The new documents' ids.
     pub ids: Vec<DocId>,
 }
@@ -317,10 +321,14 @@ impl Workspace {
             summary: "imported".into(),
         });
         let mut next = planned.iter().enumerate();
+        let mut kept_as_source = 0;
         let mut stream = || -> Option<Result<Pending, EngineError>> {
             let (i, (doc, _, _, kind, path)) = next.next()?;
             progress(total + i + 1, 2 * total);
-            Some(first_change(path, *doc, *kind))
+            Some(first_change(path, *doc, *kind).map(|(pending, kept)| {
+                kept_as_source += kept;
+                pending
+            }))
         };
         if let Err(e) = self.commit(index.as_slice(), &mut stream) {
             self.evict(&crate::workspace::INDEX_DOC);
@@ -330,6 +338,7 @@ impl Workspace {
         let mut report = ImportReport {
             notes: 0,
             records: 0,
+            kept_as_source,
             ids: Vec::with_capacity(total),
         };
         for (doc, _, _, kind, _) in planned {
@@ -355,10 +364,16 @@ fn check_file(path: &Path, kind: DocKind) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// The first change of a new document made from a file.
-fn first_change(path: &Path, doc: DocId, kind: DocKind) -> Result<Pending, EngineError> {
+/// The first change of a new document made from a file, and how many places
+/// of a note were kept as Markdown source.
+fn first_change(path: &Path, doc: DocId, kind: DocKind) -> Result<(Pending, usize), EngineError> {
+    let mut kept = 0;
     let mut body = match read_file(path, kind)? {
-        Parsed::Note(md) => Body::Note(Note::from_markdown(&md)),
+        Parsed::Note(md) => {
+            let (note, report) = Note::from_markdown_report(&md);
+            kept = report.kept_as_source;
+            Body::Note(note)
+        }
         Parsed::Record(v) => Body::Record(Box::new(Record::from_json(&v).map_err(|e| {
             EngineError::Import {
                 path: path.to_owned(),
@@ -367,12 +382,13 @@ fn first_change(path: &Path, doc: DocId, kind: DocKind) -> Result<Pending, Engin
         })?)),
     };
     let kind = body.kind();
-    Ok(Pending {
+    let pending = Pending {
         doc,
         kind,
         body: body.take_pending().unwrap_or_default(),
         summary: "imported".into(),
-    })
+    };
+    Ok((pending, kept))
 }
 
 fn read_file(path: &Path, kind: DocKind) -> Result<Parsed, EngineError> {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { LoroDoc } from 'loro-crdt';
+import { readFileSync } from 'node:fs';
 import {
   NOTE_STYLES,
   loroDeltaToQuill,
@@ -208,6 +209,33 @@ describe('unknown marks', () => {
     expect(loroDeltaToQuill([{ retain: 2, attributes: { strike: null } }])).toEqual([
       { retain: 2, attributes: { strike: null } },
     ]);
+  });
+});
+
+describe('the note encoding\'s mark styles', () => {
+  test('are exactly those of note.rs, with the same expand types', () => {
+    // The encoding requires every peer to configure every key alike; a key missing here
+    // takes Loro's default and spreads where note.rs says it must not.
+    const rust = readFileSync(new URL('../../../crates/weft-core/src/note.rs', import.meta.url), 'utf8');
+    const table = rust.slice(rust.indexOf('const STYLES'), rust.indexOf('];', rust.indexOf('const STYLES')));
+    const fromRust = Object.fromEntries(
+      [...table.matchAll(/\("(\w+)", ExpandType::(\w+)\)/g)].map((m) => [m[1], { expand: (m[2] ?? '').toLowerCase() }]),
+    );
+    expect(Object.keys(fromRust).length).toBeGreaterThan(6);
+    expect(NOTE_STYLES).toEqual(fromRust);
+  });
+
+  test('an imported line\'s kept source never spreads to text typed on the next line', () => {
+    const doc = new LoroDoc();
+    doc.configTextStyle(NOTE_STYLES as never);
+    const t = doc.getText('body');
+    t.insert(0, 'Kept\n');
+    t.mark({ start: 4, end: 5 }, 'src', '0123456789abcdef 1 Kept\n');
+    t.insert(5, 'typed');
+    doc.commit();
+    const typed = (t.toDelta() as DeltaOp[]).find((op) => 'insert' in op && op.insert === 'typed');
+    expect(typed).toBeDefined();
+    expect((typed as { attributes?: Attrs }).attributes?.['src']).toBeUndefined();
   });
 });
 

@@ -40,9 +40,18 @@ export const NOTE_STYLES = {
   italic: { expand: 'after' },
   code: { expand: 'none' },
   link: { expand: 'none' },
+  wikilink: { expand: 'none' },
+  embed: { expand: 'none' },
+  raw: { expand: 'none' },
   block: { expand: 'none' },
   indent: { expand: 'none' },
   lang: { expand: 'none' },
+  callout: { expand: 'none' },
+  fold: { expand: 'none' },
+  // A chunk's Markdown source as imported (note.rs "Source kept as written"): it must
+  // never spread to text typed beside its line end, or a line typed in the app would
+  // carry another chunk's source.
+  src: { expand: 'none' },
 } as const;
 
 /** Configures a Loro doc with the note's mark styles (idempotent). Type-only use of

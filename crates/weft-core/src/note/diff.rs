@@ -214,19 +214,29 @@ enum Key {
     Italic,
     Code,
     Link,
+    Wikilink,
+    Embed,
+    Raw,
     Block,
     Indent,
     Lang,
+    Callout,
+    Fold,
 }
 
-const KEYS: [Key; 7] = [
+const KEYS: [Key; 12] = [
     Key::Bold,
     Key::Italic,
     Key::Code,
     Key::Link,
+    Key::Wikilink,
+    Key::Embed,
+    Key::Raw,
     Key::Block,
     Key::Indent,
     Key::Lang,
+    Key::Callout,
+    Key::Fold,
 ];
 
 impl Key {
@@ -236,14 +246,22 @@ impl Key {
             Key::Italic => "italic",
             Key::Code => "code",
             Key::Link => "link",
+            Key::Wikilink => "wikilink",
+            Key::Embed => "embed",
+            Key::Raw => "raw",
             Key::Block => "block",
             Key::Indent => "indent",
             Key::Lang => "lang",
+            Key::Callout => "callout",
+            Key::Fold => "fold",
         }
     }
 
     fn is_line_key(self) -> bool {
-        matches!(self, Key::Block | Key::Indent | Key::Lang)
+        matches!(
+            self,
+            Key::Block | Key::Indent | Key::Lang | Key::Callout | Key::Fold
+        )
     }
 
     fn same(self, a: &CharStyle, b: &CharStyle) -> bool {
@@ -252,9 +270,14 @@ impl Key {
             Key::Italic => a.inline.italic == b.inline.italic,
             Key::Code => a.inline.code == b.inline.code,
             Key::Link => a.inline.link == b.inline.link,
+            Key::Wikilink => a.inline.wikilink == b.inline.wikilink,
+            Key::Embed => a.inline.embed == b.inline.embed,
+            Key::Raw => a.inline.raw == b.inline.raw,
             Key::Block => a.block == b.block,
             Key::Indent => a.indent == b.indent,
             Key::Lang => a.lang == b.lang,
+            Key::Callout => a.kind == b.kind,
+            Key::Fold => a.fold == b.fold,
         }
     }
 
@@ -265,9 +288,14 @@ impl Key {
             Key::Italic => s.inline.italic.then_some(LoroValue::Bool(true)),
             Key::Code => s.inline.code.then_some(LoroValue::Bool(true)),
             Key::Link => s.inline.link.as_deref().map(LoroValue::from),
+            Key::Wikilink => s.inline.wikilink.as_deref().map(LoroValue::from),
+            Key::Embed => s.inline.embed.then_some(LoroValue::Bool(true)),
+            Key::Raw => s.inline.raw.then_some(LoroValue::Bool(true)),
             Key::Block => s.block.attr().map(LoroValue::from),
             Key::Indent => (s.indent > 0).then(|| LoroValue::I64(i64::from(s.indent))),
             Key::Lang => s.lang.as_deref().map(LoroValue::from),
+            Key::Callout => s.kind.as_deref().map(LoroValue::from),
+            Key::Fold => s.fold.map(|c| LoroValue::from(c.to_string())),
         }
     }
 }
@@ -339,6 +367,28 @@ fn restyle(text: &LoroText, target: &Flat, inserted: &[bool]) -> Result<usize, L
         }
     }
     Ok(restyled.iter().filter(|r| **r).count())
+}
+
+/// Sets the `src` mark of every line end to `want` (per line, `None`:
+/// no mark), touching only those that differ. Not counted as a restyle:
+/// it changes no content, only which source is kept for it.
+pub(crate) fn mark_sources(text: &LoroText, want: &[Option<String>]) -> Result<(), LoroError> {
+    let (chars, styles) = read_flat(text);
+    let mut line = 0;
+    for (pos, (c, style)) in chars.iter().zip(&styles).enumerate() {
+        if *c != '\n' {
+            continue;
+        }
+        let target = want.get(line).and_then(|w| w.as_deref());
+        if style.src.as_deref() != target {
+            match target {
+                Some(v) => text.mark(pos..pos + 1, "src", v)?,
+                None => text.unmark(pos..pos + 1, "src")?,
+            }
+        }
+        line += 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

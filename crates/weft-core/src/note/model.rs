@@ -22,6 +22,14 @@ pub(crate) enum Block {
     Checked,
     Quote,
     Code,
+    /// A callout's title line (`> [!note]- Title`); its kind and fold state
+    /// are the line's `callout` and `fold` marks. The paragraphs of its body
+    /// are the `Quote` lines that follow it.
+    Callout,
+    /// One source line of Markdown the model cannot hold faithfully (an
+    /// HTML block, a table, a footnote definition, a list with a code block
+    /// in an item…), kept exactly as written and shown as source.
+    Raw,
 }
 
 impl Block {
@@ -41,6 +49,8 @@ impl Block {
             Block::Checked => "checked",
             Block::Quote => "quote",
             Block::Code => "code_block",
+            Block::Callout => "callout",
+            Block::Raw => "raw",
         })
     }
 
@@ -59,6 +69,8 @@ impl Block {
             "checked" => Block::Checked,
             "quote" => Block::Quote,
             "code_block" => Block::Code,
+            "callout" => Block::Callout,
+            "raw" => Block::Raw,
             _ => Block::Paragraph,
         }
     }
@@ -78,6 +90,13 @@ pub(crate) struct Inline {
     pub(crate) italic: bool,
     pub(crate) code: bool,
     pub(crate) link: Option<Rc<str>>,
+    /// A wikilink's target as written (`T`, `T#Heading`), without `|shown`.
+    pub(crate) wikilink: Option<Rc<str>>,
+    /// The wikilink is an embed (`![[T]]`).
+    pub(crate) embed: bool,
+    /// Markdown source kept as written (inline HTML, an image, a footnote
+    /// reference): rendered verbatim, never escaped.
+    pub(crate) raw: bool,
 }
 
 /// One line: its block attributes and its characters (without the `'\n'`).
@@ -88,6 +107,10 @@ pub(crate) struct Line {
     pub(crate) indent: u8,
     /// Code block info string; empty on other lines.
     pub(crate) lang: String,
+    /// A callout's kind as written (`note`, `WARNING`); empty on other lines.
+    pub(crate) kind: String,
+    /// A callout's fold marker: `+`, `-`, or none.
+    pub(crate) fold: Option<char>,
     pub(crate) chars: Vec<char>,
     /// One entry per char.
     pub(crate) inline: Vec<Inline>,
@@ -118,6 +141,11 @@ pub(crate) struct CharStyle {
     pub(crate) block: Block,
     pub(crate) indent: u8,
     pub(crate) lang: Option<Rc<str>>,
+    pub(crate) kind: Option<Rc<str>>,
+    pub(crate) fold: Option<char>,
+    /// The `src` mark: the source of the chunk of lines this '\n' ends
+    /// (see `source.rs`).
+    pub(crate) src: Option<Rc<str>>,
 }
 
 /// The body as characters with styles, exactly as Loro holds it.
@@ -125,8 +153,8 @@ pub(crate) struct CharStyle {
 pub(crate) struct Flat {
     pub(crate) chars: Vec<char>,
     pub(crate) styles: Vec<CharStyle>,
-    /// Per char: it belongs to a code block line (where inline marks have no
-    /// Markdown form).
+    /// Per char: it belongs to a code block or raw line (where inline marks
+    /// have no Markdown form).
     pub(crate) in_code_line: Vec<bool>,
 }
 
@@ -135,13 +163,15 @@ pub(crate) fn flat_from_lines(lines: &[Line]) -> Flat {
     let mut flat = Flat::default();
     for line in lines {
         let code = line.block == Block::Code;
+        // Inline marks mean nothing in code and raw lines.
+        let no_inline = code || line.block == Block::Raw;
         for (c, inline) in line.chars.iter().zip(&line.inline) {
             flat.chars.push(*c);
             flat.styles.push(CharStyle {
                 inline: inline.clone(),
                 ..CharStyle::default()
             });
-            flat.in_code_line.push(code);
+            flat.in_code_line.push(no_inline);
         }
         flat.chars.push('\n');
         flat.styles.push(CharStyle {
@@ -149,8 +179,11 @@ pub(crate) fn flat_from_lines(lines: &[Line]) -> Flat {
             block: line.block,
             indent: if line.block.is_list() { line.indent } else { 0 },
             lang: (code && !line.lang.is_empty()).then(|| Rc::from(line.lang.as_str())),
+            kind: (line.block == Block::Callout).then(|| Rc::from(line.kind.as_str())),
+            fold: line.fold.filter(|_| line.block == Block::Callout),
+            src: None,
         });
-        flat.in_code_line.push(code);
+        flat.in_code_line.push(no_inline);
     }
     flat
 }
@@ -182,6 +215,12 @@ fn apply_attr(style: &mut CharStyle, key: &str, value: &LoroValue) {
         ("italic", LoroValue::Bool(b)) => style.inline.italic = *b,
         ("code", LoroValue::Bool(b)) => style.inline.code = *b,
         ("link", LoroValue::String(s)) => style.inline.link = Some(Rc::from(s.as_str())),
+        ("wikilink", LoroValue::String(s)) => style.inline.wikilink = Some(Rc::from(s.as_str())),
+        ("embed", LoroValue::Bool(b)) => style.inline.embed = *b,
+        ("raw", LoroValue::Bool(b)) => style.inline.raw = *b,
+        ("callout", LoroValue::String(s)) => style.kind = Some(Rc::from(s.as_str())),
+        ("fold", LoroValue::String(s)) => style.fold = fold_of(s),
+        ("src", LoroValue::String(s)) => style.src = Some(Rc::from(s.as_str())),
         ("block", LoroValue::String(s)) => style.block = Block::from_attr(s),
         ("indent", LoroValue::I64(n)) => {
             style.indent = u8::try_from((*n).max(0)).unwrap_or(u8::MAX)
@@ -192,26 +231,47 @@ fn apply_attr(style: &mut CharStyle, key: &str, value: &LoroValue) {
     }
 }
 
+/// The fold marker a `fold` mark value stands for.
+pub(crate) fn fold_of(s: &str) -> Option<char> {
+    match s {
+        "+" => Some('+'),
+        "-" => Some('-'),
+        _ => None,
+    }
+}
+
 /// Splits the body into lines. Block attributes come from each line's
 /// `'\n'`; text after the last `'\n'` is a paragraph line.
 pub(crate) fn lines_from_text(text: &LoroText) -> Vec<Line> {
+    lines_and_sources(text).0
+}
+
+/// [`lines_from_text`], with each line's `src` mark (on its `'\n'`).
+pub(crate) fn lines_and_sources(text: &LoroText) -> (Vec<Line>, Vec<Option<Rc<str>>>) {
     let (chars, styles) = read_flat(text);
     let mut lines = Vec::new();
+    let mut sources = Vec::new();
     let mut line = Line::default();
     for (c, style) in chars.into_iter().zip(styles) {
         if c == '\n' {
             line.block = style.block;
             line.indent = style.indent;
             line.lang = style.lang.as_deref().unwrap_or_default().to_owned();
+            if line.block == Block::Callout {
+                line.kind = style.kind.as_deref().unwrap_or_default().to_owned();
+                line.fold = style.fold;
+            }
             lines.push(std::mem::take(&mut line));
+            sources.push(style.src);
         } else {
             line.push(c, style.inline);
         }
     }
     if !line.chars.is_empty() {
         lines.push(line);
+        sources.push(None);
     }
-    lines
+    (lines, sources)
 }
 
 /// Whether two adjacent lines belong to one Markdown block group (one list,
@@ -219,6 +279,7 @@ pub(crate) fn lines_from_text(text: &LoroText) -> Vec<Line> {
 /// between them. The parser and the renderer must agree on this.
 pub(crate) fn same_group(a: &Line, b: &Line) -> bool {
     (a.block.is_list() && b.block.is_list())
-        || (a.block == Block::Quote && b.block == Block::Quote)
+        || (matches!(a.block, Block::Quote | Block::Callout) && b.block == Block::Quote)
+        || (a.block == Block::Raw && b.block == Block::Raw)
         || (a.block == Block::Code && b.block == Block::Code && a.lang == b.lang)
 }

@@ -1,7 +1,8 @@
 //! Markdown → lines (the mapping is described in the `note` module docs).
 //!
 //! Never panics on any input: offsets are read with `str::get`, and every
-//! event we do not model falls back to its source text.
+//! event we do not model falls back to its source text. Linear: each event
+//! is visited a bounded number of times (`end_of` is precomputed).
 
 use std::ops::Range;
 use std::rc::Rc;
@@ -10,21 +11,88 @@ use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEn
 
 use super::model::{Block, Inline, LINE_BREAK, Line, same_group};
 
-/// Parses CommonMark (with task lists) into lines.
+/// The Markdown extensions a note reads: GFM tables and task lists, footnotes
+/// and wikilinks. Strikethrough stays off on purpose: `~~x~~` is then plain
+/// text, which renders back unescaped and so still means strikethrough to
+/// every other reader, with no mark the editor would have to support.
+pub(crate) fn options() -> Options {
+    Options::ENABLE_TASKLISTS
+        | Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_WIKILINKS
+}
+
+/// The deepest list nesting read into the model.
+const MAX_DEPTH: u8 = 32;
+
+/// The body of a note as parsed, with where each line came from.
+pub(crate) struct Body {
+    pub(crate) lines: Vec<Line>,
+    /// Per line, the top-level block it belongs to (blank lines belong to
+    /// the block after them, trailing ones to the last block).
+    pub(crate) block_of: Vec<usize>,
+    /// Per top-level block, where its source ends (its last line, without
+    /// the line ending).
+    pub(crate) block_end: Vec<usize>,
+    /// How many places were kept as source (raw blocks and raw inline spans).
+    pub(crate) raw: usize,
+}
+
+/// Parses CommonMark with the extensions of [`options`] into lines.
 pub(crate) fn parse(md: &str) -> Vec<Line> {
-    let events: Vec<(Event<'_>, Range<usize>)> = Parser::new_ext(md, Options::ENABLE_TASKLISTS)
-        .into_offset_iter()
-        .collect();
+    parse_body(md).lines
+}
+
+/// [`parse`], keeping where each line came from.
+pub(crate) fn parse_body(md: &str) -> Body {
+    let events: Vec<(Event<'_>, Range<usize>)> =
+        Parser::new_ext(md, options()).into_offset_iter().collect();
+    let ends = match_ends(&events);
     let mut p = P {
         md,
         ev: &events,
+        ends: &ends,
         out: Vec::new(),
+        block_end: Vec::new(),
+        prev_end: 0,
+        lossy: false,
+        raw: 0,
     };
     let mut i = 0;
     while i < events.len() {
         i = p.top(i);
     }
-    with_blank_lines(md, p.out)
+    p.gap(md.len());
+    let (lines, block_of) = with_blank_lines(md, p.out);
+    Body {
+        lines,
+        block_of,
+        block_end: p.block_end,
+        raw: p.raw,
+    }
+}
+
+/// For every `Start` event the index of its `End` (other events: their own
+/// index), in one pass with a stack, so finding a block's end is O(1).
+fn match_ends(events: &[(Event<'_>, Range<usize>)]) -> Vec<usize> {
+    let mut ends: Vec<usize> = (0..events.len()).collect();
+    let mut stack = Vec::new();
+    for (j, (ev, _)) in events.iter().enumerate() {
+        match ev {
+            Event::Start(_) => stack.push(j),
+            Event::End(_) => {
+                if let Some(s) = stack.pop() {
+                    ends[s] = j;
+                }
+            }
+            _ => {}
+        }
+    }
+    // An unbalanced stream (never produced by pulldown-cmark) ends at the end.
+    for s in stack {
+        ends[s] = events.len().saturating_sub(1);
+    }
+    ends
 }
 
 /// A parsed line and where it sits in the source, to count the blank lines
@@ -37,6 +105,8 @@ struct Placed {
     end: usize,
     /// False for the second and later lines of one code block.
     gap_before: bool,
+    /// The top-level block it belongs to.
+    block: usize,
 }
 
 /// Inline content being collected, with the marks open at this point.
@@ -45,19 +115,63 @@ struct Buf {
     line: Line,
     bold: u32,
     italic: u32,
-    links: Vec<Rc<str>>,
+    links: Vec<Target>,
     end: usize,
     task: Option<bool>,
+    /// Raw inline spans pushed.
+    raw: usize,
+}
+
+/// An open link: a URL, or a wikilink's target (and whether it is an embed).
+enum Target {
+    Url(Rc<str>),
+    Wiki(Rc<str>, bool),
 }
 
 impl Buf {
     fn style(&self, code: bool) -> Inline {
-        Inline {
+        let mut inline = Inline {
             bold: self.bold > 0,
             italic: self.italic > 0,
             code,
-            link: self.links.last().cloned(),
+            ..Inline::default()
+        };
+        for t in &self.links {
+            match t {
+                Target::Url(u) => inline.link = Some(u.clone()),
+                Target::Wiki(w, embed) => {
+                    inline.wikilink = Some(w.clone());
+                    inline.embed = *embed;
+                }
+            }
         }
+        inline
+    }
+
+    /// Source text kept verbatim (inline HTML, an image, a footnote
+    /// reference). Its line breaks stay line breaks, which carry no marks.
+    fn raw_text(&mut self, s: &str, end: usize) {
+        let mut style = self.style(false);
+        style.raw = true;
+        // Indentation after a line break is the source line's, not the
+        // span's: the renderer writes its own.
+        let mut line_start = false;
+        for c in s.chars() {
+            match c {
+                '\n' | LINE_BREAK => {
+                    self.line.push(LINE_BREAK, Inline::default());
+                    line_start = true;
+                }
+                '\r' => {}
+                ' ' | '\t' if line_start => {}
+                c => {
+                    self.line.push(c, style.clone());
+                    line_start = false;
+                }
+            }
+        }
+        self.end = self.end.max(end);
+        self.raw += 1;
     }
 
     fn text(&mut self, s: &str, code: bool, end: usize) {
@@ -79,7 +193,15 @@ impl Buf {
 struct P<'a, 'e> {
     md: &'a str,
     ev: &'e [(Event<'a>, Range<usize>)],
+    ends: &'e [usize],
     out: Vec<Placed>,
+    /// Per top-level block, where its source ends.
+    block_end: Vec<usize>,
+    /// Where the previous top-level block's source ends.
+    prev_end: usize,
+    /// The current top-level block has something the model cannot hold.
+    lossy: bool,
+    raw: usize,
 }
 
 impl<'a> P<'a, '_> {
@@ -94,23 +216,23 @@ impl<'a> P<'a, '_> {
     /// Index of the `End` matching the `Start` at `i` (or `i` itself for a
     /// non-`Start` event).
     fn end_of(&self, i: usize) -> usize {
-        let mut depth = 0usize;
-        for (j, (ev, _)) in self.ev.iter().enumerate().skip(i) {
-            match ev {
-                Event::Start(_) => depth += 1,
-                Event::End(_) => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-            if depth == 0 {
-                return j;
-            }
-        }
-        self.ev.len().saturating_sub(1)
+        self.ends.get(i).copied().unwrap_or(i)
     }
 
     /// Parses the top-level block at `i`; returns the index after it.
     fn top(&mut self, i: usize) -> usize {
         let end = self.end_of(i);
+        let r = self.range(i);
+        // A block whose source lies inside the previous one's (pulldown-cmark
+        // reports a footnote definition written inside another as a second
+        // one over the same line) is already kept with it: a second copy would
+        // be written back twice.
+        if r.start < self.prev_end && text_end(self.md, r.start, r.end) <= self.prev_end {
+            return end + 1;
+        }
+        self.gap(r.start);
+        let mark = self.out.len();
+        self.lossy = false;
         let ev = self.ev;
         match &ev[i].0 {
             Event::Start(Tag::Paragraph) => self.leaf(i, Block::Paragraph),
@@ -124,10 +246,72 @@ impl<'a> P<'a, '_> {
                 self.code(i, lang);
             }
             Event::Start(Tag::List(start)) => self.list(i, 0, start.is_some()),
-            // HTML blocks, rules, and anything not enabled: kept as text.
-            _ => self.fallback_top(self.range(i)),
+            // HTML blocks, rules, tables, footnote definitions: kept as written.
+            _ => self.lossy = true,
         }
+        if self.lossy {
+            self.out.truncate(mark);
+            self.raw_block(r.start, r.end);
+        } else {
+            self.finish_block(mark, text_end(self.md, r.start, r.end));
+        }
+        self.prev_end = self.prev_end.max(r.end);
         end + 1
+    }
+
+    /// Numbers the lines pushed since `mark` as one more top-level block.
+    fn finish_block(&mut self, mark: usize, end: usize) {
+        let n = self.block_end.len();
+        for p in &mut self.out[mark..] {
+            p.block = n;
+        }
+        self.block_end.push(end);
+    }
+
+    /// Source between top-level blocks that no event covers (link reference
+    /// definitions): kept as a raw block, so it survives an edit of the
+    /// block after it.
+    fn gap(&mut self, until: usize) {
+        let from = self.prev_end.min(until);
+        let gap = self.src(from..until);
+        if gap.trim().is_empty() {
+            return;
+        }
+        let lead = gap.len() - gap.trim_start().len();
+        self.raw_block(from + lead, until);
+        self.prev_end = until;
+    }
+
+    /// The source lines of `start..end` (from the start of its first line to
+    /// the end of its last non-blank one) as one raw block.
+    fn raw_block(&mut self, start: usize, end: usize) {
+        let md = self.md;
+        let start = md
+            .get(..start)
+            .and_then(|s| s.rfind('\n'))
+            .map_or(0, |n| n + 1);
+        let end = text_end(md, start, end);
+        let mark = self.out.len();
+        let mut offset = start;
+        for (n, src) in self.src(start..end).split('\n').enumerate() {
+            let mut line = Line::new(Block::Raw);
+            for c in src.strip_suffix('\r').unwrap_or(src).chars() {
+                line.push(c, Inline::default());
+            }
+            self.out.push(Placed {
+                line,
+                start: offset,
+                end,
+                gap_before: n == 0,
+                block: 0,
+            });
+            offset += src.len() + 1;
+        }
+        self.raw += 1;
+        self.finish_block(mark, end);
+        // Whole lines are taken: a block that pulldown-cmark starts later on
+        // the last of them is inside this one (see `top`).
+        self.prev_end = self.prev_end.max(end);
     }
 
     /// A paragraph or heading (or a paragraph inside a quote).
@@ -140,18 +324,15 @@ impl<'a> P<'a, '_> {
         };
         let stop = self.inline(i + 1, &mut buf);
         // Block content inside a leaf cannot happen in CommonMark; if it
-        // did, keep its text rather than lose it.
-        let end = self.end_of(i);
-        if stop < end {
-            let r = self.range(stop).start..self.range(end).start;
-            let text = self.src(r.clone()).to_owned();
-            buf.text(&text, false, r.end);
-        }
+        // did, the whole block is kept as source.
+        self.lossy |= stop < self.end_of(i);
+        self.raw += buf.raw;
         self.out.push(Placed {
             line: buf.line,
             start,
             end: buf.end,
             gap_before: true,
+            block: 0,
         });
     }
 
@@ -160,7 +341,7 @@ impl<'a> P<'a, '_> {
     fn inline(&self, mut i: usize, buf: &mut Buf) -> usize {
         while let Some((ev, r)) = self.ev.get(i) {
             match ev {
-                Event::Text(s) | Event::InlineHtml(s) | Event::Html(s) => buf.text(s, false, r.end),
+                Event::Text(s) | Event::Html(s) => buf.text(s, false, r.end),
                 Event::Code(s) => buf.text(s, true, r.end),
                 Event::SoftBreak | Event::HardBreak => buf.line.push(LINE_BREAK, Inline::default()),
                 Event::TaskListMarker(checked) => buf.task = Some(*checked),
@@ -168,6 +349,20 @@ impl<'a> P<'a, '_> {
                 Event::End(TagEnd::Emphasis) => buf.italic = buf.italic.saturating_sub(1),
                 Event::Start(Tag::Strong) => buf.bold += 1,
                 Event::End(TagEnd::Strong) => buf.bold = buf.bold.saturating_sub(1),
+                Event::Start(Tag::Link {
+                    link_type: LinkType::WikiLink { .. },
+                    dest_url,
+                    ..
+                }) => buf
+                    .links
+                    .push(Target::Wiki(Rc::from(dest_url.as_ref()), false)),
+                Event::Start(Tag::Image {
+                    link_type: LinkType::WikiLink { .. },
+                    dest_url,
+                    ..
+                }) => buf
+                    .links
+                    .push(Target::Wiki(Rc::from(dest_url.as_ref()), true)),
                 Event::Start(Tag::Link {
                     link_type,
                     dest_url,
@@ -178,22 +373,22 @@ impl<'a> P<'a, '_> {
                     } else {
                         dest_url.to_string()
                     };
-                    buf.links.push(Rc::from(url));
+                    buf.links.push(Target::Url(Rc::from(url)));
                 }
-                Event::End(TagEnd::Link) => {
+                Event::End(TagEnd::Link | TagEnd::Image) => {
                     buf.links.pop();
                 }
+                Event::InlineHtml(s) => buf.raw_text(s, r.end),
                 // Images and inline extensions we do not model: their
-                // source text, as text.
+                // source text, kept verbatim.
                 Event::Start(
                     Tag::Image { .. } | Tag::Strikethrough | Tag::Superscript | Tag::Subscript,
                 ) => {
-                    let text = self.src(r.clone());
-                    buf.text(text, false, r.end);
+                    buf.raw_text(self.src(r.clone()), r.end);
                     i = self.end_of(i);
                 }
                 Event::InlineMath(_) | Event::DisplayMath(_) | Event::FootnoteReference(_) => {
-                    buf.text(self.src(r.clone()), false, r.end);
+                    buf.raw_text(self.src(r.clone()), r.end);
                 }
                 _ => return i,
             }
@@ -205,22 +400,85 @@ impl<'a> P<'a, '_> {
     fn quote(&mut self, i: usize) {
         let end = self.end_of(i);
         let mut j = i + 1;
+        let mut first = true;
         while j < end {
             if matches!(self.ev[j].0, Event::Start(Tag::Paragraph)) {
                 self.leaf(j, Block::Quote);
+                if first {
+                    self.callout();
+                }
             } else {
                 // A list, heading, code block or quote inside a quote.
-                let r = self.range(j);
-                let mut line = Line::new(Block::Quote);
-                push_plain(&mut line, &nested_source(self.src(r.clone()), true));
-                self.out.push(Placed {
-                    line,
-                    start: r.start,
-                    end: content_end(self.md, r.end),
-                    gap_before: true,
-                });
+                self.lossy = true;
             }
+            first = false;
             j = self.end_of(j) + 1;
+        }
+    }
+
+    /// Turns the quote paragraph just pushed into a callout when it starts
+    /// with `[!kind]` (Obsidian): its first line is the title, the rest of
+    /// the paragraph one quote line of the body.
+    fn callout(&mut self) {
+        let Some(placed) = self.out.last_mut() else {
+            return;
+        };
+        let line = &mut placed.line;
+        let plain = |k: usize| line.inline.get(k).is_some_and(|s| *s == Inline::default());
+        if line.chars.get(..2) != Some(&['[', '!']) || !plain(0) || !plain(1) {
+            return;
+        }
+        let kind_len = line.chars[2..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
+            .count();
+        let close = 2 + kind_len;
+        if kind_len == 0 || line.chars.get(close) != Some(&']') || !plain(close) {
+            return;
+        }
+        let mut at = close + 1;
+        let fold = match line.chars.get(at) {
+            Some(&c @ ('+' | '-')) if plain(at) => {
+                at += 1;
+                Some(c)
+            }
+            _ => None,
+        };
+        match line.chars.get(at) {
+            None | Some(&LINE_BREAK) => {}
+            Some(' ' | '\t') => {
+                while matches!(line.chars.get(at), Some(' ' | '\t')) {
+                    at += 1;
+                }
+            }
+            Some(_) => return,
+        }
+        let kind: String = line.chars[2..close].iter().collect();
+        let title_end = line.chars[at..]
+            .iter()
+            .position(|c| *c == LINE_BREAK)
+            .map_or(line.chars.len(), |p| at + p);
+        let mut body = Line::new(Block::Quote);
+        if title_end < line.chars.len() {
+            body.chars = line.chars.split_off(title_end + 1);
+            body.inline = line.inline.split_off(title_end + 1);
+        }
+        line.chars.truncate(title_end);
+        line.inline.truncate(title_end);
+        line.chars.drain(..at);
+        line.inline.drain(..at);
+        line.block = Block::Callout;
+        line.kind = kind;
+        line.fold = fold;
+        if !body.chars.is_empty() {
+            let (start, end) = (placed.start, placed.end);
+            self.out.push(Placed {
+                line: body,
+                start,
+                end,
+                gap_before: false,
+                block: 0,
+            });
         }
     }
 
@@ -236,6 +494,9 @@ impl<'a> P<'a, '_> {
             }
         }
         if content.is_empty() {
+            // An empty code block has no line to hold it: kept as source, so
+            // an edit next to it cannot drop it.
+            self.lossy = true;
             return;
         }
         let content = content.strip_suffix('\n').unwrap_or(&content);
@@ -252,6 +513,7 @@ impl<'a> P<'a, '_> {
                 start,
                 end: last,
                 gap_before: n == 0,
+                block: 0,
             });
         }
     }
@@ -282,6 +544,7 @@ impl<'a> P<'a, '_> {
             start,
             end: start,
             gap_before: true,
+            block: 0,
         });
         // Content goes to the item's own line until a nested list has been
         // emitted; after that, to the last line, which keeps reading order.
@@ -290,6 +553,12 @@ impl<'a> P<'a, '_> {
         let ev = self.ev;
         while j < end {
             match &ev[j].0 {
+                // Nesting deeper than any outline needs is kept as source,
+                // which also bounds this recursion on crafted input.
+                Event::Start(Tag::List(_)) if depth >= MAX_DEPTH => {
+                    self.lossy = true;
+                    j = self.end_of(j) + 1;
+                }
                 Event::Start(Tag::List(start)) => {
                     let ordered = start.is_some();
                     self.list(j, depth.saturating_add(1), ordered);
@@ -298,7 +567,8 @@ impl<'a> P<'a, '_> {
                 }
                 Event::Start(Tag::Paragraph) => {
                     let mut buf = Buf::default();
-                    self.inline(j + 1, &mut buf);
+                    let stop = self.inline(j + 1, &mut buf);
+                    self.lossy |= stop < self.end_of(j);
                     self.append(target, own, buf);
                     j = self.end_of(j) + 1;
                 }
@@ -306,11 +576,7 @@ impl<'a> P<'a, '_> {
                     || matches!(ev, Event::Start(t) if !is_inline(t)) =>
                 {
                     // A heading, code block, quote… inside an item.
-                    let r = self.range(j);
-                    let mut buf = Buf::default();
-                    push_plain(&mut buf.line, &nested_source(self.src(r.clone()), false));
-                    buf.end = content_end(self.md, r.end);
-                    self.append(target, own, buf);
+                    self.lossy = true;
                     j = self.end_of(j) + 1;
                 }
                 _ => {
@@ -327,6 +593,7 @@ impl<'a> P<'a, '_> {
     /// Appends a chunk of item content to line `target`, after a line break
     /// if that line already has text.
     fn append(&mut self, target: usize, own: usize, buf: Buf) {
+        self.raw += buf.raw;
         let Some(placed) = self.out.get_mut(target) else {
             return;
         };
@@ -343,42 +610,15 @@ impl<'a> P<'a, '_> {
         if buf.line.chars.is_empty() {
             return;
         }
-        if !placed.line.chars.is_empty() {
-            placed.line.push(LINE_BREAK, Inline::default());
+        if !placed.line.chars.is_empty() || target != own {
+            // A second paragraph in an item, or text after its nested list:
+            // the model has no place for it, so the list is kept as source.
+            self.lossy = true;
+            return;
         }
         placed.line.chars.extend(buf.line.chars);
         placed.line.inline.extend(buf.line.inline);
         placed.end = placed.end.max(buf.end);
-    }
-
-    /// An unsupported top-level block: its source lines as paragraphs (one
-    /// per run of non-blank lines, line breaks kept).
-    fn fallback_top(&mut self, r: Range<usize>) {
-        let src = self.src(r.clone());
-        let mut offset = r.start;
-        let mut current: Option<Placed> = None;
-        for raw in src.split_inclusive('\n') {
-            let text = raw.trim();
-            let line_start = offset;
-            offset += raw.len();
-            if text.is_empty() {
-                self.out.extend(current.take());
-                continue;
-            }
-            let end = content_end(self.md, offset);
-            let placed = current.get_or_insert_with(|| Placed {
-                line: Line::new(Block::Paragraph),
-                start: line_start,
-                end,
-                gap_before: true,
-            });
-            if !placed.line.chars.is_empty() {
-                placed.line.push(LINE_BREAK, Inline::default());
-            }
-            push_plain(&mut placed.line, text);
-            placed.end = end;
-        }
-        self.out.extend(current);
     }
 }
 
@@ -393,35 +633,6 @@ fn is_inline(tag: &Tag<'_>) -> bool {
             | Tag::Superscript
             | Tag::Subscript
     )
-}
-
-/// The source of a block nested where the model has no place for it, as one
-/// line of text: container prefixes ("> " or indentation) stripped from its
-/// continuation lines, lines joined with line breaks.
-fn nested_source(src: &str, in_quote: bool) -> String {
-    let mut lines: Vec<&str> = Vec::new();
-    for (n, raw) in src.lines().enumerate() {
-        let mut l = raw.trim();
-        if n > 0 && in_quote {
-            l = l.strip_prefix('>').unwrap_or(l).trim();
-        }
-        lines.push(l);
-    }
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    lines.join(&LINE_BREAK.to_string())
-}
-
-fn push_plain(line: &mut Line, text: &str) {
-    for c in text.chars() {
-        let c = match c {
-            '\0' => '\u{FFFD}',
-            '\n' => LINE_BREAK,
-            c => c,
-        };
-        line.push(c, Inline::default());
-    }
 }
 
 /// How a character of a code block is stored: code blocks cannot hold a
@@ -462,19 +673,36 @@ fn blank_run(lines: &[&str]) -> (usize, bool) {
     (run, saw_text)
 }
 
+/// Where the source of `start..end` ends: the end of its last non-blank
+/// line (trailing spaces of that line included, its line ending not).
+pub(crate) fn text_end(md: &str, start: usize, end: usize) -> usize {
+    let bytes = md.as_bytes();
+    let mut e = end.min(bytes.len());
+    while e > start && bytes[e - 1].is_ascii_whitespace() {
+        e -= 1;
+    }
+    while e < bytes.len() && !matches!(bytes[e], b'\n' | b'\r') {
+        e += 1;
+    }
+    e
+}
+
 /// Inserts the empty paragraphs that blank lines beyond the single
-/// separator stand for (see the module docs of `note`).
-fn with_blank_lines(md: &str, placed: Vec<Placed>) -> Vec<Line> {
+/// separator stand for (see the module docs of `note`), and says which
+/// top-level block each line belongs to.
+fn with_blank_lines(md: &str, placed: Vec<Placed>) -> (Vec<Line>, Vec<usize>) {
     let mut lines: Vec<Line> = Vec::with_capacity(placed.len());
-    let empties = |n: usize, lines: &mut Vec<Line>| {
+    let mut block_of: Vec<usize> = Vec::with_capacity(placed.len());
+    let empties = |n: usize, block: usize, lines: &mut Vec<Line>, block_of: &mut Vec<usize>| {
         lines.extend(std::iter::repeat_n(Line::default(), n));
+        block_of.extend(std::iter::repeat_n(block, n));
     };
-    let Some(last_end) = placed.last().map(|p| p.end) else {
+    let Some((last_end, last_block)) = placed.last().map(|p| (p.end, p.block)) else {
         let segs: Vec<&str> = md.split('\n').collect();
         let n = segs.len() - usize::from(segs.last().is_some_and(|s| s.is_empty()));
         let (run, _) = blank_run(&segs[..n]);
-        empties(run, &mut lines);
-        return lines;
+        empties(run, 0, &mut lines, &mut block_of);
+        return (lines, block_of);
     };
     let mut prev: Option<(usize, usize)> = None; // (index in lines, end offset)
     for p in placed {
@@ -484,7 +712,8 @@ fn with_blank_lines(md: &str, placed: Vec<Placed>) -> Vec<Line> {
                     let gap = md.get(..p.start).unwrap_or_default();
                     let segs: Vec<&str> = gap.split('\n').collect();
                     let (run, saw_text) = blank_run(&segs[..segs.len() - 1]);
-                    empties(run.saturating_sub(usize::from(saw_text)), &mut lines);
+                    let n = run.saturating_sub(usize::from(saw_text));
+                    empties(n, p.block, &mut lines, &mut block_of);
                 }
                 Some((idx, end)) => {
                     let gap = md.get(end..p.start).unwrap_or_default();
@@ -496,17 +725,18 @@ fn with_blank_lines(md: &str, placed: Vec<Placed>) -> Vec<Line> {
                     };
                     let (run, _) = blank_run(inner);
                     let sep = usize::from(!same_group(&lines[idx], &p.line));
-                    empties(run.saturating_sub(sep), &mut lines);
+                    empties(run.saturating_sub(sep), p.block, &mut lines, &mut block_of);
                 }
             }
         }
         lines.push(p.line);
+        block_of.push(p.block);
         prev = Some((lines.len() - 1, p.end));
     }
     let gap = md.get(last_end..).unwrap_or_default();
     let segs: Vec<&str> = gap.split('\n').collect();
     let n = segs.len() - usize::from(segs.len() > 1 && segs.last().is_some_and(|s| s.is_empty()));
     let (run, _) = blank_run(segs.get(1..n).unwrap_or_default());
-    empties(run, &mut lines);
-    lines
+    empties(run, last_block, &mut lines, &mut block_of);
+    (lines, block_of)
 }

@@ -18,13 +18,25 @@ use super::parse::{code_char, parse};
 
 /// Renders lines as CommonMark.
 pub(crate) fn render(lines: &[Line]) -> String {
-    let lines = normalize(lines);
+    render_piece(lines, 0..lines.len(), None)
+}
+
+/// Renders `all[range]` as CommonMark that follows the already written line
+/// `prev` (which decides the separator before the first line and how deep a
+/// first list item may nest).
+pub(crate) fn render_piece(all: &[Line], range: Range<usize>, prev: Option<usize>) -> String {
+    let ctx = prev.filter(|p| *p < range.start).unwrap_or(range.start);
+    let lines = normalize(all.get(ctx..range.end).unwrap_or_default());
+    let first = range.start - ctx;
     let mut out = String::new();
-    let mut prev: Option<usize> = None;
+    let mut prev: Option<usize> = (first > 0).then_some(0);
     let mut pending_empty = 0usize;
     let mut fence: Option<String> = None;
     let mut list = ListState::default();
-    for (idx, line) in lines.iter().enumerate() {
+    for (idx, line) in lines.iter().enumerate().skip(first) {
+        if renders_nothing(line) {
+            continue;
+        }
         if line.is_empty_paragraph() {
             pending_empty += 1;
             continue;
@@ -72,10 +84,25 @@ pub(crate) fn render(lines: &[Line]) -> String {
                 out.push_str(&text_block(line, "", &marker, 0, true));
             }
             Block::Quote => {
-                if joined {
+                // A callout's title and the first line of its body are one
+                // paragraph in Obsidian's own files.
+                if joined && prev.is_some_and(|p| lines[p].block != Block::Callout) {
                     out.push_str(">\n");
                 }
                 out.push_str(&text_block(line, "", ">", 0, false));
+            }
+            Block::Callout => {
+                let fold = line.fold.map(String::from).unwrap_or_default();
+                let marker = format!("> [!{}]{fold}", callout_kind(&line.kind));
+                out.push_str(&text_block(line, "", &marker, 0, true));
+            }
+            Block::Raw => {
+                out.extend(
+                    line.chars
+                        .iter()
+                        .map(|&c| if c == LINE_BREAK { '\n' } else { c }),
+                );
+                out.push('\n');
             }
             Block::Paragraph => out.push_str(&text_block(line, "", "", 0, false)),
             Block::Bullet | Block::Ordered | Block::Check | Block::Checked => {
@@ -95,8 +122,25 @@ pub(crate) fn render(lines: &[Line]) -> String {
     out
 }
 
+/// A line Markdown has no form for: a quote paragraph needs text, an empty
+/// `>` line reads as nothing. [`normalize`] keeps it (so indices stay those
+/// of the note) and rendering skips it.
+pub(crate) fn renders_nothing(line: &Line) -> bool {
+    line.block == Block::Quote && line.chars.is_empty()
+}
+
+/// A callout kind as Markdown can carry it: the characters the parser reads
+/// as a kind (see `parse.rs`), `note` when none is left.
+fn callout_kind(kind: &str) -> String {
+    let k: String = kind
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
+        .collect();
+    if k.is_empty() { "note".into() } else { k }
+}
+
 /// Drops or rewrites what Markdown cannot express, so that a rendering and
-/// the parse of that rendering render alike.
+/// the parse of that rendering render alike. Returns one line per line.
 pub(crate) fn normalize(lines: &[Line]) -> Vec<Line> {
     let mut out = Vec::with_capacity(lines.len());
     let mut prev_list_indent: Option<u8> = None;
@@ -104,11 +148,18 @@ pub(crate) fn normalize(lines: &[Line]) -> Vec<Line> {
     // an item is closed, nothing can nest under it.
     let mut prev_list_closed = false;
     for line in lines {
-        // A quote paragraph needs text: an empty `>` line reads as nothing.
-        if line.block == Block::Quote && line.chars.is_empty() {
+        if renders_nothing(line) {
+            out.push(line.clone());
             continue;
         }
         let mut l = line.clone();
+        if l.block == Block::Raw {
+            l.inline.iter_mut().for_each(|i| *i = Inline::default());
+            prev_list_indent = None;
+            prev_list_closed = false;
+            out.push(l);
+            continue;
+        }
         if l.block == Block::Code {
             for c in &mut l.chars {
                 *c = code_char(*c);
@@ -124,6 +175,9 @@ pub(crate) fn normalize(lines: &[Line]) -> Vec<Line> {
                 if *c == LINE_BREAK {
                     *inline = Inline::default();
                 }
+                if inline.wikilink.is_none() {
+                    inline.embed = false;
+                }
             }
             trim_emphasis(&l.chars, &mut l.inline, |i| &mut i.bold);
             trim_emphasis(&l.chars, &mut l.inline, |i| &mut i.italic);
@@ -138,7 +192,9 @@ pub(crate) fn normalize(lines: &[Line]) -> Vec<Line> {
             l.indent = 0;
             if l.is_empty_paragraph() {
                 prev_list_closed |= out
-                    .last()
+                    .iter()
+                    .rev()
+                    .find(|p: &&Line| !renders_nothing(p))
                     .is_some_and(|p: &Line| p.block.is_list() && p.chars.is_empty());
             } else {
                 prev_list_indent = None;
@@ -147,7 +203,80 @@ pub(crate) fn normalize(lines: &[Line]) -> Vec<Line> {
         }
         out.push(l);
     }
+    close_raw_fences(&mut out);
     out
+}
+
+/// A fence as CommonMark reads it on `line`: up to three spaces, then three or
+/// more backticks or tildes. Returns the fence character and length.
+fn fence_of(line: &[char]) -> Option<(char, usize)> {
+    let indent = line.iter().take_while(|&&c| c == ' ').count();
+    if indent > 3 {
+        return None;
+    }
+    let c = *line.get(indent)?;
+    if c != '`' && c != '~' {
+        return None;
+    }
+    let n = line[indent..].iter().take_while(|&&x| x == c).count();
+    // A backtick fence's info string cannot hold a backtick (that line is
+    // inline code, not a fence).
+    let info_ok = c == '~' || !line[indent + n..].contains(&'`');
+    (n >= 3 && info_ok).then_some((c, n))
+}
+
+/// Closes a fence that a raw block opens and does not close (an empty code
+/// block kept as source, cut short by the end of its file). Written as it
+/// was, such a fence would swallow every line rendered after it, which would
+/// then read back as code: the rendering would not read back as the note. The
+/// closing fence goes on the block's last line, so lines stay one per line.
+/// Only the canonical rendering does this: a chunk's kept source is written
+/// as it was.
+fn close_raw_fences(lines: &mut [Line]) {
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].block != Block::Raw {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < lines.len() && lines[i].block == Block::Raw {
+            i += 1;
+        }
+        // The block's rows as the renderer writes them (a line break is a row).
+        let rows: Vec<Vec<char>> = lines[start..i]
+            .iter()
+            .flat_map(|l| {
+                l.chars
+                    .split(|&c| c == LINE_BREAK)
+                    .map(<[char]>::to_vec)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        // The fence left open at the block's end, if any.
+        let mut open: Option<(char, usize)> = None;
+        for r in &rows {
+            match (open, fence_of(r)) {
+                (None, Some(f)) => open = Some(f),
+                (Some((c, n)), Some((rc, rn))) => {
+                    let indent = r.iter().take_while(|&&x| x == ' ').count();
+                    if rc == c && rn >= n && r[indent + rn..].iter().all(|x| x.is_whitespace()) {
+                        open = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some((c, n)) = open
+            && let Some(last) = lines.get_mut(i - 1)
+        {
+            last.chars.push(LINE_BREAK);
+            last.inline.push(Inline::default());
+            last.chars.extend(std::iter::repeat_n(c, n));
+            last.inline
+                .extend(std::iter::repeat_n(Inline::default(), n));
+        }
+    }
 }
 
 /// Moves whitespace at the edges of a bold/italic span outside of it:
@@ -296,7 +425,13 @@ fn text_block(line: &Line, indent: &str, marker: &str, cont: usize, heading: boo
             match level {
                 Level::Full | Level::Underscore => {}
                 Level::NoEmphasis => (i.bold, i.italic) = (false, false),
-                Level::Plain => *i = Inline::default(),
+                // Raw source stays raw: escaping it would rewrite it.
+                Level::Plain => {
+                    *i = Inline {
+                        raw: i.raw,
+                        ..Inline::default()
+                    }
+                }
             }
         }
         // Moving whitespace out of a span changes which span lasts longest,
@@ -388,6 +523,19 @@ fn source_lines(line: &mut Line, heading: bool, italic: char) -> Vec<String> {
     for l in &mut lines {
         finish_line(l, heading);
     }
+    // A continuation line that starts with raw source (`<div>`) could start
+    // an HTML block; four spaces keep it a continuation of the paragraph.
+    let mut n = 0;
+    for (k, seg) in segments.iter().enumerate() {
+        if k > 0 && !segments[k - 1].is_empty() && !seg.is_empty() && !heading {
+            n += 1;
+            if line.inline[seg.start].raw
+                && let Some(l) = lines.get_mut(n)
+            {
+                l.insert_str(0, "    ");
+            }
+        }
+    }
     lines
 }
 
@@ -432,12 +580,23 @@ fn escape_block_start(s: &mut String) {
 #[derive(Clone, PartialEq)]
 enum Mark {
     Link(Rc<str>),
+    /// Target and whether it is an embed.
+    Wiki(Rc<str>, bool),
     Bold,
     Italic,
 }
 
+impl Mark {
+    fn is_link(&self) -> bool {
+        matches!(self, Mark::Link(_) | Mark::Wiki(..))
+    }
+}
+
 fn marks(inline: &Inline) -> Vec<Mark> {
     let mut m = Vec::new();
+    if let Some(target) = &inline.wikilink {
+        m.push(Mark::Wiki(target.clone(), inline.embed));
+    }
     if let Some(url) = &inline.link {
         m.push(Mark::Link(url.clone()));
     }
@@ -458,18 +617,21 @@ fn marks(inline: &Inline) -> Vec<Mark> {
 /// in `inline` too (invisible on a space; keeps the rest of the line's
 /// emphasis instead of dropping it all in the verification fallback).
 fn segment(chars: &[char], inline: &mut [Inline], heading: bool, italic: char) -> String {
-    let mut runs: Vec<(Range<usize>, Vec<Mark>, bool)> = Vec::new();
+    let mut runs: Vec<(Range<usize>, Vec<Mark>, bool, bool)> = Vec::new();
     for (i, style) in inline.iter().enumerate() {
         match runs.last_mut() {
-            Some((r, _, _)) if inline[r.start] == *style => r.end = i + 1,
-            _ => runs.push((i..i + 1, marks(style), style.code)),
+            Some((r, ..)) if inline[r.start] == *style => r.end = i + 1,
+            _ => runs.push((i..i + 1, marks(style), style.code, style.raw)),
         }
     }
     let mut out = String::new();
     let mut stack: Vec<Mark> = Vec::new();
-    for (ri, (range, want, code)) in runs.iter().enumerate() {
+    // Inside `[[target]]` the text is the target itself, written as is.
+    let mut verbatim_wiki = false;
+    for (ri, (range, want, code, raw)) in runs.iter().enumerate() {
         if let Some(pos) = stack.iter().position(|m| !want.contains(m)) {
             for m in stack.drain(pos..).rev() {
+                verbatim_wiki &= !matches!(m, Mark::Wiki(..));
                 close(&mut out, &m, italic);
             }
         }
@@ -482,7 +644,7 @@ fn segment(chars: &[char], inline: &mut [Inline], heading: bool, italic: char) -
         // closed and reopened when the shorter one ends.
         open.sort_by_key(|m| Reverse(runs[ri..].iter().take_while(|r| r.1.contains(m)).count()));
         let mut range = range.clone();
-        if !*code && open.iter().any(|m| !matches!(m, Mark::Link(_))) {
+        if !*code && open.iter().any(|m| !m.is_link()) {
             let lead = chars[range.clone()]
                 .iter()
                 .take_while(|c| c.is_whitespace())
@@ -495,6 +657,10 @@ fn segment(chars: &[char], inline: &mut [Inline], heading: bool, italic: char) -
                             Mark::Bold => i.bold = false,
                             Mark::Italic => i.italic = false,
                             Mark::Link(_) => i.link = None,
+                            Mark::Wiki(..) => {
+                                i.wikilink = None;
+                                i.embed = false;
+                            }
                         }
                     }
                 }
@@ -507,6 +673,20 @@ fn segment(chars: &[char], inline: &mut [Inline], heading: bool, italic: char) -
         for m in open {
             match &m {
                 Mark::Link(_) => out.push('['),
+                Mark::Wiki(target, embed) => {
+                    if *embed {
+                        out.push('!');
+                    }
+                    out.push_str("[[");
+                    let span = || runs[ri..].iter().take_while(|r| r.1.contains(&m));
+                    let shown: String = span().flat_map(|r| chars[r.0.clone()].iter()).collect();
+                    // `[[T]]` only for the target itself, unstyled; else `[[T|shown]]`.
+                    verbatim_wiki = shown == **target && span().all(|r| r.1.len() == 1 && !r.2);
+                    if !verbatim_wiki {
+                        out.push_str(target);
+                        out.push('|');
+                    }
+                }
                 Mark::Bold => out.push_str("**"),
                 Mark::Italic => out.push(italic),
             }
@@ -515,6 +695,8 @@ fn segment(chars: &[char], inline: &mut [Inline], heading: bool, italic: char) -
         let text = &chars[range];
         if *code {
             code_span(&mut out, text);
+        } else if *raw || verbatim_wiki {
+            out.extend(text.iter());
         } else {
             escape_text(&mut out, text, heading);
         }
@@ -532,6 +714,7 @@ fn close(out: &mut String, m: &Mark, italic: char) {
             link_dest(out, url);
             out.push(')');
         }
+        Mark::Wiki(..) => out.push_str("]]"),
         Mark::Bold => out.push_str("**"),
         Mark::Italic => out.push(italic),
     }

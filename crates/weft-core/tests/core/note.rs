@@ -235,7 +235,11 @@ fn version_bytes_track_what_the_note_has_seen() {
     let v2 = a.version_bytes();
     assert_ne!(v1, v2);
     let vv = loro::VersionVector::decode(&v2).unwrap();
-    assert_eq!(vv.get(&a.doc().peer_id()).copied(), Some(3), "x, \\n, y");
+    assert_eq!(
+        vv.get(&a.doc().peer_id()).copied(),
+        Some(5),
+        "x, \\n, the src mark (its start and end), y"
+    );
 }
 
 #[test]
