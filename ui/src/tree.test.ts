@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DocSummary } from './api';
-import { buildTree, flatten, folderForNew, folderKey, navigate, renameFolderKeys, trashed, type Row } from './tree';
+import { buildTree, flatten, folderForNew, folderKey, navigate, renameFolderKeys, trashed, treeOf, type Row } from './tree';
 
 let n = 0;
 function doc(
@@ -153,5 +153,18 @@ describe('renameFolderKeys', () => {
     const keys = new Set([['Work'], ['Work', 'Q4'], ['Workshop'], ['Home', 'Work']].map(folderKey));
     renameFolderKeys(keys, ['Work'], ['Job']);
     expect([...keys].map((k) => k.split('\u0000').join('/')).sort()).toEqual(['Home/Work', 'Job', 'Job/Q4', 'Workshop']);
+  });
+});
+
+describe('treeOf', () => {
+  it('builds a list’s tree once, and again for a new list', () => {
+    const docs = [doc('b', []), doc('a', [])];
+    const folders: string[][] = [];
+    const first = treeOf(docs, folders);
+    expect(first.docs.map((d) => d.title)).toEqual(['a', 'b']);
+    expect(treeOf(docs, folders)).toBe(first);
+    const next = treeOf([...docs, doc('c', [])], folders);
+    expect(next).not.toBe(first);
+    expect(next.docs.map((d) => d.title)).toEqual(['a', 'b', 'c']);
   });
 });

@@ -81,6 +81,18 @@ export function buildTree(docs: readonly DocSummary[], folders: readonly (readon
   return root;
 }
 
+let built: { docs: readonly DocSummary[]; folders: readonly (readonly string[])[]; root: FolderNode } | null = null;
+
+/**
+ * `buildTree`, once per list: the sidebar and the overview show the same documents, and
+ * at 100,000 of them sorting is a good part of the window's start. The lists are the
+ * window's, replaced (never changed in place) when the documents are fetched again.
+ */
+export function treeOf(docs: readonly DocSummary[], folders: readonly (readonly string[])[]): FolderNode {
+  if (built?.docs !== docs || built.folders !== folders) built = { docs, folders, root: buildTree(docs, folders) };
+  return built.root;
+}
+
 /** Documents in a folder and all its subfolders. */
 export function countDocs(node: FolderNode): number {
   return node.docs.length + node.folders.reduce((n, f) => n + countDocs(f), 0);
