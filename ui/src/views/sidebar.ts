@@ -11,6 +11,7 @@ import { endDrag, startDrag, wireDrop } from './sidebar-dnd';
 import { activate, onTreeKey, select, setOpen, toggle } from './sidebar-keys';
 import { KIND_NAMES, type Item, type NewKind, sameItem, type SidebarActions, type SidebarCtx } from './sidebar-model';
 import { itemOf } from '../dnd';
+import { rowKey } from '../tree';
 import { newNameInput, renameInput, startCreate, startRename } from './sidebar-naming';
 import { TREE_ROW_PX, drawTree, itemElement, renderTree } from './sidebar-rows';
 import { virtualList } from './virtual-list';
@@ -97,7 +98,11 @@ export function createSidebar(app: App): Sidebar {
       scroller: () => box,
       rowHeight: TREE_ROW_PX,
       make: (item) => itemElement(c, item),
-      keep: (item) => c.dragging !== null && 'row' in item && sameItem(c.dragging, itemOf(item.row)),
+      // A dragged row and a name being typed stay on the page while scrolled away.
+      keep: (item) =>
+        'row' in item
+          ? (c.dragging !== null && sameItem(c.dragging, itemOf(item.row))) || c.renaming === rowKey(item.row)
+          : true,
     }),
     collapsed: new Set(),
     rows: [],
