@@ -14,7 +14,9 @@ use zeroize::Zeroizing;
 
 use crate::SessionState;
 use crate::session::{Open, Session, UiError, WorkspaceView};
-use crate::views::{self, InviteView, Preview, RecordView, SettingsView, SyncStatus, VersionView};
+use crate::views::{
+    self, DocTable, InviteView, Preview, RecordView, SettingsView, SyncStatus, VersionView,
+};
 
 async fn with_session<T: Send + 'static>(
     app: AppHandle,
@@ -82,16 +84,12 @@ pub async fn join_workspace(app: AppHandle, code: String) -> Result<WorkspaceVie
     with_session(app, move |s| s.join(&code)).await
 }
 
-/// The documents, sorted by path; with `trash`, the deleted ones too.
+/// Every document, the trash too, and every folder, by columns (`views::DocTable`).
 #[tauri::command]
-pub async fn list_documents(app: AppHandle, trash: bool) -> Result<Vec<DocSummary>, UiError> {
-    open(&app)?.call(move |ws| ws.list(trash)).await
-}
-
-/// Every folder path, including empty folders.
-#[tauri::command]
-pub async fn list_folders(app: AppHandle) -> Result<Vec<Vec<String>>, UiError> {
-    open(&app)?.call(|ws| Ok(ws.folders())).await
+pub async fn list_tree(app: AppHandle) -> Result<DocTable, UiError> {
+    open(&app)?
+        .call(|ws| Ok(DocTable::new(ws.list(true)?, ws.folders())))
+        .await
 }
 
 async fn created(o: &Open, id: DocId) -> Result<DocSummary, UiError> {

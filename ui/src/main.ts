@@ -6,8 +6,7 @@ import {
   ApiError,
   createWorkspace,
   joinWorkspace,
-  listDocuments,
-  listFolders,
+  listTree,
   toApiError,
   unlockWorkspace,
   workspaceStatus,
@@ -197,10 +196,10 @@ async function opened(view: WorkspaceView): Promise<void> {
       return;
     case 'open': {
       loading('Loading documents…');
-      const [docs, folders] = await Promise.all([listDocuments(true), listFolders()]);
+      const list = await listTree();
       // Steps of the cold-start benchmark (see markFirstPaint).
       performance.mark('weft:start:listed');
-      teardown = mountWorkspace(root, view, { docs, folders });
+      teardown = mountWorkspace(root, view, list);
       performance.mark('weft:start:mounted');
       markFirstPaint();
       preloadEditor();

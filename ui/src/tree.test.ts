@@ -14,7 +14,7 @@ function doc(
   const path = [...folder, title].join('/');
   const t = '2026-11-01T10:00:00.000Z';
   return {
-    id, kind, title, folder, path, deleted: false, created: t, updated: t, updated_ms: Date.parse(t), ...extra,
+    id, kind, title, folder, path, deleted: false, updated: t, updated_ms: Date.parse(t), ...extra,
   };
 }
 
@@ -94,14 +94,14 @@ describe('empty folders and the trash', () => {
   });
 
   it('leaves deleted documents out of the tree and counts, and lists them in the trash', () => {
-    const gone = doc('Old plan', ['Work'], 'note', { deleted: true, updated: '2026-11-02T08:00:00.000Z' });
-    const older = doc('Older', [], 'record', { deleted: true, updated: '2026-10-01T08:00:00.000Z' });
+    const gone = doc('Old plan', ['Work'], 'note', { deleted: true, updated_ms: Date.parse('2026-11-02T08:00:00.000Z') });
+    const older = doc('Older', [], 'record', { deleted: true, updated_ms: Date.parse('2026-10-01T08:00:00.000Z') });
     const all = [doc('Plan', ['Work']), gone, older];
     expect(labels(flatten(buildTree(all), new Set()))).toEqual(['[Work] 1', '  Plan']);
     expect(trashed(all).map((d) => d.title)).toEqual(['Old plan', 'Older']);
   });
 
-  it('keeps a folder whose only document is in the trash when listFolders names it', () => {
+  it('keeps a folder whose only document is in the trash when the folder list names it', () => {
     const gone = doc('Only', ['Inbox'], 'note', { deleted: true });
     expect(labels(flatten(buildTree([gone]), new Set()))).toEqual([]);
     expect(labels(flatten(buildTree([gone], [['Inbox']]), new Set()))).toEqual(['[Inbox] 0']);

@@ -46,7 +46,7 @@ function newFolder(path: string[]): FolderNode {
 
 /**
  * Groups documents into their folders; folders and documents sorted by name.
- * `folders` (from `listFolders`) adds folders that hold no document. Deleted documents
+ * `folders` (from `listTree`) adds folders that hold no document. Deleted documents
  * are left out: they are listed by `trashed`.
  */
 export function buildTree(docs: readonly DocSummary[], folders: readonly (readonly string[])[] = []): FolderNode {
@@ -117,7 +117,7 @@ export function flatten(root: FolderNode, collapsed: ReadonlySet<string>): Row[]
 export function trashed(docs: readonly DocSummary[]): DocSummary[] {
   return docs
     .filter((d) => d.deleted)
-    .sort((a, b) => b.updated.localeCompare(a.updated) || collator.compare(a.title, b.title));
+    .sort((a, b) => b.updated_ms - a.updated_ms || collator.compare(a.title, b.title));
 }
 
 /** The row's identity across re-renders (selection, focus). */
