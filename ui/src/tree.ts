@@ -52,7 +52,12 @@ function newFolder(path: string[]): FolderNode {
 export function buildTree(docs: readonly DocSummary[], folders: readonly (readonly string[])[] = []): FolderNode {
   const root = newFolder([]);
   const byKey = new Map<string, FolderNode>([[root.key, root]]);
+  // The documents of a folder share its path array (api.ts fromTable): found by the
+  // array, a folder's node is looked up once, not once per document.
+  const byArray = new Map<readonly string[], FolderNode>();
   const folderAt = (folder: readonly string[]): FolderNode => {
+    const known = byArray.get(folder);
+    if (known) return known;
     let node = root;
     for (let i = 0; i < folder.length; i++) {
       const path = folder.slice(0, i + 1);
@@ -65,6 +70,7 @@ export function buildTree(docs: readonly DocSummary[], folders: readonly (readon
       }
       node = child;
     }
+    byArray.set(folder, node);
     return node;
   };
   for (const path of folders) folderAt(path);

@@ -21,9 +21,9 @@ export interface Creating {
   folder: string[];
 }
 
-/** What the tree's list shows: a row of the tree (`at` is its index in `rows`), or the
- *  name field of a new item. */
-export type Item = { row: Row; at: number } | { create: Creating; depth: number };
+/** What the tree's list shows: a row of the tree, or the name field of a new item. The
+ *  rows themselves, not wrappers: with 100,000 documents the list is `rows` as it is. */
+export type Item = Row | { type: 'create'; create: Creating; depth: number };
 
 export interface Point {
   x: number;
@@ -113,14 +113,14 @@ export function itemIndex(c: SidebarCtx, index: number): number {
 /** The tree row that `el` is or is in, if it is drawn. */
 export function rowOf(c: SidebarCtx, el: Element | null): Row | undefined {
   const item = c.view.items[c.view.indexOf(el)];
-  return item && 'row' in item ? item.row : undefined;
+  return item?.type === 'create' ? undefined : item;
 }
 
 /** The drawn tree rows' elements with their rows. */
 export function* drawnRows(c: SidebarCtx): Generator<[Row, HTMLElement]> {
   for (const [i, el] of c.view.drawn()) {
     const item = c.view.items[i];
-    if (item && 'row' in item) yield [item.row, el];
+    if (item && item.type !== 'create') yield [item, el];
   }
 }
 

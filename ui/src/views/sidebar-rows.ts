@@ -27,13 +27,14 @@ export function drawTree(c: SidebarCtx): void {
   c.keys = null;
   if (c.selected !== null && indexOfKey(c, c.selected) < 0) c.selected = null;
   // The tree's rows, with the name field of a new item where it goes.
-  const items: Item[] = c.rows.map((row, at) => ({ row, at }));
+  let items: Item[] = c.rows;
   c.createAt = -1;
   if (creating) {
     const parent = creating.folder.length === 0 ? -1 : indexOfKey(c, `folder:${folderKey(creating.folder)}`);
     const depth = parent < 0 ? 0 : c.rows[parent]!.depth + 1;
     c.createAt = parent + 1;
-    items.splice(c.createAt, 0, { create: creating, depth });
+    items = [...c.rows];
+    items.splice(c.createAt, 0, { type: 'create', create: creating, depth });
   }
   c.view.set(items);
   if (c.rows.length === 0 && !creating) {
@@ -59,7 +60,7 @@ export function drawTree(c: SidebarCtx): void {
 
 /** The element of a list item: a tree row, or the name field of a new item. */
 export function itemElement(c: SidebarCtx, item: Item): HTMLElement {
-  return 'row' in item ? rowElement(c, item.row, c.app.openId()) : newItemRow(c, item.create, item.depth);
+  return item.type === 'create' ? newItemRow(c, item.create, item.depth) : rowElement(c, item, c.app.openId());
 }
 
 function rowElement(c: SidebarCtx, row: Row, openId: string | null): HTMLElement {

@@ -100,9 +100,7 @@ export function createSidebar(app: App): Sidebar {
       make: (item) => itemElement(c, item),
       // A dragged row and a name being typed stay on the page while scrolled away.
       keep: (item) =>
-        'row' in item
-          ? (c.dragging !== null && sameItem(c.dragging, itemOf(item.row))) || c.renaming === rowKey(item.row)
-          : true,
+        item.type === 'create' || (c.dragging !== null && sameItem(c.dragging, itemOf(item))) || c.renaming === rowKey(item),
     }),
     collapsed: new Set(),
     rows: [],
