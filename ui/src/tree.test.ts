@@ -18,7 +18,7 @@ function doc(
   };
 }
 
-function labels(rows: Row[]): string[] {
+function labels(rows: readonly Row[]): string[] {
   return rows.map((r) =>
     r.type === 'folder'
       ? `${'  '.repeat(r.depth)}[${r.node.name}] ${r.count}${r.expanded ? '' : ' +'}`
@@ -166,5 +166,15 @@ describe('treeOf', () => {
     const next = treeOf([...docs, doc('c', [])], folders);
     expect(next).not.toBe(first);
     expect(next.docs.map((d) => d.title)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('flatten of a tree with nothing folded', () => {
+  it('is made once per tree, and folding still hides a folder’s rows', () => {
+    const root = buildTree([doc('a', ['F']), doc('b', [])]);
+    const all = flatten(root, new Set());
+    expect(flatten(root, new Set())).toBe(all);
+    expect(labels(flatten(root, new Set([folderKey(['F'])])))).toEqual(['[F] 1 +', 'b']);
+    expect(labels(flatten(root, new Set()))).toEqual(['[F] 1', '  a', 'b']);
   });
 });

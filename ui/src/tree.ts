@@ -99,13 +99,28 @@ export function treeOf(docs: readonly DocSummary[], folders: readonly (readonly 
   return built.root;
 }
 
-/** Documents in a folder and all its subfolders. */
+const counts = new WeakMap<FolderNode, number>();
+
+/** Documents in a folder and all its subfolders (counted once per tree). */
 export function countDocs(node: FolderNode): number {
-  return node.docs.length + node.folders.reduce((n, f) => n + countDocs(f), 0);
+  let n = counts.get(node);
+  if (n === undefined) {
+    n = node.docs.length + node.folders.reduce((sum, f) => sum + countDocs(f), 0);
+    counts.set(node, n);
+  }
+  return n;
 }
 
-/** The visible rows: folders first at each level, a collapsed folder's contents hidden. */
-export function flatten(root: FolderNode, collapsed: ReadonlySet<string>): Row[] {
+let unfolded: { root: FolderNode; rows: readonly Row[] } | null = null;
+
+/**
+ * The visible rows: folders first at each level, a collapsed folder's contents hidden.
+ * With nothing folded the rows of a tree are made once (the sidebar and the overview
+ * both start so, and at 100,000 documents each list is 100,000 rows); callers never
+ * change the array.
+ */
+export function flatten(root: FolderNode, collapsed: ReadonlySet<string>): readonly Row[] {
+  if (collapsed.size === 0 && unfolded?.root === root) return unfolded.rows;
   const rows: Row[] = [];
   const walk = (node: FolderNode, depth: number): void => {
     for (const folder of node.folders) {
@@ -116,6 +131,7 @@ export function flatten(root: FolderNode, collapsed: ReadonlySet<string>): Row[]
     for (const doc of node.docs) rows.push({ type: 'doc', doc, depth });
   };
   walk(root, 0);
+  if (collapsed.size === 0) unfolded = { root, rows };
   return rows;
 }
 

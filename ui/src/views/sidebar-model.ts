@@ -67,7 +67,7 @@ export interface SidebarCtx {
   /** Keys of the folded folders. */
   readonly collapsed: Set<string>;
   /** The rows shown, in order. */
-  rows: Row[];
+  rows: readonly Row[];
   /** Row key → index in `rows`, made on first use after a redraw. */
   keys: Map<string, number> | null;
   /** The index in the list of the new item's name field; -1 when there is none. */

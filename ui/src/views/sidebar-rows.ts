@@ -27,14 +27,13 @@ export function drawTree(c: SidebarCtx): void {
   c.keys = null;
   if (c.selected !== null && indexOfKey(c, c.selected) < 0) c.selected = null;
   // The tree's rows, with the name field of a new item where it goes.
-  let items: Item[] = c.rows;
+  let items: readonly Item[] = c.rows;
   c.createAt = -1;
   if (creating) {
     const parent = creating.folder.length === 0 ? -1 : indexOfKey(c, `folder:${folderKey(creating.folder)}`);
     const depth = parent < 0 ? 0 : c.rows[parent]!.depth + 1;
     c.createAt = parent + 1;
-    items = [...c.rows];
-    items.splice(c.createAt, 0, { type: 'create', create: creating, depth });
+    items = [...c.rows.slice(0, c.createAt), { type: 'create', create: creating, depth }, ...c.rows.slice(c.createAt)];
   }
   c.view.set(items);
   if (c.rows.length === 0 && !creating) {
