@@ -6,7 +6,8 @@ import {
   ApiError,
   createWorkspace,
   joinWorkspace,
-  listTree,
+  fromTable,
+  listTable,
   toApiError,
   unlockWorkspace,
   workspaceStatus,
@@ -196,8 +197,11 @@ async function opened(view: WorkspaceView): Promise<void> {
       return;
     case 'open': {
       loading('Loading documents…');
-      const list = await listTree();
       // Steps of the cold-start benchmark (see markFirstPaint).
+      performance.mark('weft:start:opened');
+      const table = await listTable();
+      performance.mark('weft:start:received');
+      const list = fromTable(table);
       performance.mark('weft:start:listed');
       teardown = mountWorkspace(root, view, list);
       performance.mark('weft:start:mounted');
