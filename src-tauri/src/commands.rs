@@ -61,6 +61,19 @@ pub async fn workspace_status(app: AppHandle) -> Result<WorkspaceView, UiError> 
     with_session(app, Session::status).await
 }
 
+/// Opens the workspace while the window's page is still loading (WebKit takes a good
+/// part of a second to start it), as the page's first call would, and reads its folders
+/// once, which the engine's index builds on first use: the page then finds the workspace
+/// open and its first list quicker. A workspace that cannot open without asking (a
+/// passphrase) is left for the page; so is any error, which the page's own call meets
+/// and shows.
+pub async fn open_early(app: AppHandle) {
+    let opened = with_session(app.clone(), Session::status).await;
+    if let (Ok(WorkspaceView::Open { .. }), Ok(o)) = (opened, open(&app)) {
+        let _ = o.call(|ws| Ok(ws.folders().len())).await;
+    }
+}
+
 /// Creates a workspace with its keys in the OS keyring.
 #[tauri::command]
 pub async fn create_workspace(app: AppHandle, name: String) -> Result<WorkspaceView, UiError> {
