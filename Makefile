@@ -161,11 +161,14 @@ bench:
 # `ui` first), in WebKitGTK under Xvfb over WebDriver, inside a private keyring session (the
 # app opens keyring workspaces without asking). seed_paper writes the 260k-edit note with
 # its history through the engine; it is built on its own (`-p weft-engine`), so that the
-# `weft` binary is exactly what `cargo build --release -p weft-cli` makes.
+# `weft` binary is exactly what `cargo build --release -p weft-cli` makes. The cold start is
+# measured with 1,000, 10,000 and 100,000 documents; WINDOW_ARGS narrows a run, e.g.
+# WINDOW_ARGS="--only cold --sizes 1000,10000 --runs 3".
+WINDOW_ARGS ?=
 bench-window: deps-apt deps-tools ui
 	$(CARGO) build --release -p weft-cli
 	$(CARGO) build --release -p weft-engine --example seed_paper
-	scripts/with-keyring.sh node ui/bench/window.mjs
+	scripts/with-keyring.sh node ui/bench/window.mjs $(WINDOW_ARGS)
 
 # A Debian package of the release build (scripts/package-deb.sh: layout, Depends from
 # dpkg-shlibdeps, and checks of the result).

@@ -12,8 +12,8 @@ use ts_rs::TS;
 
 use crate::session::{DocsChanged, UiError, UiEvent, WorkspaceView};
 use crate::views::{
-    Device, InviteView, Preview, RecordView, RelayView, SettingsView, SyncState, SyncStatus,
-    VersionView, Via,
+    Device, DocTable, InviteView, Preview, RecordView, RelayView, SettingsView, SyncState,
+    SyncStatus, VersionView, Via,
 };
 
 /// One declaration, exported.
@@ -32,6 +32,7 @@ pub fn typescript() -> String {
     for decl in [
         export::<weft_core::DocKind>(),
         export::<weft_engine::DocSummary>(),
+        export::<DocTable>(),
         export::<weft_engine::ConflictView>(),
         export::<weft_engine::Holder>(),
         export::<weft_engine::Unreadable>(),

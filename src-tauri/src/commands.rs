@@ -14,7 +14,9 @@ use zeroize::Zeroizing;
 
 use crate::SessionState;
 use crate::session::{Open, Session, UiError, WorkspaceView};
-use crate::views::{self, InviteView, Preview, RecordView, SettingsView, SyncStatus, VersionView};
+use crate::views::{
+    self, DocTable, InviteView, Preview, RecordView, SettingsView, SyncStatus, VersionView,
+};
 
 async fn with_session<T: Send + 'static>(
     app: AppHandle,
@@ -59,6 +61,19 @@ pub async fn workspace_status(app: AppHandle) -> Result<WorkspaceView, UiError> 
     with_session(app, Session::status).await
 }
 
+/// Opens the workspace while the window's page is still loading (WebKit takes a good
+/// part of a second to start it), as the page's first call would, and reads its folders
+/// once, which the engine's index builds on first use: the page then finds the workspace
+/// open and its first list quicker. A workspace that cannot open without asking (a
+/// passphrase) is left for the page; so is any error, which the page's own call meets
+/// and shows.
+pub async fn open_early(app: AppHandle) {
+    let opened = with_session(app.clone(), Session::status).await;
+    if let (Ok(WorkspaceView::Open { .. }), Ok(o)) = (opened, open(&app)) {
+        let _ = o.call(|ws| Ok(ws.folders().len())).await;
+    }
+}
+
 /// Creates a workspace with its keys in the OS keyring.
 #[tauri::command]
 pub async fn create_workspace(app: AppHandle, name: String) -> Result<WorkspaceView, UiError> {
@@ -82,16 +97,12 @@ pub async fn join_workspace(app: AppHandle, code: String) -> Result<WorkspaceVie
     with_session(app, move |s| s.join(&code)).await
 }
 
-/// The documents, sorted by path; with `trash`, the deleted ones too.
+/// Every document, the trash too, and every folder, by columns (`views::DocTable`).
 #[tauri::command]
-pub async fn list_documents(app: AppHandle, trash: bool) -> Result<Vec<DocSummary>, UiError> {
-    open(&app)?.call(move |ws| ws.list(trash)).await
-}
-
-/// Every folder path, including empty folders.
-#[tauri::command]
-pub async fn list_folders(app: AppHandle) -> Result<Vec<Vec<String>>, UiError> {
-    open(&app)?.call(|ws| Ok(ws.folders())).await
+pub async fn list_tree(app: AppHandle) -> Result<DocTable, UiError> {
+    open(&app)?
+        .call(|ws| Ok(DocTable::new(ws.list(true)?, ws.folders())))
+        .await
 }
 
 async fn created(o: &Open, id: DocId) -> Result<DocSummary, UiError> {

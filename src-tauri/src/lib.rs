@@ -51,8 +51,8 @@ pub fn run_with_home(home: PathBuf) -> Result<(), DesktopError> {
 }
 
 fn launch(home: Result<PathBuf, weft_engine::EngineError>) -> Result<(), DesktopError> {
-    // Events can start before the app handle exists (the node starts when the first
-    // command opens the workspace, which is after setup, but the sink is made first).
+    // Events can start before the app handle exists (the node starts when the workspace
+    // opens, which is once the handle is set, but the sink is made first).
     let handle: Arc<OnceLock<AppHandle>> = Arc::new(OnceLock::new());
     let sink_handle = handle.clone();
     let sink: Sink = Arc::new(move |e: UiEvent| {
@@ -75,8 +75,7 @@ fn launch(home: Result<PathBuf, weft_engine::EngineError>) -> Result<(), Desktop
             commands::create_workspace,
             commands::unlock_workspace,
             commands::join_workspace,
-            commands::list_documents,
-            commands::list_folders,
+            commands::list_tree,
             commands::create_note,
             commands::create_record,
             commands::create_folder,
@@ -107,6 +106,7 @@ fn launch(home: Result<PathBuf, weft_engine::EngineError>) -> Result<(), Desktop
         ])
         .build(context())?;
     let _ = handle.set(app.handle().clone());
+    tauri::async_runtime::spawn(commands::open_early(app.handle().clone()));
     // `run_return` rather than `run`: on Linux `run` exits the process from inside the
     // event loop, and the caller (the `weft` binary) should decide how to exit.
     app.run_return(|app, event| {

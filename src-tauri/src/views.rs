@@ -7,10 +7,73 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use ts_rs::TS;
+use weft_core::DocKind;
 use weft_engine::node::Protocol;
-use weft_engine::{Invite, PeerRecord, Shown, Version};
+use weft_engine::{DocSummary, Invite, PeerRecord, Shown, Version};
 
 use crate::session::{Open, UiError};
+
+/// Every document (trash included) and folder, as the window lists them at start and
+/// after each change: by columns rather than an object per document, and only what the
+/// tree and the lists show. With 100,000 documents the objects were 27 MB of JSON, whose
+/// parse alone was a good part of the window's first paint; this is about a quarter.
+#[derive(Debug, Serialize, TS)]
+pub struct DocTable {
+    /// Every folder path, empty folders too; a document names its folder by index here.
+    pub folders: Vec<Vec<String>>,
+    /// The ids, 32 hex digits each, end to end.
+    pub ids: String,
+    /// One letter per document: `n` a note, `r` a record.
+    pub kinds: String,
+    pub titles: Vec<String>,
+    /// Per document, the index of its folder in `folders`.
+    pub folder: Vec<u32>,
+    /// The indexes of the documents in the trash.
+    pub deleted: Vec<u32>,
+    /// Per document, when it last changed (ms since the Unix epoch).
+    #[ts(type = "number[]")]
+    pub updated_ms: Vec<i64>,
+}
+
+impl DocTable {
+    /// `docs` by columns; `folders` (every folder path) first in the folder table, then
+    /// any folder of a document that is not among them.
+    pub fn new(docs: Vec<DocSummary>, folders: Vec<Vec<String>>) -> Self {
+        let mut at: HashMap<Vec<String>, u32> = HashMap::with_capacity(folders.len());
+        let mut table = DocTable {
+            folders: Vec::with_capacity(folders.len()),
+            ids: String::with_capacity(docs.len() * 32),
+            kinds: String::with_capacity(docs.len()),
+            titles: Vec::with_capacity(docs.len()),
+            folder: Vec::with_capacity(docs.len()),
+            deleted: Vec::new(),
+            updated_ms: Vec::with_capacity(docs.len()),
+        };
+        let mut index_of = |table: &mut DocTable, path: Vec<String>| -> u32 {
+            *at.entry(path).or_insert_with_key(|path| {
+                table.folders.push(path.clone());
+                (table.folders.len() - 1) as u32
+            })
+        };
+        for path in folders {
+            index_of(&mut table, path);
+        }
+        for (i, d) in docs.into_iter().enumerate() {
+            let folder = index_of(&mut table, d.folder);
+            table.ids.push_str(&d.id.to_hex());
+            table
+                .kinds
+                .push(if d.kind == DocKind::Record { 'r' } else { 'n' });
+            table.titles.push(d.title);
+            table.folder.push(folder);
+            if d.deleted {
+                table.deleted.push(i as u32);
+            }
+            table.updated_ms.push(d.updated_ms);
+        }
+        table
+    }
+}
 
 /// A record's content.
 #[derive(Debug, Serialize, TS)]
@@ -282,4 +345,55 @@ pub struct SettingsView {
     pub home: String,
     /// The relays' addresses.
     pub relays: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use weft_core::{DocId, DocKind};
+    use weft_engine::DocSummary;
+
+    use super::DocTable;
+
+    fn doc(title: &str, folder: &[&str], kind: DocKind, deleted: bool, ms: i64) -> DocSummary {
+        DocSummary {
+            id: DocId::random(),
+            kind,
+            title: title.into(),
+            folder: folder.iter().map(|s| s.to_string()).collect(),
+            path: String::new(),
+            deleted,
+            created: String::new(),
+            updated: String::new(),
+            updated_ms: ms,
+        }
+    }
+
+    #[test]
+    fn a_doc_table_holds_each_document_by_columns() {
+        let docs = vec![
+            doc("Plan", &["Work", "Q4"], DocKind::Note, false, 10),
+            doc("Books", &[], DocKind::Record, true, 20),
+            doc("Lost", &["Gone"], DocKind::Note, false, 30),
+        ];
+        let ids: Vec<String> = docs.iter().map(|d| d.id.to_hex()).collect();
+        let folders = vec![
+            vec![],
+            vec!["Empty".to_string()],
+            vec!["Work".into(), "Q4".into()],
+        ];
+        let t = DocTable::new(docs, folders);
+        assert_eq!(t.ids, ids.concat());
+        assert_eq!(t.kinds, "nrn");
+        assert_eq!(t.titles, ["Plan", "Books", "Lost"]);
+        assert_eq!(t.deleted, [1]);
+        assert_eq!(t.updated_ms, [10, 20, 30]);
+        // The listed folders keep their order; a document's folder missing from them
+        // is added after.
+        let path = |i: u32| t.folders[i as usize].join("/");
+        assert_eq!(path(t.folder[0]), "Work/Q4");
+        assert_eq!(path(t.folder[1]), "");
+        assert_eq!(path(t.folder[2]), "Gone");
+        assert_eq!(t.folders.len(), 4);
+        assert_eq!(t.folders[1], ["Empty"]);
+    }
 }

@@ -3,10 +3,14 @@
 // WebKitGTK under Xvfb, driven over WebDriver with the harness of the window tests
 // (ui/e2e/harness.mjs). Node's own modules only.
 //
-//   1. cold start to first paint with a 1,000-document workspace (notes and records
-//      in 30 folders, made with `weft import`): from just before the WebDriver session
-//      is requested (tauri-driver spawns the app for it) to the page's
-//      `weft:first-paint` mark (ui/src/main.ts), as (timeOrigin + mark) − spawn time;
+//   1. cold start to first paint with workspaces of 1,000, 10,000 and 100,000 documents
+//      (notes and a tenth records in two levels of folders, 50 documents a folder, as
+//      crates/weft-cli/benches/scale.rs makes them, imported with `weft import`): from
+//      just before the WebDriver session is requested (tauri-driver spawns the app for
+//      it) to the page's `weft:first-paint` mark (ui/src/main.ts), as (timeOrigin +
+//      mark) − spawn time; and the memory of the app once it shows the workspace: the
+//      resident set of the `weft` process and of WebKit's web process, which holds the
+//      page. Each size's figures are printed beside the 1,000-document ones;
 //   2. opening the 260k-edit automerge-paper note (made with its history by
 //      crates/weft-engine/examples/seed_paper.rs): a click on its tree row to the first
 //      frame painted with the first screenful of text, and to the one with the whole
@@ -21,11 +25,12 @@
 // asking, and the workspaces are made with the keyring. `make bench-window` builds what
 // it needs and does that.
 //   scripts/with-keyring.sh node ui/bench/window.mjs [--runs 5] [--keys 200] [--only cold,open,keys]
+//     [--sizes 1000,10000,100000]
 // WEFT_BIN overrides the app (default <target>/release/weft), WEFT_SEED_PAPER the seeding
 // example (default <target>/release/examples/seed_paper), WEFT_TRACE the trace.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,11 +43,13 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '5' },
     keys: { type: 'string', default: '200' },
     only: { type: 'string', default: 'cold,open,keys' },
+    sizes: { type: 'string', default: '1000,10000,100000' },
   },
 });
 const RUNS = Math.max(1, Number(args.runs));
 const KEYS = Math.max(10, Number(args.keys));
 const ONLY = new Set(args.only.split(','));
+const SIZES = args.sizes.split(',').map(Number);
 
 const TARGET = JSON.parse(
   execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: REPO, encoding: 'utf8' }),
@@ -53,8 +60,6 @@ const SEED_PAPER = process.env.WEFT_SEED_PAPER ?? join(TARGET, 'release', 'examp
 const TRACE = process.env.WEFT_TRACE ?? resolve(REPO, 'testdata/traces/automerge-paper.json.gz');
 const { Desktop, until, quietHome, weft, WEFT } = await import('../e2e/harness.mjs');
 
-const DOCS = 1000;
-const FOLDERS = 30;
 const PAPER_PATH = 'Papers/automerge-paper';
 const SMALL_PATH = 'Papers/Small note';
 
@@ -68,37 +73,39 @@ const rowCss = (path) => `[data-testid="tree-row"][data-path="${path.replace(/"/
 
 // --- seeding ------------------------------------------------------------------------
 
-/** A directory of Markdown notes and JSON records in FOLDERS folders (10 × (1 + 2 sub)). */
-function writeDocuments(dir) {
-  const folders = [];
-  for (let a = 0; a < FOLDERS / 3; a++) {
-    const top = `Area ${String(a + 1).padStart(2, '0')}`;
-    folders.push(top, `${top}/Projects`, `${top}/Archive`);
-  }
-  for (let i = 0; i < DOCS; i++) {
-    const folder = join(dir, folders[i % folders.length]);
-    mkdirSync(folder, { recursive: true });
-    const n = String(i + 1).padStart(4, '0');
-    if (i % 10 < 7) {
-      const md =
-        `# Note ${n}\n\nSome *text* for note ${n}, with a [link](https://example.org/${n}) and **bold** words.\n\n` +
-        `- first item\n- second item\n- [ ] a task\n\n> a quote\n\n\`\`\`rust\nfn main() { println!("${n}"); }\n\`\`\`\n`;
-      writeFileSync(join(folder, `Note ${n}.md`), md);
+/**
+ * `n` Markdown notes and JSON records (every tenth) in two levels of folders, 50
+ * documents a folder, as crates/weft-cli/benches/scale.rs lays them out. Returns how
+ * many folders the tree shows.
+ */
+function writeDocuments(dir, n) {
+  const topics = Math.max(1, Math.floor(n / 50));
+  for (let f = 0; f < topics; f++) mkdirSync(join(dir, `Area ${Math.floor(f / 10)}`, `Topic ${f}`), { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const f = i % topics;
+    const folder = join(dir, `Area ${Math.floor(f / 10)}`, `Topic ${f}`);
+    if (i % 10 === 9) {
+      const json = { title: `Record ${i}`, n: i, tags: ['bench', `t${i % 7}`], done: i % 2 === 0, notes: 'x'.repeat(80) };
+      writeFileSync(join(folder, `Record ${i}.json`), JSON.stringify(json, null, 2));
     } else {
-      const json = { title: `Record ${n}`, n: i, tags: ['bench', `t${i % 7}`], done: i % 2 === 0, notes: 'x'.repeat(80) };
-      writeFileSync(join(folder, `Record ${n}.json`), JSON.stringify(json, null, 2));
+      const md =
+        `# Note ${i}\n\nSome *text* for note ${i}, with a [link](https://example.org/${i}) and **bold** words.\n\n` +
+        `- first item\n- second item\n- [ ] a task\n\n> a quote\n`;
+      writeFileSync(join(folder, `Note ${i}.md`), md);
     }
   }
+  return topics + Math.ceil(topics / 10);
 }
 
-function seedThousand(desktop) {
-  const src = desktop.dir('thousand-src');
-  writeDocuments(src);
-  const home = quietHome(join(desktop.scratch, 'thousand'));
-  weft(home, 'init', '--name', 'Thousand');
+/** A workspace of `n` documents (see writeDocuments). */
+function seedWorkspace(desktop, n) {
+  const src = desktop.dir(`docs-${n}-src`);
+  const folders = writeDocuments(src, n);
+  const home = quietHome(join(desktop.scratch, `docs-${n}`));
+  weft(home, 'init', '--name', `${n} documents`);
   const t = Date.now();
   weft(home, 'import', src);
-  return { home, importMs: Date.now() - t };
+  return { home, folders, importMs: Date.now() - t };
 }
 
 function seedPaper(desktop) {
@@ -120,9 +127,16 @@ function paperTextLength() {
 
 // --- in the page --------------------------------------------------------------------
 
-/** ms after the time origin once the tree holds arguments[0] rows (polled), else null. */
-const ALL_ROWS_PROBE = `
-  return document.querySelectorAll('[data-testid="tree-row"]').length >= arguments[0] ? performance.now() : null;`;
+/**
+ * The sidebar tree once it is drawn: how many rows are elements, and how many the list
+ * stands for (its padding is the rows not drawn, virtual-list.ts).
+ */
+const TREE_PROBE = `
+  const list = document.querySelector('[data-testid="tree"]');
+  const rows = list.querySelectorAll('[data-testid="tree-row"]').length;
+  const height = parseFloat(getComputedStyle(list).getPropertyValue('--row-height'));
+  const pad = (parseFloat(list.style.paddingTop) || 0) + (parseFloat(list.style.paddingBottom) || 0);
+  return { drawn: rows, total: rows + Math.round(pad / height), elements: document.getElementsByTagName('*').length };`;
 
 const FIRST_PAINT_PROBE = `
   if (window.__weftFirstPaint === undefined) return null;
@@ -130,6 +144,8 @@ const FIRST_PAINT_PROBE = `
   return {
     paint: window.__weftFirstPaint,
     origin: window.__weftTimeOrigin,
+    opened: at('weft:start:opened'),
+    received: at('weft:start:received'),
     listed: at('weft:start:listed'),
     mounted: at('weft:start:mounted'),
     frame: at('weft:start:frame'),
@@ -212,35 +228,94 @@ const CARET_MIDDLE = `
 
 // --- the measurements ---------------------------------------------------------------
 
-async function coldStart(desktop) {
-  const { home, importMs } = seedThousand(desktop);
+/** kB of resident memory of `pid` (VmRSS), 0 if it is gone. */
+function rssKb(pid) {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The processes under `pid` with their names (WebKit's web and network processes). */
+function descendants(pid) {
+  const out = [];
+  const byParent = new Map();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || !existsSync(`/proc/${e}/stat`)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      if (!byParent.has(ppid)) byParent.set(ppid, []);
+      byParent.get(ppid).push({ pid: Number(e), name });
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+  const walk = (p) => {
+    for (const c of byParent.get(p) ?? []) {
+      out.push(c);
+      walk(c.pid);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** The app's memory: the `weft` process, WebKit's web process(es), and all of them. */
+function appMemory(desktop) {
+  const pids = desktop.windows().map((w) => desktop.windowPid(w)).filter((p) => p > 0);
+  let app = 0;
+  let web = 0;
+  let all = 0;
+  for (const pid of pids) {
+    app += rssKb(pid);
+    all += rssKb(pid);
+    for (const c of descendants(pid)) {
+      const kb = rssKb(c.pid);
+      all += kb;
+      // The kernel keeps 15 characters of a name: WebKitWebProcess is "WebKitWebProces".
+      if (/^WebKitWebProces/.test(c.name)) web += kb;
+    }
+  }
+  return { app: app / 1024, web: web / 1024, all: all / 1024 };
+}
+
+const mb = (x, width = 0) => `${x.toFixed(0)} MB`.padStart(width);
+const ratio = (x, ref) => `${(x / ref).toFixed(2)}x`;
+
+/** First paint and memory of a workspace of `n` documents, RUNS times after a warm-up. */
+async function coldStart(desktop, n) {
+  const { home, folders, importMs } = seedWorkspace(desktop, n);
   const runs = [];
-  // Run 0 starts tauri-driver and warms the page cache; it is reported, not counted.
+  // Run 0 warms the page cache (and, for the first size, starts tauri-driver); it is
+  // reported, not counted.
   for (let run = 0; run <= RUNS; run++) {
     const spawned = Date.now();
     const d = await desktop.open(home);
     try {
-      const p = await until('the first paint mark', () => d.execute(FIRST_PAINT_PROBE).then((v) => v ?? undefined));
-      // The tree attaches a screenful of rows before the first paint and the rest in
-      // the tasks after it (ui/src/views/chunked.ts): the first paint must show rows,
-      // and every row must follow.
+      const p = await until('the first paint mark', () => d.execute(FIRST_PAINT_PROBE).then((v) => v ?? undefined), 120_000);
       if (p.rows === 0) throw new Error('the first paint showed no tree rows');
-      const all = await until('every tree row', () =>
-        d.execute(ALL_ROWS_PROBE, DOCS + FOLDERS).then((v) => v ?? undefined),
-      );
+      const tree = await d.execute(TREE_PROBE);
+      // The tree stands for every folder and document, though only a window is drawn.
+      if (tree.total !== n + folders) throw new Error(`the tree stands for ${tree.total} rows, not ${n + folders}`);
+      // Memory once the window has settled (the editor preloaded, the sync status in).
+      await sleep(1500);
       runs.push({
         total: p.origin + p.paint - spawned,
-        allRows: p.origin + all - spawned,
-        // Process spawn to the page's time origin: the app, GTK and WebKit's processes.
         page: p.origin - spawned,
-        // Page start to the documents listed (the UI loaded, the workspace opened, two IPC calls).
-        listed: p.listed,
-        // Building the DOM of the sidebar tree and the overview.
+        opened: p.opened,
+        received: p.received - p.opened,
+        decoded: p.listed - p.received,
         mount: p.mounted - p.listed,
-        // Up to the first frame's callback (WebKit's style and layout of the new DOM run
-        // in a task of their own before it), then that frame's paint.
         toFrame: p.frame - p.mounted,
         frame: p.paint - p.frame,
+        drawn: tree.drawn,
+        elements: tree.elements,
+        ...appMemory(desktop),
       });
     } finally {
       await desktop.close(d);
@@ -248,20 +323,36 @@ async function coldStart(desktop) {
   }
   const [warm, ...measured] = runs;
   const med = (k) => median(measured.map((r) => r[k]));
-  console.log(`window: cold start to first paint (1,000 docs)   median ${ms(med('total'), 6)}  (goal < 1 s)`);
-  console.log(
-    `window: cold start to every one of the tree's ${DOCS + FOLDERS} rows attached   median ${ms(med('allRows'), 6)}  (polled every 100 ms)`,
-  );
-  console.log(
-    `  runs ${measured.map((r) => r.total.toFixed(0)).join(', ')} ms; first run (starts tauri-driver) ${warm.total.toFixed(0)} ms; ` +
-      `${DOCS} docs in ${FOLDERS} folders imported in ${importMs} ms`,
-  );
-  console.log(
-    `  median steps: spawn → page start ${ms(med('page'))}, page → documents listed ${ms(med('listed'))}, ` +
-      `building the tree's ${DOCS + FOLDERS} rows and the overview (a screenful attached) ${ms(med('mount'))}, ` +
-      `then to the first frame ${ms(med('toFrame'))} (WebKit styles and lays out new DOM in a task before the frame), ` +
-      `the frame's paint ${ms(med('frame'))}`,
-  );
+  const out = {};
+  for (const k of Object.keys(warm)) out[k] = med(k);
+  return { n, folders, importMs, warm, measured, ...out };
+}
+
+async function coldStarts(desktop) {
+  const results = [];
+  for (const n of SIZES) {
+    const r = await coldStart(desktop, n);
+    results.push(r);
+    const ref = results[0];
+    const vs = (k) => (r === ref ? 'reference' : `${ratio(r[k], ref[k])} the ${ref.n.toLocaleString('en')}`);
+    const docs = `${n.toLocaleString('en')} docs`.padStart(12);
+    console.log(`window: cold start to first paint (${docs})   median ${ms(r.total, 6)}  (${vs('total')}; goal < 1 s)`);
+    console.log(
+      `window: memory once shown        (${docs})   weft ${mb(r.app, 6)}, WebKit web process ${mb(r.web, 6)}, ` +
+        `with WebKit's other processes ${mb(r.all, 6)}  (${vs('all')})`,
+    );
+    console.log(
+      `  runs ${r.measured.map((x) => x.total.toFixed(0)).join(', ')} ms; first run ${r.warm.total.toFixed(0)} ms; ` +
+        `${n.toLocaleString('en')} docs in ${r.folders} folders imported in ${(r.importMs / 1000).toFixed(1)} s; ` +
+        `${r.drawn} of the tree's ${(n + r.folders).toLocaleString('en')} rows drawn, ${r.elements} elements on the page`,
+    );
+    console.log(
+      `  median steps: spawn → page start ${ms(r.page)}, page → workspace open ${ms(r.opened)}, ` +
+        `the list (list_tree: the engine, JSON, IPC, parse) ${ms(r.received)}, its documents made ${ms(r.decoded)}, ` +
+        `building the tree and the overview ${ms(r.mount)}, then to the first frame ${ms(r.toFrame)} ` +
+        `(WebKit styles and lays out new DOM in a task before the frame), the frame's paint ${ms(r.frame)}`,
+    );
+  }
 }
 
 /** Opens the note at `path` by clicking its row; returns the figures (see OPEN_RESULT). */
@@ -408,7 +499,7 @@ try {
     `== window: release app (${WEFT.replace(TARGET, '<target>')}), WebKitGTK under Xvfb, over WebDriver; ` +
       `load average ${l1.toFixed(1)} / ${l5.toFixed(1)} (1 / 5 min) on ${cpus().length} cores ==`,
   );
-  if (ONLY.has('cold')) await coldStart(desktop);
+  if (ONLY.has('cold')) await coldStarts(desktop);
   if (ONLY.has('open') || ONLY.has('keys')) {
     const paper = seedPaper(desktop);
     console.log(`  ${paper.seeded.replace(desktop.scratch, '<scratch>')}`);

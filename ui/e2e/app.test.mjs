@@ -1,6 +1,6 @@
 // What a user does in the window, end to end: typing a rich note, restarting, typed record
 // fields, pairing a second device that edits the open note while the user types, history,
-// trash, renaming a folder, search; and the CLI beside the window. Each check reads what a user would see
+// trash, renaming a folder, a tree of thousands of documents, search; and the CLI beside the window. Each check reads what a user would see
 // (the window's DOM, screenshots) or what the store then holds (the `weft` CLI).
 //   scripts/with-keyring.sh node --test ui/e2e/
 // The harness (Xvfb, tauri-driver, the WebDriver client) is harness.mjs. One Xvfb and one
@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import util from 'node:util';
@@ -407,6 +407,48 @@ describe('Weft in a real window', { concurrency: false }, () => {
       const toast = await d.waitFor('.toast.error');
       assert.match(await d.text(toast), /already exists/);
       assert.match(weft(home, 'ls'), /Job\/Q4\/Plan/);
+    });
+  });
+
+  test('a tree of 2,000 documents draws a window of rows; End reaches the last, and a change keeps the scroll', T, async () => {
+    const home = quietHome(desk.dir('long'));
+    weft(home, 'init', '--name', 'Long');
+    const src = desk.dir('long-src');
+    mkdirSync(join(src, 'Many'));
+    for (let i = 0; i < 2000; i++) writeFileSync(join(src, 'Many', `Note ${String(i).padStart(4, '0')}.md`), `Note ${i}.\n`);
+    weft(home, 'import', src);
+    await desk.withApp(home, async (d) => {
+      await d.click(await d.waitFor(rowOf('Many/Note 0000')));
+      // Only the rows in and near the view are elements.
+      const drawn = (await d.findAll('[data-testid="tree-row"]')).length;
+      assert.ok(drawn > 5 && drawn < 200, `${drawn} tree rows drawn`);
+      await d.keys(KEY.end);
+      const last = await d.waitFor(rowOf('Many/Note 1999'));
+      const shown = () =>
+        d.execute(`
+          const box = document.querySelector('.tree-box').getBoundingClientRect();
+          const row = document.activeElement.getBoundingClientRect();
+          return { path: document.activeElement.dataset.path, inView: row.top >= box.top && row.bottom <= box.bottom + 1,
+                   scrollTop: document.querySelector('.tree-box').scrollTop };`);
+      const atEnd = await shown();
+      assert.deepEqual([atEnd.path, atEnd.inView], ['Many/Note 1999', true]);
+      assert.equal(await d.attribute(last, 'aria-selected'), 'true');
+      assert.equal(await d.find(rowOf('Many/Note 0000')).catch(() => null), null);
+      // A document made from the CLI redraws the tree; the user stays where they were.
+      weft(home, 'new', 'note', 'Note 1000b', '--folder', 'Many');
+      // Rows drawn and rows the list's padding stands for: the folder and 2,001 notes.
+      await until('the new document in the tree', async () =>
+        (await d.execute(`
+          const list = document.querySelector('[data-testid="tree"]');
+          const pad = parseFloat(list.style.paddingTop) + parseFloat(list.style.paddingBottom);
+          const height = parseFloat(getComputedStyle(list).getPropertyValue('--row-height'));
+          return Math.round(pad / height) + list.querySelectorAll('[data-testid="tree-row"]').length;`)) === 2002
+          ? true
+          : undefined,
+      );
+      const after = await shown();
+      assert.equal(after.scrollTop, atEnd.scrollTop);
+      assert.ok(await d.find(rowOf('Many/Note 1999')));
     });
   });
 

@@ -38,7 +38,7 @@ describe('moving in the tree', () => {
     const t = '2026-11-01T10:00:00.000Z';
     const d: DocSummary = {
       id: 'd', kind: 'note', title: 'Plan', folder: ['Work'], path: 'Work/Plan',
-      deleted: false, created: t, updated: t, updated_ms: Date.parse(t),
+      deleted: false, updated: t, updated_ms: Date.parse(t),
     };
     const rows = flatten(buildTree([d]), new Set());
     expect(dropTarget(rows[0])).toEqual(['Work']);

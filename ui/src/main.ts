@@ -6,8 +6,8 @@ import {
   ApiError,
   createWorkspace,
   joinWorkspace,
-  listDocuments,
-  listFolders,
+  fromTable,
+  listTable,
   toApiError,
   unlockWorkspace,
   workspaceStatus,
@@ -197,10 +197,13 @@ async function opened(view: WorkspaceView): Promise<void> {
       return;
     case 'open': {
       loading('Loading documents…');
-      const [docs, folders] = await Promise.all([listDocuments(true), listFolders()]);
       // Steps of the cold-start benchmark (see markFirstPaint).
+      performance.mark('weft:start:opened');
+      const table = await listTable();
+      performance.mark('weft:start:received');
+      const list = fromTable(table);
       performance.mark('weft:start:listed');
-      teardown = mountWorkspace(root, view, { docs, folders });
+      teardown = mountWorkspace(root, view, list);
       performance.mark('weft:start:mounted');
       markFirstPaint();
       preloadEditor();

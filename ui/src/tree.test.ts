@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DocSummary } from './api';
-import { buildTree, flatten, folderForNew, folderKey, navigate, renameFolderKeys, trashed, type Row } from './tree';
+import { buildTree, flatten, folderForNew, folderKey, navigate, renameFolderKeys, trashed, treeOf, type Row } from './tree';
 
 let n = 0;
 function doc(
@@ -14,11 +14,11 @@ function doc(
   const path = [...folder, title].join('/');
   const t = '2026-11-01T10:00:00.000Z';
   return {
-    id, kind, title, folder, path, deleted: false, created: t, updated: t, updated_ms: Date.parse(t), ...extra,
+    id, kind, title, folder, path, deleted: false, updated: t, updated_ms: Date.parse(t), ...extra,
   };
 }
 
-function labels(rows: Row[]): string[] {
+function labels(rows: readonly Row[]): string[] {
   return rows.map((r) =>
     r.type === 'folder'
       ? `${'  '.repeat(r.depth)}[${r.node.name}] ${r.count}${r.expanded ? '' : ' +'}`
@@ -94,14 +94,14 @@ describe('empty folders and the trash', () => {
   });
 
   it('leaves deleted documents out of the tree and counts, and lists them in the trash', () => {
-    const gone = doc('Old plan', ['Work'], 'note', { deleted: true, updated: '2026-11-02T08:00:00.000Z' });
-    const older = doc('Older', [], 'record', { deleted: true, updated: '2026-10-01T08:00:00.000Z' });
+    const gone = doc('Old plan', ['Work'], 'note', { deleted: true, updated_ms: Date.parse('2026-11-02T08:00:00.000Z') });
+    const older = doc('Older', [], 'record', { deleted: true, updated_ms: Date.parse('2026-10-01T08:00:00.000Z') });
     const all = [doc('Plan', ['Work']), gone, older];
     expect(labels(flatten(buildTree(all), new Set()))).toEqual(['[Work] 1', '  Plan']);
     expect(trashed(all).map((d) => d.title)).toEqual(['Old plan', 'Older']);
   });
 
-  it('keeps a folder whose only document is in the trash when listFolders names it', () => {
+  it('keeps a folder whose only document is in the trash when the folder list names it', () => {
     const gone = doc('Only', ['Inbox'], 'note', { deleted: true });
     expect(labels(flatten(buildTree([gone]), new Set()))).toEqual([]);
     expect(labels(flatten(buildTree([gone], [['Inbox']]), new Set()))).toEqual(['[Inbox] 0']);
@@ -153,5 +153,28 @@ describe('renameFolderKeys', () => {
     const keys = new Set([['Work'], ['Work', 'Q4'], ['Workshop'], ['Home', 'Work']].map(folderKey));
     renameFolderKeys(keys, ['Work'], ['Job']);
     expect([...keys].map((k) => k.split('\u0000').join('/')).sort()).toEqual(['Home/Work', 'Job', 'Job/Q4', 'Workshop']);
+  });
+});
+
+describe('treeOf', () => {
+  it('builds a list’s tree once, and again for a new list', () => {
+    const docs = [doc('b', []), doc('a', [])];
+    const folders: string[][] = [];
+    const first = treeOf(docs, folders);
+    expect(first.docs.map((d) => d.title)).toEqual(['a', 'b']);
+    expect(treeOf(docs, folders)).toBe(first);
+    const next = treeOf([...docs, doc('c', [])], folders);
+    expect(next).not.toBe(first);
+    expect(next.docs.map((d) => d.title)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('flatten of a tree with nothing folded', () => {
+  it('is made once per tree, and folding still hides a folder’s rows', () => {
+    const root = buildTree([doc('a', ['F']), doc('b', [])]);
+    const all = flatten(root, new Set());
+    expect(flatten(root, new Set())).toBe(all);
+    expect(labels(flatten(root, new Set([folderKey(['F'])])))).toEqual(['[F] 1 +', 'b']);
+    expect(labels(flatten(root, new Set()))).toEqual(['[F] 1', '  a', 'b']);
   });
 });

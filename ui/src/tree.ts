@@ -46,13 +46,18 @@ function newFolder(path: string[]): FolderNode {
 
 /**
  * Groups documents into their folders; folders and documents sorted by name.
- * `folders` (from `listFolders`) adds folders that hold no document. Deleted documents
+ * `folders` (from `listTree`) adds folders that hold no document. Deleted documents
  * are left out: they are listed by `trashed`.
  */
 export function buildTree(docs: readonly DocSummary[], folders: readonly (readonly string[])[] = []): FolderNode {
   const root = newFolder([]);
   const byKey = new Map<string, FolderNode>([[root.key, root]]);
+  // The documents of a folder share its path array (api.ts fromTable): found by the
+  // array, a folder's node is looked up once, not once per document.
+  const byArray = new Map<readonly string[], FolderNode>();
   const folderAt = (folder: readonly string[]): FolderNode => {
+    const known = byArray.get(folder);
+    if (known) return known;
     let node = root;
     for (let i = 0; i < folder.length; i++) {
       const path = folder.slice(0, i + 1);
@@ -65,6 +70,7 @@ export function buildTree(docs: readonly DocSummary[], folders: readonly (readon
       }
       node = child;
     }
+    byArray.set(folder, node);
     return node;
   };
   for (const path of folders) folderAt(path);
@@ -81,13 +87,40 @@ export function buildTree(docs: readonly DocSummary[], folders: readonly (readon
   return root;
 }
 
-/** Documents in a folder and all its subfolders. */
-export function countDocs(node: FolderNode): number {
-  return node.docs.length + node.folders.reduce((n, f) => n + countDocs(f), 0);
+let built: { docs: readonly DocSummary[]; folders: readonly (readonly string[])[]; root: FolderNode } | null = null;
+
+/**
+ * `buildTree`, once per list: the sidebar and the overview show the same documents, and
+ * at 100,000 of them sorting is a good part of the window's start. The lists are the
+ * window's, replaced (never changed in place) when the documents are fetched again.
+ */
+export function treeOf(docs: readonly DocSummary[], folders: readonly (readonly string[])[]): FolderNode {
+  if (built?.docs !== docs || built.folders !== folders) built = { docs, folders, root: buildTree(docs, folders) };
+  return built.root;
 }
 
-/** The visible rows: folders first at each level, a collapsed folder's contents hidden. */
-export function flatten(root: FolderNode, collapsed: ReadonlySet<string>): Row[] {
+const counts = new WeakMap<FolderNode, number>();
+
+/** Documents in a folder and all its subfolders (counted once per tree). */
+export function countDocs(node: FolderNode): number {
+  let n = counts.get(node);
+  if (n === undefined) {
+    n = node.docs.length + node.folders.reduce((sum, f) => sum + countDocs(f), 0);
+    counts.set(node, n);
+  }
+  return n;
+}
+
+let unfolded: { root: FolderNode; rows: readonly Row[] } | null = null;
+
+/**
+ * The visible rows: folders first at each level, a collapsed folder's contents hidden.
+ * With nothing folded the rows of a tree are made once (the sidebar and the overview
+ * both start so, and at 100,000 documents each list is 100,000 rows); callers never
+ * change the array.
+ */
+export function flatten(root: FolderNode, collapsed: ReadonlySet<string>): readonly Row[] {
+  if (collapsed.size === 0 && unfolded?.root === root) return unfolded.rows;
   const rows: Row[] = [];
   const walk = (node: FolderNode, depth: number): void => {
     for (const folder of node.folders) {
@@ -98,6 +131,7 @@ export function flatten(root: FolderNode, collapsed: ReadonlySet<string>): Row[]
     for (const doc of node.docs) rows.push({ type: 'doc', doc, depth });
   };
   walk(root, 0);
+  if (collapsed.size === 0) unfolded = { root, rows };
   return rows;
 }
 
@@ -105,7 +139,7 @@ export function flatten(root: FolderNode, collapsed: ReadonlySet<string>): Row[]
 export function trashed(docs: readonly DocSummary[]): DocSummary[] {
   return docs
     .filter((d) => d.deleted)
-    .sort((a, b) => b.updated.localeCompare(a.updated) || collator.compare(a.title, b.title));
+    .sort((a, b) => b.updated_ms - a.updated_ms || collator.compare(a.title, b.title));
 }
 
 /** The row's identity across re-renders (selection, focus). */

@@ -1,15 +1,24 @@
 // The main pane when no document is open: every document in its folders with its kind
 // and last change (the list the window showed before it had a sidebar; the e2e smoke
-// test reads it), and the Trash view.
-import { replaceInChunks } from './chunked';
+// test reads it), and the Trash view. Both lists are drawn as a window (virtual-list.ts):
+// with 100,000 documents only the rows in view are elements.
 import { restoreDoc, type DocSummary } from '../api';
 import { button, h } from '../dom';
 import { formatFull, formatUpdated } from '../format';
-import { buildTree, flatten, trashed, type Row } from '../tree';
+import { flatten, trashed, treeOf, type Row } from '../tree';
 import type { App } from './app';
 import { indented, kindLabel } from './brand';
 import { busy } from './form';
 import type { Pane } from './pane';
+import { virtualList, type VirtualList } from './virtual-list';
+
+/** Every row of the overview's and the trash's lists is this tall (style.css reads it). */
+export const LIST_ROW_PX = 34;
+
+/** A list of the main pane, scrolled by the pane's host. */
+function paneList<T>(list: HTMLElement, make: (item: T) => HTMLElement): VirtualList<T> {
+  return virtualList<T>({ list, scroller: () => list.closest<HTMLElement>('.pane-host'), rowHeight: LIST_ROW_PX, make });
+}
 
 const collapsed = new Set<string>();
 
@@ -50,8 +59,10 @@ function rowElement(app: App, row: Row, now: Date, rerender: () => void): HTMLEl
 export function overviewPane(app: App, onCreate: (kind: 'note' | 'record') => void): Pane {
   const el = h('section', { class: 'overview', 'data-testid': 'overview' });
   // One list for the pane's life: a redraw (a change from another device) replaces its
-  // rows in place, so the scroll position stays (chunked.ts).
+  // rows in place, so the scroll position stays.
   const list = h('ul', { class: 'doc-list', 'data-testid': 'doc-list', 'aria-label': 'All documents' });
+  const rows = paneList<Row>(list, (r) => rowElement(app, r, new Date(), render));
+  const render = (): void => rows.set(flatten(treeOf(app.docs(), app.folders()), collapsed));
   const draw = (): void => {
     const docs = app.docs();
     if (docs.length === 0) {
@@ -68,10 +79,6 @@ export function overviewPane(app: App, onCreate: (kind: 'note' | 'record') => vo
       );
       return;
     }
-    const render = (): void => {
-      const now = new Date();
-      replaceInChunks(list, flatten(buildTree(docs, app.folders()), collapsed), (r) => rowElement(app, r, now, render));
-    };
     render();
     const count = `${docs.length} ${docs.length === 1 ? 'document' : 'documents'}`;
     el.replaceChildren(
@@ -85,46 +92,47 @@ export function overviewPane(app: App, onCreate: (kind: 'note' | 'record') => vo
     );
   };
   draw();
-  return { el, docId: null, docsUpdated: draw, destroy: async () => {} };
+  return { el, docId: null, docsUpdated: draw, destroy: async () => rows.dispose() };
 }
 
 export function trashPane(app: App): Pane {
   const el = h('section', { class: 'overview trash', 'data-testid': 'trash' });
+  const list = h('ul', { class: 'doc-list trash-list', 'aria-label': 'Documents in the trash' });
+  const rows = paneList<DocSummary>(list, (doc) => trashRow(app, doc, new Date()));
   const draw = (): void => {
     const docs = trashed(app.allDocs());
-    const now = new Date();
-    const rows = docs.map((doc: DocSummary) => {
-      const restore = button(
-        { 'data-testid': 'restore', 'aria-label': `Restore “${doc.title}”` },
-        () =>
-          busy(
-            restore,
-            () => restoreDoc(doc.id).then(() => app.refresh()),
-            (e) => app.fail(e, `Could not restore “${doc.title}”`),
-          ),
-        'Restore',
-      );
-      return h(
-        'li',
-        { class: 'row trash-row', 'data-testid': 'trash-row', 'data-id': doc.id, 'data-kind': doc.kind, 'data-path': doc.path },
-        h(
-          'span',
-          { class: 'title' },
-          h('span', { class: `icon ${doc.kind}`, 'aria-hidden': 'true' }),
-          h('span', { class: 'doc-title' }, doc.title),
-          h('span', { class: 'muted path' }, doc.folder.length ? doc.folder.join(' / ') : ''),
-        ),
-        h('time', { datetime: doc.updated, title: formatFull(doc.updated) }, formatUpdated(doc.updated, now)),
-        restore,
-      );
-    });
     el.replaceChildren(
       h('div', { class: 'pane-title' }, h('h1', {}, 'Trash'), h('span', { class: 'muted' }, `${docs.length} ${docs.length === 1 ? 'document' : 'documents'}`)),
-      docs.length === 0
-        ? h('p', { class: 'empty muted', 'data-testid': 'trash-empty' }, 'The trash is empty.')
-        : h('div', { class: 'docs' }, h('ul', { class: 'doc-list trash-list', 'aria-label': 'Documents in the trash' }, ...rows)),
+      docs.length === 0 ? h('p', { class: 'empty muted', 'data-testid': 'trash-empty' }, 'The trash is empty.') : h('div', { class: 'docs' }, list),
     );
+    rows.set(docs);
   };
   draw();
-  return { el, docId: null, docsUpdated: draw, destroy: async () => {} };
+  return { el, docId: null, docsUpdated: draw, destroy: async () => rows.dispose() };
+}
+
+function trashRow(app: App, doc: DocSummary, now: Date): HTMLElement {
+  const restore = button(
+    { 'data-testid': 'restore', 'aria-label': `Restore “${doc.title}”` },
+    () =>
+      busy(
+        restore,
+        () => restoreDoc(doc.id).then(() => app.refresh()),
+        (e) => app.fail(e, `Could not restore “${doc.title}”`),
+      ),
+    'Restore',
+  );
+  return h(
+    'li',
+    { class: 'row trash-row', 'data-testid': 'trash-row', 'data-id': doc.id, 'data-kind': doc.kind, 'data-path': doc.path },
+    h(
+      'span',
+      { class: 'title' },
+      h('span', { class: `icon ${doc.kind}`, 'aria-hidden': 'true' }),
+      h('span', { class: 'doc-title' }, doc.title),
+      h('span', { class: 'muted path' }, doc.folder.length ? doc.folder.join(' / ') : ''),
+    ),
+    h('time', { datetime: doc.updated, title: formatFull(doc.updated) }, formatUpdated(doc.updated, now)),
+    restore,
+  );
 }

@@ -5,7 +5,7 @@ import { moveDoc, moveFolder, restoreDoc, trashDoc } from '../api';
 import { canMove, describeTarget, dropTarget, itemOf, type MoveItem } from '../dnd';
 import { folderKey, rowKey, type Row } from '../tree';
 import { openMenu, type MenuItem } from './menu';
-import { focusSelected, unfold, type Point, type SidebarCtx } from './sidebar-model';
+import { focusSelected, revealKey, unfold, type Point, type SidebarCtx } from './sidebar-model';
 import { showInfo } from './toast';
 
 const REFUSALS = {
@@ -74,6 +74,8 @@ export async function move(c: SidebarCtx, item: MoveItem, target: string[]): Pro
     c.app.fail(e, `Could not move ${what} to ${describeTarget(target)}`);
   }
   await c.app.refresh();
+  // The moved item's new place, however far down.
+  revealKey(c, c.selected);
 }
 
 export async function trash(c: SidebarCtx, row: Row): Promise<void> {

@@ -3,7 +3,7 @@
 // ../dnd.ts; the move itself is sidebar-actions.ts.
 import { canMove, dropTarget, itemOf } from '../dnd';
 import { folderKey, type Row } from '../tree';
-import { pathText, rowElements, type SidebarCtx } from './sidebar-model';
+import { drawnRows, pathText, rowOf, type SidebarCtx } from './sidebar-model';
 
 /** A row's dragstart. */
 export function startDrag(c: SidebarCtx, row: Row, li: HTMLElement, ev: DragEvent): void {
@@ -56,9 +56,8 @@ export function wireDrop(c: SidebarCtx): void {
 }
 
 function rowAt(c: SidebarCtx, target: EventTarget | null): Row | undefined {
-  const li = (target as HTMLElement | null)?.closest?.('[data-testid="tree-row"]');
-  if (!li) return undefined;
-  return c.rows[rowElements(c).indexOf(li as HTMLElement)];
+  const li = (target as HTMLElement | null)?.closest?.('[data-testid="tree-row"]') ?? null;
+  return rowOf(c, li);
 }
 
 function markDrop(c: SidebarCtx, target: string[] | null): void {
@@ -67,10 +66,10 @@ function markDrop(c: SidebarCtx, target: string[] | null): void {
   c.dropKey = key;
   for (const li of c.list.querySelectorAll('.drop-target')) li.classList.remove('drop-target');
   c.box.classList.toggle('drop-root', target !== null && target.length === 0);
+  // Rows drawn later read `dropKey` when made (sidebar-rows.ts).
   if (target && target.length > 0) {
-    const path = pathText(target);
-    for (const li of c.list.querySelectorAll<HTMLElement>('[data-kind="folder"]')) {
-      if (li.dataset.id === JSON.stringify(target) && li.dataset.path === path) li.classList.add('drop-target');
+    for (const [row, li] of drawnRows(c)) {
+      if (row.type === 'folder' && row.node.key === key) li.classList.add('drop-target');
     }
   }
 }

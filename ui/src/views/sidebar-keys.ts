@@ -1,38 +1,32 @@
 // Selection, folding and the keyboard in the sidebar tree: arrows as in a file manager
 // (../tree.ts `navigate`), Enter opens, F2 renames, Delete trashes, Ctrl+X / Ctrl+V
 // move, the Menu key (or Shift+F10) opens the context menu.
-import { attachRest } from './chunked';
 import { dropTarget } from '../dnd';
 import { rowKey, navigate, type Row } from '../tree';
-import { rowElements, type SidebarCtx } from './sidebar-model';
+import { drawnRows, indexOfKey, revealKey, type SidebarCtx } from './sidebar-model';
 
 export function select(c: SidebarCtx, key: string | null, focus = true): void {
   c.selected = key;
-  // The row may be one of those still to be attached after start (End, a long
-  // ArrowDown): attach them now, so it can take the focus and scroll into view.
-  attachRest(c.list);
-  rowElements(c).forEach((li, i) => {
-    const row = c.rows[i];
-    const on = row !== undefined && rowKey(row) === key;
+  // The row may not be drawn (End, a long ArrowDown, a scroll away): scroll to it,
+  // which draws it, so it can take the focus.
+  const target = focus ? revealKey(c, key) : undefined;
+  for (const [row, li] of drawnRows(c)) {
+    const on = rowKey(row) === key;
     li.setAttribute('aria-selected', String(on));
     li.setAttribute('tabindex', on ? '0' : '-1');
-    if (on && focus) {
-      li.focus();
-      li.scrollIntoView?.({ block: 'nearest' });
-    }
-  });
+  }
+  target?.focus({ preventScroll: true });
 }
 
 /** Marks the open document without a redraw (a redraw between the two clicks of a
- *  double click would lose the second). */
+ *  double click would lose the second). Rows drawn later read it when made. */
 export function setOpen(c: SidebarCtx, id: string | null): void {
-  rowElements(c).forEach((li, i) => {
-    const row = c.rows[i];
-    const on = row?.type === 'doc' && row.doc.id === id;
+  for (const [row, li] of drawnRows(c)) {
+    const on = row.type === 'doc' && row.doc.id === id;
     li.classList.toggle('open', on);
     if (on) li.setAttribute('aria-current', 'page');
     else li.removeAttribute('aria-current');
-  });
+  }
 }
 
 export function toggle(c: SidebarCtx, key: string): void {
@@ -52,7 +46,7 @@ export function activate(c: SidebarCtx, row: Row): void {
 export function onTreeKey(c: SidebarCtx, ev: KeyboardEvent): void {
   if ((ev.target as HTMLElement).tagName === 'INPUT') return;
   const { act, rows } = c;
-  const index = rows.findIndex((r) => rowKey(r) === c.selected);
+  const index = indexOfKey(c, c.selected);
   const row = rows[index];
   const mod = ev.ctrlKey || ev.metaKey;
   const action = navigate(rows, index, ev.key);

@@ -9,6 +9,7 @@ import type { DocKind } from '../api';
 import type { MoveItem } from '../dnd';
 import { folderKey, rowKey, type Row } from '../tree';
 import type { App } from './app';
+import type { VirtualList } from './virtual-list';
 
 export type NewKind = DocKind | 'folder';
 
@@ -19,6 +20,10 @@ export interface Creating {
   kind: NewKind;
   folder: string[];
 }
+
+/** What the tree's list shows: a row of the tree, or the name field of a new item. The
+ *  rows themselves, not wrappers: with 100,000 documents the list is `rows` as it is. */
+export type Item = Row | { type: 'create'; create: Creating; depth: number };
 
 export interface Point {
   x: number;
@@ -57,10 +62,16 @@ export interface SidebarCtx {
   readonly list: HTMLUListElement;
   readonly box: HTMLElement;
   readonly trashButton: HTMLButtonElement;
+  /** The list's drawn window (virtual-list.ts): only the rows in reach are elements. */
+  readonly view: VirtualList<Item>;
   /** Keys of the folded folders. */
   readonly collapsed: Set<string>;
   /** The rows shown, in order. */
-  rows: Row[];
+  rows: readonly Row[];
+  /** Row key → index in `rows`, made on first use after a redraw. */
+  keys: Map<string, number> | null;
+  /** The index in the list of the new item's name field; -1 when there is none. */
+  createAt: number;
   /** The selected row's key. */
   selected: string | null;
   /** The key of the row being renamed. */
@@ -84,18 +95,47 @@ export function sameItem(a: MoveItem, b: MoveItem): boolean {
   return false;
 }
 
-/** The rows' elements, in the order of `rows`: the input row of a new item and the
- *  empty note are not tree rows. */
-export function rowElements(c: SidebarCtx): HTMLElement[] {
-  return [...c.list.querySelectorAll<HTMLElement>('[data-testid="tree-row"]')];
+/** The index in `rows` of the row with `key`; -1 if it is not shown. */
+export function indexOfKey(c: SidebarCtx, key: string | null): number {
+  if (key === null) return -1;
+  if (!c.keys) {
+    c.keys = new Map();
+    c.rows.forEach((r, i) => c.keys!.set(rowKey(r), i));
+  }
+  return c.keys.get(key) ?? -1;
+}
+
+/** The index in the list of `rows[index]` (the new item's field may come before it). */
+export function itemIndex(c: SidebarCtx, index: number): number {
+  return c.createAt >= 0 && index >= c.createAt ? index + 1 : index;
+}
+
+/** The tree row that `el` is or is in, if it is drawn. */
+export function rowOf(c: SidebarCtx, el: Element | null): Row | undefined {
+  const item = c.view.items[c.view.indexOf(el)];
+  return item?.type === 'create' ? undefined : item;
+}
+
+/** The drawn tree rows' elements with their rows. */
+export function* drawnRows(c: SidebarCtx): Generator<[Row, HTMLElement]> {
+  for (const [i, el] of c.view.drawn()) {
+    const item = c.view.items[i];
+    if (item && item.type !== 'create') yield [item, el];
+  }
+}
+
+/** Scrolls the row with `key` into view, drawing it if it was not, and returns it. */
+export function revealKey(c: SidebarCtx, key: string | null): HTMLElement | undefined {
+  const index = indexOfKey(c, key);
+  return index < 0 ? undefined : c.view.reveal(itemIndex(c, index));
 }
 
 export function selectedRow(c: SidebarCtx): Row | undefined {
-  return c.rows.find((r) => rowKey(r) === c.selected);
+  return c.rows[indexOfKey(c, c.selected)];
 }
 
 export function focusSelected(c: SidebarCtx): void {
-  c.list.querySelector<HTMLElement>('[aria-selected="true"]')?.focus();
+  revealKey(c, c.selected)?.focus({ preventScroll: true });
 }
 
 /** Unfolds the folder at `path` and the folders it is in. */

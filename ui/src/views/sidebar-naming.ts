@@ -4,7 +4,7 @@
 import { createFolder, createNote, createRecord, renameDoc, renameFolder } from '../api';
 import { folderForNew, folderKey, renameFolderKeys, rowKey, type Row } from '../tree';
 import { inlineNameInput } from './inline-name';
-import { KIND_NAMES, focusSelected, selectedRow, unfold, type Creating, type NewKind, type SidebarCtx } from './sidebar-model';
+import { KIND_NAMES, focusSelected, revealKey, selectedRow, unfold, type Creating, type NewKind, type SidebarCtx } from './sidebar-model';
 
 /** Starts naming a new item in `folder`, by default the selected row's. */
 export function startCreate(c: SidebarCtx, kind: NewKind, folder?: string[]): void {
@@ -36,10 +36,13 @@ export function newNameInput(c: SidebarCtx, creating: Creating): HTMLInputElemen
           await createFolder(path);
           c.selected = `folder:${folderKey(path)}`;
           await app.refresh();
+          focusSelected(c);
         } else {
           const doc = kind === 'note' ? await createNote(name, folder) : await createRecord(name, folder);
           c.selected = `doc:${doc.id}`;
           await app.refresh();
+          // Where the new document is in the tree, however far down.
+          revealKey(c, c.selected);
           // Named with Enter: what is typed next goes into the new document.
           await app.open(doc.id, { focus: true });
         }

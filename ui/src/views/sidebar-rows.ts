@@ -1,11 +1,15 @@
 // Drawing the sidebar tree: a row per folder and document, the name field of a new item
-// where it goes, the roving tabindex, and the Trash button's count.
-import { replaceInChunks } from './chunked';
+// where it goes, the roving tabindex, and the Trash button's count. The list is drawn
+// as a window (virtual-list.ts): only the rows in reach are elements, so a row reads
+// the sidebar's state (selection, open document, cut, drop target) when it is made.
 import { itemOf } from '../dnd';
 import { button, h } from '../dom';
-import { buildTree, flatten, folderKey, rowKey, trashed, type Row } from '../tree';
+import { flatten, folderKey, rowKey, treeOf, type Row } from '../tree';
 import { indented } from './brand';
-import { pathText, sameItem, type Creating, type SidebarCtx } from './sidebar-model';
+import { indexOfKey, itemIndex, pathText, sameItem, type Creating, type Item, type SidebarCtx } from './sidebar-model';
+
+/** Every row of the tree is this tall (sidebar.css reads it as `--row-height`). */
+export const TREE_ROW_PX = 28;
 
 export function renderTree(c: SidebarCtx): void {
   if (c.renaming !== null || c.creating !== null || c.dragging !== null) {
@@ -19,44 +23,43 @@ export function drawTree(c: SidebarCtx): void {
   const { app, list, creating } = c;
   c.deferred = false;
   const hadFocus = list.contains(document.activeElement);
-  c.rows = flatten(buildTree(app.docs(), app.folders()), c.collapsed);
-  if (c.selected !== null && !c.rows.some((r) => rowKey(r) === c.selected)) c.selected = null;
-  // The tree's rows, with the name input of a new item where it goes. Rows are made
-  // as they are attached (chunked.ts), so they read the open document then.
-  type Item = { row: Row } | { create: Creating; depth: number };
-  const items: Item[] = [];
-  if (creating && creating.folder.length === 0) items.push({ create: creating, depth: 0 });
-  for (const row of c.rows) {
-    items.push({ row });
-    if (creating && row.type === 'folder' && folderKey(creating.folder) === row.node.key) {
-      items.push({ create: creating, depth: row.depth + 1 });
-    }
+  c.rows = flatten(treeOf(app.docs(), app.folders()), c.collapsed);
+  c.keys = null;
+  if (c.selected !== null && indexOfKey(c, c.selected) < 0) c.selected = null;
+  // The tree's rows, with the name field of a new item where it goes.
+  let items: readonly Item[] = c.rows;
+  c.createAt = -1;
+  if (creating) {
+    const parent = creating.folder.length === 0 ? -1 : indexOfKey(c, `folder:${folderKey(creating.folder)}`);
+    const depth = parent < 0 ? 0 : c.rows[parent]!.depth + 1;
+    c.createAt = parent + 1;
+    items = [...c.rows.slice(0, c.createAt), { type: 'create', create: creating, depth }, ...c.rows.slice(c.createAt)];
   }
-  replaceInChunks(
-    list,
-    items,
-    (it) => ('row' in it ? rowElement(c, it.row, app.openId()) : newItemRow(c, it.create, it.depth)),
-    creating !== null || c.renaming !== null,
-  );
+  c.view.set(items);
   if (c.rows.length === 0 && !creating) {
     list.append(h('li', { class: 'tree-empty muted', role: 'none' }, 'Nothing here yet.'));
   }
-  const inTrash = trashed(app.allDocs()).length;
+  const inTrash = app.allDocs().length - app.docs().length;
   c.trashButton.replaceChildren(
     h('span', { class: 'icon trash', 'aria-hidden': 'true' }),
     inTrash > 0 ? `Trash (${inTrash})` : 'Trash',
   );
   // Roving tabindex: one row is in the tab order, the selected one or the first. A
-  // selected row not attached yet takes it when it is made (rowElement).
-  const current =
-    list.querySelector<HTMLElement>('[aria-selected="true"]') ??
-    (c.selected === null ? list.querySelector<HTMLElement>('[data-testid="tree-row"]') : null);
+  // selected row not drawn takes it when it is made (rowElement).
+  const current = c.selected === null ? c.view.element(itemIndex(c, 0)) : c.view.element(itemIndex(c, indexOfKey(c, c.selected)));
   current?.setAttribute('tabindex', '0');
-  const input = list.querySelector<HTMLInputElement>('input');
+  // The field of a new item or a new name is focusable at once: bring it into view.
+  const field = c.createAt >= 0 ? c.view.reveal(c.createAt) : c.renaming !== null ? c.view.reveal(itemIndex(c, indexOfKey(c, c.renaming))) : undefined;
+  const input = field?.querySelector('input');
   if (input) {
     input.focus();
     input.select();
-  } else if (hadFocus) current?.focus();
+  } else if (hadFocus) (current ?? list).focus({ preventScroll: true });
+}
+
+/** The element of a list item: a tree row, or the name field of a new item. */
+export function itemElement(c: SidebarCtx, item: Item): HTMLElement {
+  return item.type === 'create' ? newItemRow(c, item.create, item.depth) : rowElement(c, item, c.app.openId());
 }
 
 function rowElement(c: SidebarCtx, row: Row, openId: string | null): HTMLElement {
@@ -130,6 +133,8 @@ function rowElement(c: SidebarCtx, row: Row, openId: string | null): HTMLElement
     );
   }
   if (c.cut && sameItem(c.cut, itemOf(row))) li.classList.add('cut');
+  if (c.dragging && sameItem(c.dragging, itemOf(row))) li.classList.add('dragging');
+  if (row.type === 'folder' && c.dropKey === row.node.key && row.node.path.length > 0) li.classList.add('drop-target');
   indented(li, row.depth);
   li.addEventListener('click', () => act.activate(row));
   li.addEventListener('dblclick', (ev) => {

@@ -14,7 +14,8 @@ const api = vi.hoisted(() => ({
 }));
 vi.mock('../api', async (orig) => ({ ...(await orig<typeof import('../api')>()), ...api }));
 
-import { createSidebar } from './sidebar';
+import { createSidebar, type Sidebar } from './sidebar';
+import { TREE_ROW_PX } from './sidebar-rows';
 import { docSummary, fakeApp, key, settle, type FakeApp } from './testing';
 
 let app: FakeApp;
@@ -184,42 +185,118 @@ describe('the sidebar tree', () => {
   });
 });
 
-describe('a long tree (rows attached in chunks after the first paint)', () => {
-  const many = (n: number) => Array.from({ length: n }, (_, i) => docSummary(`Doc ${String(i).padStart(3, '0')}`, [], 'note', `d${i}`));
+describe('a long tree (drawn as a window: only the rows in view are elements)', () => {
+  const N = 10_000;
+  const title = (i: number) => `Doc ${String(i).padStart(5, '0')}`;
+  const many = (n: number) => Array.from({ length: n }, (_, i) => docSummary(title(i), [], 'note', `d${i}`));
+  let sidebar: Sidebar;
+
+  function mountLong(): { el: HTMLElement; box: HTMLElement; list: HTMLElement } {
+    sidebar = createSidebar(app);
+    document.body.replaceChildren(sidebar.el);
+    sidebar.render();
+    app.refresh = async () => sidebar.render();
+    const box = sidebar.el.querySelector<HTMLElement>('.tree-box')!;
+    return { el: sidebar.el, box, list: box.querySelector<HTMLElement>('[data-testid="tree"]')! };
+  }
+  function scrollTo(box: HTMLElement, top: number): void {
+    box.scrollTop = top;
+    box.dispatchEvent(new Event('scroll'));
+  }
+  const px = (v: string) => Number(v.replace('px', '') || 0);
 
   beforeEach(() => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'requestAnimationFrame'] });
-    app = fakeApp(many(300));
+    app = fakeApp(many(N));
   });
-  afterEach(() => vi.useRealTimers());
 
-  it('marks the document opened before its row was attached', async () => {
-    const el = mount();
-    expect(rowsOf(el).length).toBeLessThan(300);
-    await app.open('d250');
-    vi.runAllTimers();
-    expect(rowsOf(el).length).toBe(300);
-    expect(rowAt(el, 'Doc 250').classList.contains('open')).toBe(true);
+  it('draws only the rows in view, in a list as tall as every row', () => {
+    const { el, list } = mountLong();
+    const drawn = rowsOf(el).length;
+    expect(drawn).toBeGreaterThan(10);
+    expect(drawn).toBeLessThan(100);
+    expect(rowsOf(el)[0]).toBe(`note:${title(0)}`);
+    // The padding stands for the rows not drawn: the scrollbar is the whole list's.
+    expect(px(list.style.paddingTop) + drawn * TREE_ROW_PX + px(list.style.paddingBottom)).toBe(N * TREE_ROW_PX);
+  });
+
+  it('draws the rows scrolled to, and drops those scrolled away', () => {
+    const { el, box, list } = mountLong();
+    scrollTo(box, 5000 * TREE_ROW_PX);
+    expect(rowAt(el, title(5000))).not.toBeNull();
+    expect(rowAt(el, title(0))).toBeNull();
+    expect(rowsOf(el).length).toBeLessThan(100);
+    expect(px(list.style.paddingTop)).toBeGreaterThan(4900 * TREE_ROW_PX);
+  });
+
+  it('moves with the keys to a row that was not drawn: End draws, selects and focuses the last', () => {
+    const { el, box } = mountLong();
+    rowAt(el, title(0)).click();
+    key(rowAt(el, title(0)), 'End');
+    const last = rowAt(el, title(N - 1));
+    expect(last).not.toBeNull();
+    expect(document.activeElement).toBe(last);
+    expect(last.getAttribute('aria-selected')).toBe('true');
+    // Scrolled so that the row is in view.
+    expect(box.scrollTop).toBeGreaterThan((N - 100) * TREE_ROW_PX);
+    key(last, 'ArrowUp');
+    expect(document.activeElement).toBe(rowAt(el, title(N - 2)));
+  });
+
+  it('keeps the keys working when the focused row scrolls away', () => {
+    const { el, box } = mountLong();
+    rowAt(el, title(3)).click();
+    rowAt(el, title(3)).focus();
+    scrollTo(box, 5000 * TREE_ROW_PX);
+    expect(rowAt(el, title(3))).toBeNull();
+    // The list holds the focus; the next arrow goes on from the selected row.
+    key(document.activeElement!, 'ArrowDown');
+    expect(document.activeElement).toBe(rowAt(el, title(4)));
+    expect(box.scrollTop).toBeLessThan(10 * TREE_ROW_PX);
+  });
+
+  it('marks the open document when its row is drawn after it was opened', async () => {
+    const { el, box } = mountLong();
+    await app.open('d9000');
+    sidebar.setOpen('d9000');
+    scrollTo(box, 8990 * TREE_ROW_PX);
+    expect(rowAt(el, title(9000)).classList.contains('open')).toBe(true);
     expect(el.querySelectorAll('.open').length).toBe(1);
   });
 
-  it('moves with the keys past the rows attached so far', () => {
-    const el = mount();
-    const attached = rowsOf(el).length;
-    const last = el.querySelectorAll<HTMLElement>('[data-testid="tree-row"]')[attached - 1]!;
-    last.click();
-    key(last, 'ArrowDown');
-    const next = rowAt(el, `Doc ${String(attached).padStart(3, '0')}`);
-    expect(next).not.toBeNull();
-    expect(document.activeElement).toBe(next);
-    expect(next.getAttribute('aria-selected')).toBe('true');
+  it('keeps the scroll position and the rows in view through a redraw (a change from another device)', async () => {
+    const { el, box } = mountLong();
+    scrollTo(box, 5000 * TREE_ROW_PX);
+    app.setDocs(many(N + 1));
+    await app.refresh();
+    expect(box.scrollTop).toBe(5000 * TREE_ROW_PX);
+    expect(rowAt(el, title(5000))).not.toBeNull();
+    expect(rowAt(el, title(0))).toBeNull();
   });
 
-  it('redraws a long tree whole, so it keeps its length while redrawn', () => {
-    const el = mount();
-    vi.runAllTimers();
-    app.setDocs(many(301));
+  it('shows the name field of a new note focused, however far down its folder is', () => {
+    app.setDocs([...many(N), docSummary('Deep', ['zz'], 'note', 'deep')]);
+    const { el } = mountLong();
+    // Folders come first: the last row is the document after all the top-level ones.
+    rowAt(el, title(0)).click();
+    key(rowAt(el, title(0)), 'End');
+    el.querySelector<HTMLButtonElement>('[data-testid="new-folder"]')!.click();
+    const input = el.querySelector<HTMLInputElement>('[data-testid="new-name"]');
+    expect(input).not.toBeNull();
+    expect(document.activeElement).toBe(input);
+  });
+
+  it('keeps a dragged row on the page while it is scrolled away, so the drag can end', () => {
+    const { el, box } = mountLong();
+    const src = rowAt(el, title(2));
+    src.dispatchEvent(new Event('dragstart', { bubbles: true }));
+    scrollTo(box, 5000 * TREE_ROW_PX);
+    expect(src.isConnected).toBe(true);
+    expect(src.hidden).toBe(true);
+    src.dispatchEvent(new Event('dragend', { bubbles: true }));
+    // The drag is over: a redraw is no longer put off.
+    app.setDocs(many(N + 1));
     void app.refresh();
-    expect(rowsOf(el).length).toBe(301);
+    expect(px(box.querySelector<HTMLElement>('[data-testid="tree"]')!.style.paddingBottom)).toBeGreaterThan(0);
+    expect(src.isConnected).toBe(false);
   });
 });

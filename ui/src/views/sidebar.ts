@@ -9,9 +9,12 @@ import type { App } from './app';
 import { cutRow, move, paste, showMenu, trash } from './sidebar-actions';
 import { endDrag, startDrag, wireDrop } from './sidebar-dnd';
 import { activate, onTreeKey, select, setOpen, toggle } from './sidebar-keys';
-import { KIND_NAMES, type NewKind, type SidebarActions, type SidebarCtx } from './sidebar-model';
+import { KIND_NAMES, type Item, type NewKind, sameItem, type SidebarActions, type SidebarCtx } from './sidebar-model';
+import { itemOf } from '../dnd';
+import { rowKey } from '../tree';
 import { newNameInput, renameInput, startCreate, startRename } from './sidebar-naming';
-import { drawTree, renderTree } from './sidebar-rows';
+import { TREE_ROW_PX, drawTree, itemElement, renderTree } from './sidebar-rows';
+import { virtualList } from './virtual-list';
 
 export type { NewKind } from './sidebar-model';
 
@@ -32,6 +35,8 @@ export function createSidebar(app: App): Sidebar {
     role: 'tree',
     'data-testid': 'tree',
     'aria-label': 'Workspace',
+    // Holds the focus when the focused row scrolls out of the drawn window.
+    tabindex: '-1',
   });
   const rootZone = h(
     'div',
@@ -88,8 +93,19 @@ export function createSidebar(app: App): Sidebar {
     list,
     box,
     trashButton,
+    view: virtualList<Item>({
+      list,
+      scroller: () => box,
+      rowHeight: TREE_ROW_PX,
+      make: (item) => itemElement(c, item),
+      // A dragged row and a name being typed stay on the page while scrolled away.
+      keep: (item) =>
+        item.type === 'create' || (c.dragging !== null && sameItem(c.dragging, itemOf(item))) || c.renaming === rowKey(item),
+    }),
     collapsed: new Set(),
     rows: [],
+    keys: null,
+    createAt: -1,
     selected: null,
     renaming: null,
     creating: null,

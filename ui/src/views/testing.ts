@@ -11,7 +11,6 @@ export function docSummary(title: string, folder: string[] = [], kind: DocSummar
     folder,
     path: [...folder, title].join('/'),
     deleted: false,
-    created: t,
     updated: t,
     updated_ms: Date.parse(t),
   };

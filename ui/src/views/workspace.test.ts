@@ -5,8 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DocSummary } from '../api';
 
 const api = vi.hoisted(() => ({
-  listDocuments: vi.fn(),
-  listFolders: vi.fn(),
+  listTree: vi.fn(),
   onDocsChanged: vi.fn(),
   onSyncChanged: vi.fn(),
   syncStatus: vi.fn(),
@@ -38,8 +37,7 @@ const tree = (): string[] =>
 beforeEach(async () => {
   document.body.innerHTML = '<div id="app"></div>';
   docs = [docSummary('Book', [], 'record', 'rec'), docSummary('Hello', ['Inbox'], 'note', 'n1')];
-  api.listDocuments.mockImplementation(async () => docs);
-  api.listFolders.mockResolvedValue([]);
+  api.listTree.mockImplementation(async () => ({ docs, folders: [] }));
   api.onDocsChanged.mockImplementation(async (f: (ids: string[]) => void) => ((docsChanged = f), () => {}));
   api.onSyncChanged.mockImplementation(async (f: () => void) => ((syncChanged = f), () => {}));
   api.syncStatus.mockResolvedValue({ state: 'syncing', pending: 2, devices: [], relays: [], addresses: [] });
@@ -113,7 +111,7 @@ describe('the open workspace', () => {
   });
 
   it('shows a failed reload of the documents as an alert', async () => {
-    api.listDocuments.mockRejectedValue({ code: 'internal', message: 'database is locked' });
+    api.listTree.mockRejectedValue({ code: 'internal', message: 'database is locked' });
     docsChanged(['x']);
     await settle();
     const toast = document.querySelector('[data-testid="toasts"] [role="alert"]');

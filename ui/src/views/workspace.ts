@@ -2,12 +2,12 @@
 // Settings), the sidebar tree and the main pane. Holds the document list and keeps it
 // current with the engine's events.
 import {
-  listDocuments,
-  listFolders,
+  listTree,
   onDocsChanged,
   onSyncChanged,
   syncStatus,
   toApiError,
+  type DocList,
   type DocSummary,
 } from '../api';
 import { button, h } from '../dom';
@@ -58,7 +58,7 @@ function createSyncHub(): SyncHub {
 export function mountWorkspace(
   root: HTMLElement,
   workspace: OpenWorkspace,
-  initial: { docs: DocSummary[]; folders: string[][] },
+  initial: DocList,
 ): () => void {
   let all: DocSummary[] = initial.docs;
   let live: DocSummary[] = all.filter((d) => !d.deleted);
@@ -129,7 +129,7 @@ export function mountWorkspace(
     let docs: DocSummary[];
     let paths: string[][];
     try {
-      [docs, paths] = await Promise.all([listDocuments(true), listFolders()]);
+      ({ docs, folders: paths } = await listTree());
     } catch (e) {
       showError(e, 'Could not load the documents');
       return;
