@@ -106,7 +106,7 @@ pub async fn list_tree(app: AppHandle) -> Result<DocTable, UiError> {
 }
 
 async fn created(o: &Open, id: DocId) -> Result<DocSummary, UiError> {
-    o.call(move |ws| Ok(ws.list(false)?.into_iter().find(|d| d.id == id)))
+    o.call(move |ws| ws.summary(&id))
         .await?
         .ok_or_else(|| UiError::internal("the new document is not in the index"))
 }

@@ -17,7 +17,7 @@ use crate::load::{UNREADABLE, read_change};
 use crate::workspace::{Body, Crdt, INDEX_DOC, Workspace, now_ms};
 
 /// One document as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DocSummary {
     /// Its id (32 hex digits).
@@ -194,6 +194,22 @@ pub(crate) fn path_of(folder: &[String], title: &str) -> String {
     s
 }
 
+/// An index entry as listed, `updated` falling back to its creation.
+fn summary_of(e: IndexEntry, updated_ms: Option<i64>) -> DocSummary {
+    let up = updated_ms.unwrap_or(e.created_ms);
+    DocSummary {
+        id: e.doc,
+        kind: e.kind,
+        path: path_of(&e.folder, &e.title),
+        title: e.title,
+        folder: e.folder,
+        deleted: e.deleted,
+        created: rfc3339(e.created_ms),
+        updated: rfc3339(up),
+        updated_ms: up,
+    }
+}
+
 impl Workspace {
     pub(crate) fn index(&self) -> &Index {
         &self.index.doc
@@ -228,22 +244,23 @@ impl Workspace {
             .into_iter()
             .filter(|e| include_deleted || !e.deleted)
             .map(|e| {
-                let up = updated.get(&e.doc).copied().unwrap_or(e.created_ms);
-                DocSummary {
-                    id: e.doc,
-                    kind: e.kind,
-                    path: path_of(&e.folder, &e.title),
-                    title: e.title,
-                    folder: e.folder,
-                    deleted: e.deleted,
-                    created: rfc3339(e.created_ms),
-                    updated: rfc3339(up),
-                    updated_ms: up,
-                }
+                let up = updated.get(&e.doc).copied();
+                summary_of(e, up)
             })
             .collect();
         out.sort_by(|a, b| (&a.folder, &a.title, a.id).cmp(&(&b.folder, &b.title, b.id)));
         Ok(out)
+    }
+
+    /// One document as [`Workspace::list`] shows it, deleted or not: two
+    /// lookups, whatever the size of the workspace (the app shows a document
+    /// it just made without listing them all).
+    pub fn summary(&self, doc: &DocId) -> Result<Option<DocSummary>, EngineError> {
+        let Some(e) = self.index().entry(doc) else {
+            return Ok(None);
+        };
+        let up = self.store.doc(doc)?.map(|r| r.updated_at_ms);
+        Ok(Some(summary_of(e, up)))
     }
 
     /// Every folder path, sorted.

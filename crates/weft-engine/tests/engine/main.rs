@@ -69,3 +69,26 @@ fn a_renamed_folder_keeps_its_documents_across_a_reopen() {
         ]
     );
 }
+
+/// One document's summary is the one the full list shows, for a live
+/// document, a trashed one and, after a reopen, one read from the stored
+/// read model alone; an unknown id has none.
+#[test]
+fn a_document_s_summary_is_what_the_list_shows() {
+    let (dir, mut ws) = new_workspace();
+    let plan = ws.create_note("Plan", &["work".into()], "x\n").unwrap();
+    let old = ws
+        .create_record("Old", &[], &serde_json::json!({"n": 1}))
+        .unwrap();
+    ws.set_field(&plan, "/missing", &serde_json::json!(1))
+        .unwrap_err();
+    ws.remove(&old).unwrap();
+    drop(ws);
+    let ws = reopen(&dir);
+    for id in [plan, old] {
+        let listed = ws.list(true).unwrap().into_iter().find(|d| d.id == id);
+        assert!(listed.is_some());
+        assert_eq!(ws.summary(&id).unwrap(), listed);
+    }
+    assert_eq!(ws.summary(&weft_engine::DocId::random()).unwrap(), None);
+}
