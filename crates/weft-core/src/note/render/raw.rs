@@ -2,7 +2,10 @@
 //! as they were and which CommonMark may read together with what is rendered
 //! around them.
 
+use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
+
 use super::super::model::{Block, Inline, LINE_BREAK, Line};
+use super::super::parse::options;
 use super::renders_nothing;
 
 /// The lines before which a blank line separates a list from the list of
@@ -80,9 +83,12 @@ fn fence_of(line: &[char]) -> Option<(char, usize)> {
 /// block kept as source, cut short by the end of its file). Written as it
 /// was, such a fence would swallow every line rendered after it, which would
 /// then read back as code: the rendering would not read back as the note. The
-/// closing fence goes on the block's last line, so lines stay one per line.
-/// Only the canonical rendering does this: a chunk's kept source is written
-/// as it was.
+/// closing fence goes on the block's last line, so lines stay one per line,
+/// indented as the opening one: a list rendered before the block may take
+/// it in (see [`list_breaks`]), and the fence then still closes inside the
+/// item. A fence inside a list item or quote of the block is not closed: the
+/// item ends with the block. Only the canonical rendering does this: a
+/// chunk's kept source is written as it was.
 pub(super) fn close_raw_fences(lines: &mut [Line]) {
     let mut i = 0;
     while i < lines.len() {
@@ -94,38 +100,59 @@ pub(super) fn close_raw_fences(lines: &mut [Line]) {
         while i < lines.len() && lines[i].block == Block::Raw {
             i += 1;
         }
-        // The block's rows as the renderer writes them (a line break is a row).
-        let rows: Vec<Vec<char>> = lines[start..i]
+        let text: String = lines[start..i]
             .iter()
             .flat_map(|l| {
                 l.chars
-                    .split(|&c| c == LINE_BREAK)
-                    .map(<[char]>::to_vec)
-                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(|&c| if c == LINE_BREAK { '\n' } else { c })
+                    .chain(std::iter::once('\n'))
             })
             .collect();
-        // The fence left open at the block's end, if any.
-        let mut open: Option<(char, usize)> = None;
-        for r in &rows {
-            match (open, fence_of(r)) {
-                (None, Some(f)) => open = Some(f),
-                (Some((c, n)), Some((rc, rn))) => {
-                    let indent = r.iter().take_while(|&&x| x == ' ').count();
-                    if rc == c && rn >= n && r[indent + rn..].iter().all(|x| x.is_whitespace()) {
-                        open = None;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if let Some((c, n)) = open
+        if let Some(fence) = open_fence(&text)
             && let Some(last) = lines.get_mut(i - 1)
         {
             last.chars.push(LINE_BREAK);
             last.inline.push(Inline::default());
-            last.chars.extend(std::iter::repeat_n(c, n));
             last.inline
-                .extend(std::iter::repeat_n(Inline::default(), n));
+                .extend(std::iter::repeat_n(Inline::default(), fence.len()));
+            last.chars.extend(fence);
         }
     }
+}
+
+/// The closing fence of a fenced code block that `text` leaves open at its
+/// top level, as the parser reads it: a paragraph written after `text` and a
+/// blank line would be read as code.
+fn open_fence(text: &str) -> Option<Vec<char>> {
+    let probe = format!("{text}\nx\n");
+    let mut depth = 0usize;
+    let mut last_top = None;
+    for (ev, r) in Parser::new_ext(&probe, options()).into_offset_iter() {
+        match ev {
+            Event::Start(tag) => {
+                if depth == 0 {
+                    last_top = Some((tag, r));
+                }
+                depth += 1;
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let (Tag::CodeBlock(CodeBlockKind::Fenced(_)), r) = last_top? else {
+        return None;
+    };
+    if r.end <= text.len() {
+        return None;
+    }
+    let line_start = probe.get(..r.start)?.rfind('\n').map_or(0, |n| n + 1);
+    let row: Vec<char> = probe.get(line_start..)?.lines().next()?.chars().collect();
+    let (c, n) = fence_of(&row)?;
+    let indent = row.iter().take_while(|&&x| x == ' ').count();
+    Some(
+        std::iter::repeat_n(' ', indent)
+            .chain(std::iter::repeat_n(c, n))
+            .collect(),
+    )
 }
