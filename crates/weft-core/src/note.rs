@@ -165,7 +165,11 @@
 //!   `a\n\n\nb` keeps its extra blank line and a loose list `- a\n\n- b`
 //!   keeps the blank line between its items. (An empty list item that would
 //!   directly follow a list item's text gets a blank line before it:
-//!   CommonMark cannot start a list with an empty item there.)
+//!   CommonMark cannot start a list with an empty item there. So does the
+//!   first list after a raw block, or the last one before it, where it
+//!   meets a list of another kind: blank lines do not end a list, so the
+//!   raw block and that list may read back as one raw block, and the blank
+//!   line renders the same whether they do or not.)
 //! - A U+2028 line break is a Markdown line break (`a\nb` in a paragraph,
 //!   an indented continuation line in a list item, `> ` in a quote); where a
 //!   Markdown line would be empty, or in a heading or callout title, it is
@@ -189,7 +193,9 @@
 //!   cannot express at that spot (for example `a**(b)**`: every rendered
 //!   line is parsed back, and when it does not read back as intended the
 //!   line's bold/italic is dropped rather than mis-rendered) is dropped; a
-//!   wikilink whose target holds `|` or `]]` is written as text.
+//!   wikilink whose target holds `|` or `]]` is written as text; a list
+//!   written next to a raw list of its kind (or before a raw block indented
+//!   into its last item) reads back as part of that raw block.
 //!   `to_markdown` never loses characters.
 //!
 //! The canonical rendering is idempotent: rendering the parse of a

@@ -16,6 +16,10 @@ use std::rc::Rc;
 use super::model::{Block, Inline, LINE_BREAK, Line, same_group};
 use super::parse::{code_char, parse};
 
+mod raw;
+
+use raw::{close_raw_fences, list_breaks};
+
 /// Renders lines as CommonMark.
 pub(crate) fn render(lines: &[Line]) -> String {
     render_piece(lines, 0..lines.len(), None)
@@ -33,6 +37,7 @@ pub(crate) fn render_piece(all: &[Line], range: Range<usize>, prev: Option<usize
     let mut pending_empty = 0usize;
     let mut fence: Option<String> = None;
     let mut list = ListState::default();
+    let breaks = list_breaks(&lines);
     for (idx, line) in lines.iter().enumerate().skip(first) {
         if renders_nothing(line) {
             continue;
@@ -40,6 +45,12 @@ pub(crate) fn render_piece(all: &[Line], range: Range<usize>, prev: Option<usize
         if line.is_empty_paragraph() {
             pending_empty += 1;
             continue;
+        }
+        if breaks[idx] && prev.is_some() {
+            // The list may continue a raw block's list (or a raw block may
+            // continue it): a blank line keeps the rendering the same
+            // whether it does or not (see `list_breaks`).
+            pending_empty = pending_empty.max(1);
         }
         let grouped = prev.is_some_and(|p| same_group(&lines[p], line));
         let joined = grouped && pending_empty == 0;
@@ -205,78 +216,6 @@ pub(crate) fn normalize(lines: &[Line]) -> Vec<Line> {
     }
     close_raw_fences(&mut out);
     out
-}
-
-/// A fence as CommonMark reads it on `line`: up to three spaces, then three or
-/// more backticks or tildes. Returns the fence character and length.
-fn fence_of(line: &[char]) -> Option<(char, usize)> {
-    let indent = line.iter().take_while(|&&c| c == ' ').count();
-    if indent > 3 {
-        return None;
-    }
-    let c = *line.get(indent)?;
-    if c != '`' && c != '~' {
-        return None;
-    }
-    let n = line[indent..].iter().take_while(|&&x| x == c).count();
-    // A backtick fence's info string cannot hold a backtick (that line is
-    // inline code, not a fence).
-    let info_ok = c == '~' || !line[indent + n..].contains(&'`');
-    (n >= 3 && info_ok).then_some((c, n))
-}
-
-/// Closes a fence that a raw block opens and does not close (an empty code
-/// block kept as source, cut short by the end of its file). Written as it
-/// was, such a fence would swallow every line rendered after it, which would
-/// then read back as code: the rendering would not read back as the note. The
-/// closing fence goes on the block's last line, so lines stay one per line.
-/// Only the canonical rendering does this: a chunk's kept source is written
-/// as it was.
-fn close_raw_fences(lines: &mut [Line]) {
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i].block != Block::Raw {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < lines.len() && lines[i].block == Block::Raw {
-            i += 1;
-        }
-        // The block's rows as the renderer writes them (a line break is a row).
-        let rows: Vec<Vec<char>> = lines[start..i]
-            .iter()
-            .flat_map(|l| {
-                l.chars
-                    .split(|&c| c == LINE_BREAK)
-                    .map(<[char]>::to_vec)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        // The fence left open at the block's end, if any.
-        let mut open: Option<(char, usize)> = None;
-        for r in &rows {
-            match (open, fence_of(r)) {
-                (None, Some(f)) => open = Some(f),
-                (Some((c, n)), Some((rc, rn))) => {
-                    let indent = r.iter().take_while(|&&x| x == ' ').count();
-                    if rc == c && rn >= n && r[indent + rn..].iter().all(|x| x.is_whitespace()) {
-                        open = None;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if let Some((c, n)) = open
-            && let Some(last) = lines.get_mut(i - 1)
-        {
-            last.chars.push(LINE_BREAK);
-            last.inline.push(Inline::default());
-            last.chars.extend(std::iter::repeat_n(c, n));
-            last.inline
-                .extend(std::iter::repeat_n(Inline::default(), n));
-        }
-    }
 }
 
 /// Moves whitespace at the edges of a bold/italic span outside of it:

@@ -54,6 +54,34 @@ fn odd_sources_found_by_the_property_tests_round_trip_and_render_stably() {
         assert_eq!(canon(&once), once, "{md:?}");
         assert_eq!(Note::from_markdown(md).to_markdown(), md);
     }
+    for (md, want) in [
+        // A fence left open inside a list item closes with the item: a
+        // closing fence written after it would open a code block instead.
+        // One that the list rendered before it takes in still closes,
+        // indented as it was opened.
+        ("- #\n  ```\na", "- #\n  ```\n\na\n"),
+        ("-  a\n\n  ```", "- a\n\n  ```\n  ```\n"),
+        // A list next to a list kept as source, of another kind than the
+        // list it follows or precedes: rendered canonically, the raw list
+        // continues it (`1. #` then `1.`) or it continues into the raw list
+        // (`-` then `- ```` once `*` became `-`). A blank line between the
+        // two kinds of list keeps the rendering the same whether it is taken
+        // in or not.
+        ("*\r\n1. <div>\n2) \r\n- a", "-\n\n1. <div>\n\n1.\n\n- a\n"),
+        ("1. \n* -\n- ```", "1.\n\n-\n  -\n\n- ```\n"),
+        ("1. #\n2) \n*", "1. #\n\n1.\n\n-\n"),
+        ("- #\n*\n1. ", "- #\n\n-\n\n1.\n"),
+        // Taken in by indentation: the blank lines are already there.
+        ("-  a\n\n  <div>", "- a\n\n  <div>\n"),
+        ("1.  a\n\n   <div>", "1. a\n\n   <div>\n"),
+    ] {
+        let once = canon(md);
+        assert_eq!(once, want, "{md:?}");
+        assert_eq!(canon(&once), once, "{md:?}");
+        assert_eq!(Note::from_markdown(md).to_markdown(), md);
+    }
+    // Lists away from raw blocks keep no blank line between kinds.
+    assert_eq!(canon("- a\n1. b\n"), "- a\n1. b\n");
 }
 
 #[test]
