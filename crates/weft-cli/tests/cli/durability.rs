@@ -20,7 +20,7 @@ impl Lcg {
 
 #[test]
 fn durability_sigkill_at_random_moments_loses_no_acknowledged_write() {
-    let h = Home::new();
+    let h = Home::with_passphrase();
     h.record("Log", "{}");
     h.note("Journal", "", "start\n");
     // How long one write takes, to spread kills over its whole life: the slowest

@@ -110,6 +110,18 @@ impl Home {
         h
     }
 
+    /// A home with a workspace whose keys are in a passphrase file, never the
+    /// OS keyring: for tests that kill `weft` at random moments. gnome-keyring
+    /// aborts when a client vanishes in the middle of opening its session, and
+    /// the keyring it restarts is locked, which would fail every later test
+    /// that uses it.
+    pub fn with_passphrase() -> Self {
+        let mut h = Self::empty();
+        h.env.push(("WEFT_PASSPHRASE".into(), PASSPHRASE.into()));
+        h.run(&["init", "--name", "Test", "--passphrase"]).ok();
+        h
+    }
+
     pub fn path(&self) -> &Path {
         &self.home
     }
