@@ -284,6 +284,36 @@ mod tests {
     }
 
     #[test]
+    fn rows_reaching_an_index_without_its_tree_are_never_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = created(dir.path());
+        let mut ws = open(dir.path(), &secrets);
+        ws.create_note("Plan", &[], "x").unwrap();
+        ws.close().unwrap();
+        let mut app = open(dir.path(), &secrets);
+        assert!(app.index().is_deferred());
+        let mut cli = open(dir.path(), &secrets);
+        cli.create_note("Later", &[], "y").unwrap();
+        cli.close().unwrap();
+        // The index's rows read while it has no tree (as when another process
+        // commits between a check and the read): nothing is imported or set aside.
+        let data_key = &app.data_key;
+        let absorbed = crate::sync::absorb_stored(
+            &app.store,
+            &mut app.index,
+            &mut app.docs,
+            [INDEX_DOC].iter(),
+            |c| crate::load::read_change(data_key, c),
+        )
+        .unwrap();
+        assert!(absorbed.found.is_empty() && absorbed.reload.is_empty());
+        assert!(app.store.set_aside_rows(&INDEX_DOC).unwrap().is_empty());
+        assert!(app.catch_up().unwrap().contains(&INDEX_DOC));
+        assert_eq!(app.resolve("Later", false).unwrap().title, "Later");
+        assert!(app.store.set_aside_rows(&INDEX_DOC).unwrap().is_empty());
+    }
+
+    #[test]
     fn a_model_from_another_reader_is_not_taken_for_the_index() {
         let dir = tempfile::tempdir().unwrap();
         let secrets = created(dir.path());

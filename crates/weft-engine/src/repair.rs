@@ -116,7 +116,9 @@ impl Workspace {
         for row in &rows {
             let doc = row.doc;
             let result = if row.kind == DocKind::Index {
-                self.load_index().map(|l| self.index = l)
+                // The tree itself, never the read model alone: its snapshot
+                // is what is being rebuilt.
+                self.load_index_tree().map(|l| self.index = l)
             } else {
                 self.body(&doc).map(|_| ())
             };

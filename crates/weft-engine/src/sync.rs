@@ -244,16 +244,18 @@ impl Workspace {
     /// run while the app or a daemon holds the workspace. Returns the
     /// documents that changed, the index among them if it did.
     pub fn catch_up(&mut self) -> Result<Vec<DocId>, EngineError> {
-        // An index known only by its read model takes rows another process
-        // appended by being loaded: the rows are imported into the tree.
-        let loaded = self.index.doc.is_deferred()
-            && self.store.reader().last_row_of_doc(&INDEX_DOC)? > self.index.upto;
-        if loaded {
-            self.ensure_index_tree()?;
-        }
         let data_key = &self.data_key;
         let open = |c: &StoredChange| read_change(data_key, c);
-        let mut docs: Vec<DocId> = vec![INDEX_DOC];
+        // An index known only by its read model has no tree to import rows
+        // into: it is left out here, and loaded below if rows arrived. Its rows
+        // are never handed to an import it would refuse (which would set them
+        // aside for good), however the reads below interleave with another
+        // process's commits.
+        let deferred = self.index.doc.is_deferred();
+        let mut docs: Vec<DocId> = Vec::new();
+        if !deferred {
+            docs.push(INDEX_DOC);
+        }
         docs.extend(self.docs.keys().copied());
         let absorbed = absorb_stored(
             &self.store,
@@ -264,8 +266,12 @@ impl Workspace {
         )?;
         self.settle(&absorbed.found, &absorbed.reload);
         let mut changed = absorbed.changed;
-        if loaded && !changed.contains(&INDEX_DOC) {
-            changed.push(INDEX_DOC);
+        // Loading reads every index row stored, these new ones included.
+        if deferred && self.store.reader().last_row_of_doc(&INDEX_DOC)? > self.index.upto {
+            self.ensure_index_tree()?;
+            if !changed.contains(&INDEX_DOC) {
+                changed.push(INDEX_DOC);
+            }
         }
         Ok(changed)
     }
@@ -314,18 +320,18 @@ fn precheck(changes: &[VerifiedChange], now: i64) -> Vec<(i64, Result<(), String
 }
 
 /// What [`absorb_stored`] did.
-struct Absorbed {
+pub(crate) struct Absorbed {
     /// The documents that had rows to absorb.
-    changed: Vec<DocId>,
+    pub(crate) changed: Vec<DocId>,
     /// Changes found unreadable.
-    found: Vec<Aside>,
+    pub(crate) found: Vec<Aside>,
     /// Documents whose import failed part way, to reload.
-    reload: Vec<DocId>,
+    pub(crate) reload: Vec<DocId>,
 }
 
 /// Imports into the documents held in memory (the index, and each open
 /// note or record among `docs`) the stored rows they do not hold yet.
-fn absorb_stored<'a>(
+pub(crate) fn absorb_stored<'a>(
     store: &Store,
     index: &mut Loaded<Index>,
     open_docs: &mut HashMap<DocId, Loaded<Body>>,
@@ -338,6 +344,11 @@ fn absorb_stored<'a>(
         reload: Vec::new(),
     };
     for doc in docs {
+        // An index without its tree would refuse every row, and a refused row
+        // is set aside for good: the caller loads the tree first.
+        if *doc == INDEX_DOC && index.doc.is_deferred() {
+            continue;
+        }
         let (aside, dirty) = if *doc == INDEX_DOC {
             let rows = store.changes_of_doc(doc, index.upto)?;
             if rows.is_empty() {

@@ -449,7 +449,7 @@ impl Workspace {
 
     /// The index's tree as stored: its snapshot and later changes, those that
     /// cannot be read set aside.
-    fn load_index_tree(&mut self) -> Result<Loaded<Index>, EngineError> {
+    pub(crate) fn load_index_tree(&mut self) -> Result<Loaded<Index>, EngineError> {
         let Some(row) = self.store.doc(&INDEX_DOC)? else {
             return Ok(Loaded::new(Index::new()));
         };
