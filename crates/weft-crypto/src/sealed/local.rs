@@ -3,7 +3,9 @@
 //! associated data, and no signature. The item never leaves the device, so
 //! there is no one to prove its author to, and GCM's tag already refuses bytes
 //! made or changed without the key. Signing would hash a cache of megabytes
-//! twice on every write and once on every read, for nothing.
+//! twice on every write and once on every read, for nothing. (The data key is
+//! the workspace's, held by every member device: what keeps such an item to
+//! this device is that it is never sent or copied, not the key.)
 //!
 //! Form: version `0x01` ‖ nonce (12) ‖ ciphertext with its tag. Associated
 //! data: the domain `weft/v1/local` ‖ context length (u32 BE) ‖ context. The
