@@ -210,6 +210,15 @@ mod tests {
         secrets
     }
 
+    /// A closed workspace holding one note, "Plan", and a current read model.
+    fn with_plan(dir: &std::path::Path) -> MemoryStore {
+        let secrets = created(dir);
+        let mut ws = open(dir, &secrets);
+        ws.create_note("Plan", &[], "x").unwrap();
+        ws.close().unwrap();
+        secrets
+    }
+
     #[test]
     fn a_command_that_only_looks_up_reads_the_stored_model_not_the_tree() {
         let dir = tempfile::tempdir().unwrap();
@@ -263,10 +272,7 @@ mod tests {
     #[test]
     fn an_index_opened_from_its_model_takes_in_another_process_s_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let secrets = created(dir.path());
-        let mut ws = open(dir.path(), &secrets);
-        ws.create_note("Plan", &[], "x").unwrap();
-        ws.close().unwrap();
+        let secrets = with_plan(dir.path());
         // A long-lived process (the app, a daemon) opened from the model.
         let mut app = open(dir.path(), &secrets);
         assert!(app.index().is_deferred());
@@ -286,10 +292,7 @@ mod tests {
     #[test]
     fn rows_reaching_an_index_without_its_tree_are_never_set_aside() {
         let dir = tempfile::tempdir().unwrap();
-        let secrets = created(dir.path());
-        let mut ws = open(dir.path(), &secrets);
-        ws.create_note("Plan", &[], "x").unwrap();
-        ws.close().unwrap();
+        let secrets = with_plan(dir.path());
         let mut app = open(dir.path(), &secrets);
         assert!(app.index().is_deferred());
         let mut cli = open(dir.path(), &secrets);
@@ -316,10 +319,7 @@ mod tests {
     #[test]
     fn a_model_from_another_reader_is_not_taken_for_the_index() {
         let dir = tempfile::tempdir().unwrap();
-        let secrets = created(dir.path());
-        let mut ws = open(dir.path(), &secrets);
-        ws.create_note("Plan", &[], "x").unwrap();
-        ws.close().unwrap();
+        let secrets = with_plan(dir.path());
         // Rewrite the stored model as a build with another reader would have.
         let mut ws = open(dir.path(), &secrets);
         let (sealed, upto) = ws.store.read_model(&INDEX_DOC).unwrap().unwrap();
@@ -339,10 +339,7 @@ mod tests {
     #[test]
     fn a_damaged_or_stale_model_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let secrets = created(dir.path());
-        let mut ws = open(dir.path(), &secrets);
-        ws.create_note("Plan", &[], "x").unwrap();
-        ws.close().unwrap();
+        let secrets = with_plan(dir.path());
         let db = rusqlite::Connection::open(dir.path().join(crate::DB_FILE)).unwrap();
         db.execute("UPDATE read_models SET model = x'00ff00ff'", [])
             .unwrap();

@@ -16,6 +16,7 @@
 //! local write goal, and sync repairs the rare power-loss case from peers.
 
 mod aside;
+mod error;
 mod migrations;
 mod peers;
 mod read;
