@@ -49,12 +49,13 @@ struct Stored {
 }
 
 impl Workspace {
-    /// The stored read model, if there is one and it opens; a damaged one is
-    /// logged and ignored.
-    fn stored_read_model(&self) -> Option<Stored> {
-        let (sealed, upto) = match self.store.read_model(&INDEX_DOC) {
-            Ok(Some(m)) => m,
-            Ok(None) => return None,
+    /// The stored read model, if there is one covering exactly the index rows
+    /// up to `upto` (checked before it is decrypted) and it opens; a damaged
+    /// one is logged and ignored.
+    fn stored_read_model(&self, upto: i64) -> Option<Stored> {
+        let sealed = match self.store.read_model(&INDEX_DOC) {
+            Ok(Some((sealed, covers))) if covers == upto && upto > 0 => sealed,
+            Ok(_) => return None,
             Err(e) => {
                 tracing::warn!("could not read the index's read model: {e}");
                 return None;
@@ -81,17 +82,16 @@ impl Workspace {
     /// this build's reader and covers every index row stored: then it is the
     /// state a full load would give, and nothing is decoded to open it.
     pub(crate) fn index_from_read_model(&mut self) -> Option<Loaded<Index>> {
-        let stored = self.stored_read_model()?;
-        if stored.reader != READER || stored.upto == 0 {
-            return None;
-        }
-        match self.store.reader().last_row_of_doc(&INDEX_DOC) {
-            Ok(last) if last == stored.upto => {}
-            Ok(_) => return None,
+        let last = match self.store.reader().last_row_of_doc(&INDEX_DOC) {
+            Ok(last) => last,
             Err(e) => {
                 tracing::warn!("could not read the index's rows: {e}");
                 return None;
             }
+        };
+        let stored = self.stored_read_model(last)?;
+        if stored.reader != READER {
+            return None;
         }
         match Index::from_read_model(stored.model) {
             Ok(doc) => {
@@ -111,12 +111,9 @@ impl Workspace {
     /// rows and names its Loro version.
     pub(crate) fn adopt_read_model(&mut self, index: &mut Loaded<Index>) {
         self.read_model_upto = 0;
-        let Some(stored) = self.stored_read_model() else {
+        let Some(stored) = self.stored_read_model(index.upto) else {
             return;
         };
-        if stored.upto != index.upto || stored.upto == 0 {
-            return;
-        }
         if stored.version != index.doc.version_bytes() {
             return;
         }
